@@ -1,0 +1,304 @@
+"""The ``vibes`` command: headless subcommands for pipelines, and the dashboard.
+
+Data for machines goes to stdout as JSON; messages go to stderr. Nothing heavy is imported
+here: each command imports what it needs, so ``vibes --help`` starts fast.
+"""
+
+import inspect
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from typer._click import exceptions as click  # Typer vendors click; we catch its exceptions
+
+from vibes_core.errors import VibesError, first_line
+from vibes_core.types import registry
+
+app = typer.Typer(
+    name="vibes",
+    help="Bayesian analysis of experiments on a DuckLake lakehouse.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The lake itself: initialize it, list and inspect its tables.")
+experiments_app = typer.Typer(help="Create, list, describe and delete experiments.")
+events_app = typer.Typer(help="Add events to an experiment.")
+generate_app = typer.Typer(help="Write realistic synthetic events for an experiment type.")
+app.add_typer(db_app, name="db")
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(events_app, name="events")
+app.add_typer(generate_app, name="generate")
+
+TYPE_NAMES = list(registry())
+Format = Enum("Format", {name: name for name in ("json", "ndjson", "csv", "parquet")}, type=str)
+
+
+def emit(data: Any) -> None:
+    """Machine-readable output: JSON on stdout."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+def say(message: str) -> None:
+    """Human-readable output: stderr."""
+    print(message, file=sys.stderr)
+
+
+def one_name(positional: str | None, option: str | None) -> str:
+    if positional and option and positional != option:
+        raise click.UsageError(f"two names given: {positional!r} and --name {option!r}")
+    name = positional or option
+    if not name:
+        raise click.UsageError("missing the experiment name: give it as NAME or --name NAME")
+    return name
+
+
+@app.callback(invoke_without_command=True)
+def root(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(tui)
+        else:
+            typer.echo(ctx.get_help())
+
+
+@app.command()
+def tui() -> None:
+    """Open the full-screen dashboard."""
+    from vibes_tui.app import VibesApp
+
+    VibesApp().run()
+
+
+# --- db --------------------------------------------------------------------------------
+
+
+@db_app.command("init")
+def db_init() -> None:
+    """Create the lake and its experiments table; does nothing if they exist."""
+    from vibes_core import catalog
+    from vibes_core.lake import Lake
+
+    with Lake(create=True) as lake:
+        created = catalog.init(lake)
+        emit(
+            {
+                "catalog": lake.config.catalog_url,
+                "data_path": lake.config.data_path,
+                "created": created,
+                "snapshot": lake.snapshot_id(),
+            }
+        )
+
+
+@db_app.command("list-tables")
+def db_list_tables() -> None:
+    """Every table in the lake with its row count."""
+    from vibes_core import catalog
+
+    with catalog.open_lake() as lake:
+        emit(catalog.list_tables(lake))
+
+
+@db_app.command("inspect")
+def db_inspect(
+    table_name: Annotated[str, typer.Option(help="table, e.g. ab_test_1 or vibes.experiments")],
+    limit: Annotated[int, typer.Option(min=0, help="how many first rows to show")] = 5,
+) -> None:
+    """A table's schema, row count and first rows."""
+    from vibes_core import catalog
+
+    with catalog.open_lake() as lake:
+        emit(catalog.inspect_table(lake, table_name, limit))
+
+
+# --- experiments -----------------------------------------------------------------------
+
+
+@experiments_app.command("create")
+def experiments_create(
+    name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
+    type_name: Annotated[
+        str, typer.Option("--type", help=f"one of: {', '.join(TYPE_NAMES)}", show_default=False)
+    ] = ...,
+    display_name: Annotated[str | None, typer.Option(help="a readable title")] = None,
+    initial_data_file: Annotated[
+        str | None, typer.Option(help="JSON, NDJSON, CSV or Parquet file; default: stdin")
+    ] = None,
+) -> None:
+    """Create an experiment with its initial events."""
+    from vibes_core import catalog
+
+    name = one_name(name_arg, name)
+    with catalog.open_lake() as lake:
+        result = catalog.create(lake, name, type_name, initial_data_file, display_name)
+    say(f"created {name} with {result['events']} events")
+    emit(result)
+
+
+@experiments_app.command("list")
+def experiments_list() -> None:
+    """Every experiment as a JSON array: name, display_name, type, created_at, events."""
+    from dataclasses import asdict
+
+    from vibes_core import catalog
+
+    with catalog.open_lake() as lake:
+        experiments = catalog.list_experiments(lake)
+        counts = catalog.event_counts(lake, experiments)
+    emit([{**asdict(e), "events": counts[e.name]} for e in experiments])
+
+
+@experiments_app.command("schema")
+def experiments_schema(
+    type_name: Annotated[
+        str, typer.Option("--type", help=f"one of: {', '.join(TYPE_NAMES)}", show_default=False)
+    ],
+) -> None:
+    """The columns an experiment type's events have."""
+    from vibes_core.types import get_type
+
+    emit(get_type(type_name).schema())
+
+
+@experiments_app.command("delete")
+def experiments_delete(
+    name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
+) -> None:
+    """Drop an experiment's table and its metadata row (earlier snapshots keep the data)."""
+    from vibes_core import catalog
+
+    name = one_name(name_arg, name)
+    with catalog.open_lake() as lake:
+        result = catalog.delete(lake, name)
+    say(f"deleted {name} ({result['events']} events)")
+    emit(result)
+
+
+# --- events ----------------------------------------------------------------------------
+
+
+@events_app.command("upload")
+def events_upload(
+    name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
+    name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
+    file: Annotated[
+        str | None,
+        typer.Option("--file", "-f", help="JSON, NDJSON, CSV or Parquet; default: stdin"),
+    ] = None,
+) -> None:
+    """Append a batch of events: all of them in one snapshot, or none if any is bad."""
+    from vibes_core import catalog
+
+    name = one_name(name_arg, name)
+    with catalog.open_lake() as lake:
+        result = catalog.upload(lake, name, file)
+    say(f"uploaded {result['events_added']} events to {name} ({result['events']} in all)")
+    emit(result)
+
+
+# --- generate --------------------------------------------------------------------------
+
+
+def add_generate_command(experiment_type) -> None:
+    def generate(
+        num_events: int, seed: int | None, output: Path | None, format: str | None, **options: Any
+    ) -> None:
+        import numpy as np
+
+        from vibes_core.ingest import format_for, write_events
+
+        table = experiment_type.generate(num_events, np.random.default_rng(seed), **options)
+        write_events(table, format_for(output, format and Format(format).value), output)
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    parameters = [
+        inspect.Parameter(
+            "num_events",
+            keyword,
+            annotation=int,
+            default=typer.Option(
+                ..., "--num-events", "-n", min=1, help="how many events", show_default=False
+            ),
+        ),
+        inspect.Parameter(
+            "seed",
+            keyword,
+            annotation=int | None,
+            default=typer.Option(None, help="random seed, for the same data every time"),
+        ),
+        inspect.Parameter(
+            "output",
+            keyword,
+            annotation=Path | None,
+            default=typer.Option(None, "--output", "-o", help="file to write; default: stdout"),
+        ),
+        inspect.Parameter(
+            "format",
+            keyword,
+            annotation=Format | None,
+            default=typer.Option(None, help="default: from the output's extension, else json"),
+        ),
+    ]
+    for option in experiment_type.generate_options:
+        annotation = option.kind if option.default is not None else option.kind | None
+        parameters.append(
+            inspect.Parameter(
+                option.name.replace("-", "_"),
+                keyword,
+                annotation=annotation,
+                default=typer.Option(option.default, f"--{option.name}", help=option.help),
+            )
+        )
+    generate.__signature__ = inspect.Signature(parameters)
+    generate_app.command(experiment_type.name, help=experiment_type.description)(generate)
+
+
+for _type in registry().values():
+    add_generate_command(_type)
+
+
+# --- entry point -----------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error becomes one line on stderr and an exit code (1, or 2 for usage)."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="vibes", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except click.UsageError as error:
+        hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
+        say(f"vibes: usage error: {error.format_message().rstrip('.')}{hint}")
+        return 2
+    except click.ClickException as error:
+        say(f"vibes: error: {error.format_message()}")
+        return error.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        say("vibes: interrupted; nothing was changed")
+        return 130
+    except VibesError as error:
+        say(f"vibes: error: {error}")
+        return 1
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        if os.environ.get("VIBES_DEBUG"):
+            raise
+        detail = first_line(error)
+        say(f"vibes: unexpected error: {detail} (set VIBES_DEBUG=1 to see where; please report it)")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
