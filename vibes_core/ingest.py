@@ -181,7 +181,8 @@ READERS = {
     "json": lambda path: read_json(path, "json"),
     "ndjson": lambda path: read_json(path, "ndjson"),
     "csv": lambda path: (
-        f"read_csv({sql_literal(str(path))}, header=true, all_varchar=true, strict_mode=true)"
+        f"read_csv({sql_literal(str(path))}, header=true, all_varchar=true, strict_mode=true, "
+        "delim=',', quote='\"', escape='\"')"
     ),
     "parquet": lambda path: f"read_parquet({sql_literal(str(path))})",
 }

@@ -8,7 +8,7 @@ import inspect
 import json
 import os
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -35,7 +35,13 @@ app.add_typer(events_app, name="events")
 app.add_typer(generate_app, name="generate")
 
 TYPE_NAMES = list(registry())
-Format = Enum("Format", {name: name for name in ("json", "ndjson", "csv", "parquet")}, type=str)
+
+
+class Format(StrEnum):
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    parquet = "parquet"
 
 
 def emit(data: Any) -> None:
@@ -208,14 +214,14 @@ def events_upload(
 
 def add_generate_command(experiment_type) -> None:
     def generate(
-        num_events: int, seed: int | None, output: Path | None, format: str | None, **options: Any
+        num_events: int, seed: int | None, output: Path | None, format: Format | None, **options
     ) -> None:
         import numpy as np
 
         from vibes_core.ingest import format_for, write_events
 
         table = experiment_type.generate(num_events, np.random.default_rng(seed), **options)
-        write_events(table, format_for(output, format and Format(format).value), output)
+        write_events(table, format_for(output, format and format.value), output)
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     parameters = [

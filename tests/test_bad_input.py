@@ -1,0 +1,116 @@
+"""Every mistake gets one line on stderr, exit 1 (2 for usage), and leaves the lake unchanged:
+the same snapshot id and the same row count in every table."""
+
+import pytest
+
+from tests.conftest import lake_state
+
+AB = ("events", "upload", "ab")
+POISSON = ("experiments", "create", "p", "--type", "poisson-cohorts")
+CREATE_AB = ("experiments", "create", "new", "--type", "ab-test")
+
+# (id, argv, stdin, words the message must contain)
+BAD_INPUTS = [
+    ("malformed json", AB, '[{"variant": "A", "outcome": tru', "not valid JSON"),
+    ("json array cut short", AB, '[{"variant": "A", "outcome": true},', "not valid JSON"),
+    ("malformed ndjson", AB, '{"variant": "A", "outcome": true}\n{"variant": \n', "not valid"),
+    ("malformed csv", AB, 'variant,outcome\nA,true\nB,false,extra,"x\n', "not valid CSV"),
+    ("empty input", AB, "", "empty"),
+    ("whitespace only", AB, "  \n\n", "empty"),
+    ("empty json array", AB, "[]", "no events"),
+    ("csv header only", AB, "variant,outcome\n", "no events"),
+    ("json not objects", AB, "[1, 2, 3]", "must be a JSON object"),
+    ("missing column", AB, '{"outcome": true}\n', "missing required column(s) variant"),
+    ("unknown column", AB, '{"variant": "A", "outcome": true, "colour": "red"}\n', "'colour'"),
+    ("column in wrong case", AB, '{"Variant": "A", "outcome": true}\n', "unknown column"),
+    ("yes for a bool", AB, '{"variant": "A", "outcome": "yes"}\n', 'got "yes"'),
+    ("string true for a bool", AB, '{"variant": "A", "outcome": "true"}\n', "true or false"),
+    ("number for a bool", AB, '{"variant": "A", "outcome": 1}\n', "true or false"),
+    ("yes for a bool in csv", AB, "variant,outcome\nA,yes\n", "got 'yes'"),
+    ("null outcome", AB, '{"variant": "A", "outcome": null}\n', "a value is required"),
+    ("empty csv outcome", AB, "variant,outcome\nA,\n", "a value is required"),
+    ("empty variant", AB, '{"variant": "", "outcome": true}\n', "non-empty string"),
+    ("blank variant", AB, '{"variant": "   ", "outcome": true}\n', "non-empty string"),
+    ("number for a variant", AB, '{"variant": 7, "outcome": true}\n', "non-empty string"),
+    ("bad timestamp", AB, '{"variant": "A", "outcome": true, "timestamp": "soon"}\n', "ISO 8601"),
+    ("second record bad", AB,
+     '{"variant": "A", "outcome": true}\n{"variant": "B", "outcome": "no"}\n', "record 2"),
+    ("float for events", POISSON, '{"cohort": "a", "events": 1.5}\n', "whole number"),
+    ("float-looking events in csv", POISSON, "cohort,events\na,2.0\n", "whole number"),
+    ("string for events", POISSON, '{"cohort": "a", "events": "3"}\n', "whole number"),
+    ("negative events", POISSON, '{"cohort": "a", "events": -1}\n', ">= 0"),
+    ("huge events", POISSON, '{"cohort": "a", "events": 99999999999999999999}\n', "whole number"),
+    ("zero exposure", POISSON, '{"cohort": "a", "events": 1, "exposure": 0}\n', "> 0"),
+    ("negative exposure", POISSON, "cohort,events,exposure\na,1,-2.5\n", "> 0"),
+    ("nan exposure", POISSON, "cohort,events,exposure\na,1,nan\n", "finite"),
+    ("inf exposure", POISSON, "cohort,events,exposure\na,1,inf\n", "finite"),
+    ("NaN literal in json", POISSON, '{"cohort": "a", "events": 1, "exposure": NaN}\n', "finite"),
+    ("one variant at creation", CREATE_AB, '{"variant": "A", "outcome": true}\n', "at least 2"),
+    ("name with sql", ("experiments", "create", "x; drop table y", "--type", "ab-test"),
+     '{"variant": "A", "outcome": true}\n', "invalid experiment name"),
+    ("name with capitals", ("experiments", "create", "Ab-Test", "--type", "ab-test"),
+     '{"variant": "A", "outcome": true}\n', "invalid experiment name"),
+    ("name too long", ("experiments", "create", "a" * 200, "--type", "ab-test"),
+     '{"variant": "A", "outcome": true}\n', "invalid experiment name"),
+    ("name exists", ("experiments", "create", "ab", "--type", "ab-test"),
+     '{"variant": "A", "outcome": true}\n{"variant": "B", "outcome": true}\n', "already exists"),
+    ("upload to missing", ("events", "upload", "nope"), '{"variant": "A", "outcome": true}\n',
+     "no experiment named 'nope'"),
+    ("upload with bad name", ("events", "upload", "No Such"), "{}", "invalid experiment name"),
+    ("delete missing", ("experiments", "delete", "nope"), "", "no experiment named 'nope'"),
+    ("unknown type", ("experiments", "create", "t", "--type", "ab-tset"),
+     '{"variant": "A", "outcome": true}\n', "unknown experiment type 'ab-tset'"),
+    ("schema of unknown type", ("experiments", "schema", "--type", "nope"), "",
+     "unknown experiment"),
+    ("missing file", ("events", "upload", "ab", "--file", "/nonexistent/x.json"), "",
+     "no such file"),
+    ("inspect missing table", ("db", "inspect", "--table-name", "nope"), "", "no table named"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "words"), [case[1:] for case in BAD_INPUTS], ids=[c[0] for c in BAD_INPUTS]
+)
+def test_bad_input_is_one_line_exit_1_and_changes_nothing(cli, home, ab_test, argv, stdin, words):
+    before = lake_state(home)
+    result = cli(*argv, stdin=stdin)
+    assert result.code == 1, result
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and result.err.startswith("vibes: error: "), result.err
+    assert words in result.err
+    assert lake_state(home) == before
+
+
+USAGE_ERRORS = [
+    ("no such command", ("bogus",)),
+    ("no name", ("experiments", "create", "--type", "ab-test")),
+    ("two different names", ("experiments", "create", "a", "--name", "b", "--type", "ab-test")),
+    ("missing --num-events", ("generate", "ab-test")),
+    ("zero events", ("generate", "ab-test", "-n", "0")),
+    ("not a number", ("generate", "ab-test", "-n", "many")),
+    ("unknown format", ("generate", "ab-test", "-n", "5", "--format", "xml")),
+    ("unknown option", ("experiments", "list", "--colour")),
+]
+
+
+@pytest.mark.parametrize("argv", [c[1] for c in USAGE_ERRORS], ids=[c[0] for c in USAGE_ERRORS])
+def test_usage_errors_exit_2_with_one_line(cli, home, ab_test, argv):
+    before = lake_state(home)
+    result = cli(*argv)
+    assert result.code == 2, result
+    assert result.err.count("\n") == 1 and result.err.startswith("vibes: usage error: ")
+    assert lake_state(home) == before
+
+
+def test_upload_from_a_terminal_without_a_file_says_what_to_do(cli, ab_test, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.BytesIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(Terminal()))
+    from vibes_tui.cli import main
+
+    assert main(["events", "upload", ab_test]) == 1

@@ -1,0 +1,142 @@
+"""Each command end to end through the CLI's entry point, on a temporary VIBES_HOME."""
+
+import json
+
+import pytest
+
+from tests.conftest import lake_state, run_vibes
+from vibes_core.types import registry
+
+TYPES = list(registry())
+
+
+def test_walkthrough_from_the_readme(home, tmp_path):
+    """The README's walkthrough, each command a separate process as a user types them."""
+    initial = tmp_path / "initial_data.json"
+    assert run_vibes("generate", "ab-test", "--num-events", "200", "--output", initial).code == 0
+    assert len(json.loads(initial.read_text())) == 200
+
+    created = run_vibes(
+        "experiments", "create", "ab_test_1", "--display-name", "Test 1: Homepage Button Color",
+        "--type", "ab-test", "--initial-data-file", initial,
+    )  # fmt: skip
+    assert created.code == 0, created.err
+    assert created.json()["events"] == 200
+
+    batch = run_vibes("generate", "ab-test", "--num-events", "300")
+    uploaded = run_vibes("events", "upload", "--name", "ab_test_1", stdin=batch.out.encode())
+    assert uploaded.code == 0, uploaded.err
+    assert uploaded.json()["events_added"] == 300
+    assert uploaded.json()["snapshot"] > created.json()["snapshot"]
+
+    listed = run_vibes("experiments", "list").json()
+    assert [(e["name"], e["display_name"], e["type"], e["events"]) for e in listed] == [
+        ("ab_test_1", "Test 1: Homepage Button Color", "ab-test", 500)
+    ]
+    assert listed[0]["created_at"].endswith("Z")
+
+    deleted = run_vibes("experiments", "delete", "ab_test_1")
+    assert deleted.code == 0, deleted.err
+    assert run_vibes("experiments", "list").json() == []
+    assert lake_state(home)[1] == {"vibes.experiments": 0}
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson", "csv", "parquet"])
+@pytest.mark.parametrize("type_name", TYPES)
+def test_every_type_round_trips_through_every_format(cli, tmp_path, type_name, fmt):
+    path = tmp_path / f"events.{fmt}"
+    assert cli("generate", type_name, "-n", "120", "--seed", "3", "-o", path).code == 0
+    created = cli("experiments", "create", "--name", "exp", "--type", type_name,
+                  "--initial-data-file", path)  # fmt: skip
+    assert created.code == 0, created.err
+    assert created.json()["events"] == 120
+    # The same file through stdin, detected from its content alone.
+    uploaded = cli("events", "upload", "exp", stdin=path.read_bytes())
+    assert uploaded.code == 0, uploaded.err
+    assert uploaded.json()["events"] == 240
+
+
+def test_generate_is_reproducible_with_a_seed(cli):
+    first = cli("generate", "poisson-cohorts", "-n", "50", "--seed", "9", "--format", "ndjson")
+    again = cli("generate", "poisson-cohorts", "-n", "50", "--seed", "9", "--format", "ndjson")
+    other = cli("generate", "poisson-cohorts", "-n", "50", "--seed", "10", "--format", "ndjson")
+
+    def strip(out):
+        return [
+            {k: v for k, v in json.loads(line).items() if k != "timestamp"}
+            for line in out.splitlines()
+        ]
+
+    assert strip(first.out) == strip(again.out)
+    assert strip(first.out) != strip(other.out)
+    assert len(first.out.splitlines()) == 50
+
+
+def test_generate_type_options(cli):
+    out = cli("generate", "ab-test", "-n", "300", "--variants", "ctl,red,blue", "--seed", "1")
+    assert {e["variant"] for e in json.loads(out.out)} == {"ctl", "red", "blue"}
+    out = cli("generate", "bernoulli", "-n", "2000", "--rate", "0.5", "--seed", "1")
+    share = sum(e["outcome"] for e in json.loads(out.out)) / 2000
+    assert 0.45 < share < 0.55
+    bad = cli("generate", "bernoulli", "-n", "10", "--rate", "1.5")
+    assert bad.code == 1 and "--rate must be a probability" in bad.err
+
+
+def test_upload_without_timestamp_uses_upload_time(cli, ab_test):
+    cli("events", "upload", ab_test, stdin='{"variant": "A", "outcome": true}\n')
+    head = cli("db", "inspect", "--table-name", ab_test, "--limit", "300").json()["head"]
+    created_at = cli("experiments", "list").json()[0]["created_at"]
+    assert head[-1]["timestamp"] > created_at  # the upload's own time, after creation
+
+
+def test_timestamps_with_offsets_are_stored_in_utc(cli, ab_test):
+    events = '{"variant": "B", "outcome": false, "timestamp": "2026-03-01T10:00:00+02:00"}\n'
+    assert cli("events", "upload", ab_test, stdin=events).code == 0
+    head = cli("db", "inspect", "--table-name", ab_test, "--limit", "300").json()["head"]
+    assert head[-1]["timestamp"] == "2026-03-01T08:00:00Z"
+
+
+def test_exposure_defaults_to_one(cli):
+    rows = "cohort,events\na,3\nb,0\n"
+    assert cli("experiments", "create", "c", "--type", "poisson-cohorts", stdin=rows).code == 0
+    head = cli("db", "inspect", "--table-name", "c").json()["head"]
+    assert [(r["cohort"], r["events"], r["exposure"]) for r in head] == [
+        ("a", 3, 1.0),
+        ("b", 0, 1.0),
+    ]
+
+
+def test_schema_describes_columns(cli):
+    schema = cli("experiments", "schema", "--type", "poisson-cohorts").json()
+    columns = {c["name"]: c for c in schema["columns"]}
+    assert set(columns) == {"timestamp", "cohort", "events", "exposure"}
+    assert columns["exposure"]["required"] is False and columns["exposure"]["default"] == 1.0
+    assert columns["events"]["type"] == "integer" and columns["timestamp"]["required"] is False
+
+
+def test_db_commands(cli, ab_test):
+    assert cli("db", "init").json()["created"] is False  # already made by first use
+    tables = cli("db", "list-tables").json()
+    assert tables == [{"table": "ab", "rows": 200}, {"table": "vibes.experiments", "rows": 1}]
+    inspected = cli("db", "inspect", "--table-name", "ab", "--limit", "3").json()
+    assert inspected["rows"] == 200 and len(inspected["head"]) == 3
+    assert [c["name"] for c in inspected["columns"]] == ["timestamp", "variant", "outcome"]
+    meta = cli("db", "inspect", "--table-name", "vibes.experiments").json()
+    assert meta["head"][0]["name"] == "ab"
+
+
+def test_db_init_creates_the_lake_once(cli, home):
+    first = cli("db", "init")
+    assert first.code == 0 and first.json()["created"] is True
+    assert (home / "catalog.sqlite").exists()
+    snapshot = lake_state(home)[0]
+    assert cli("db", "init").json()["created"] is False
+    assert lake_state(home)[0] == snapshot
+
+
+def test_one_upload_is_one_snapshot(cli, home, ab_test):
+    before, _ = lake_state(home)
+    events = cli("generate", "ab-test", "-n", "1000", "--format", "ndjson").out
+    assert cli("events", "upload", ab_test, stdin=events).code == 0
+    after, rows = lake_state(home)
+    assert after == before + 1 and rows[ab_test] == 1200
