@@ -247,3 +247,18 @@ def json_value(value):
     if isinstance(value, datetime):
         return value.isoformat() + ("Z" if value.tzinfo is None else "")
     return value
+
+
+def events(lake: Lake, name: str):
+    """An experiment's events as an Ibis table (queries run in DuckDB, on the lake)."""
+    import ibis
+
+    get(lake, name)
+    backend = ibis.duckdb.from_connection(lake.con)
+    return backend.table(name, database=(ALIAS, EXPERIMENT_SCHEMA))
+
+
+def sufficient_stats(lake: Lake, name: str):
+    """The few rows a model is fitted on, as an Arrow table: one per group."""
+    experiment_type = get_type(get(lake, name).type)
+    return experiment_type.sufficient_stats(events(lake, name)).to_pyarrow()

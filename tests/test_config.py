@@ -1,0 +1,49 @@
+"""Configuration: the embedded default, overrides, and configured catalogs that need `db init`."""
+
+import pytest
+
+from tests.conftest import lake_state
+from vibes_core.config import load_config, normalize_catalog_url
+from vibes_core.errors import ConfigError
+
+
+def test_embedded_default_lives_under_vibes_home(tmp_path):
+    config = load_config({"VIBES_HOME": str(tmp_path)})
+    assert config.catalog_url == f"sqlite:{tmp_path / 'catalog.sqlite'}"
+    assert config.data_path == f"{tmp_path / 'data'}/"
+    assert config.auto_init
+
+
+def test_overrides_are_configuration_not_code(tmp_path):
+    config = load_config({
+        "VIBES_HOME": str(tmp_path),
+        "VIBES_CATALOG_URL": "postgresql://postgres@127.0.0.1:5432/ducklake",
+        "VIBES_DATA_PATH": "s3://ducklake/data/",
+    })  # fmt: skip
+    assert config.catalog_url == "postgres:postgresql://postgres@127.0.0.1:5432/ducklake"
+    assert config.catalog_kind == "postgres" and config.data_path == "s3://ducklake/data/"
+    assert not config.auto_init
+    assert normalize_catalog_url("ducklake:postgres:dbname=x") == "postgres:dbname=x"
+
+
+def test_unknown_catalog_kind_is_a_clear_error():
+    with pytest.raises(ConfigError, match="not a supported catalog"):
+        normalize_catalog_url("mysql:db=x")
+
+
+def test_configured_catalog_is_not_created_implicitly(cli, tmp_path, monkeypatch):
+    catalog_file = tmp_path / "team" / "catalog.sqlite"
+    monkeypatch.setenv("VIBES_CATALOG_URL", f"sqlite:{catalog_file}")
+    monkeypatch.setenv("VIBES_DATA_PATH", str(tmp_path / "team" / "data") + "/")
+    listed = cli("experiments", "list")
+    assert listed.code == 1 and "run `vibes db init`" in listed.err
+    assert not catalog_file.exists()
+    assert cli("db", "init").json()["created"] is True
+    assert cli("experiments", "list").json() == []
+
+
+def test_first_use_creates_the_embedded_lake(cli, home):
+    assert not home.exists()
+    assert cli("experiments", "list").json() == []
+    assert (home / "catalog.sqlite").exists()
+    assert lake_state(home)[1] == {"vibes.experiments": 0}

@@ -1,0 +1,74 @@
+"""Experiment types: the registry, realistic generated data, and sufficient statistics in Ibis."""
+
+import numpy as np
+import pytest
+
+from vibes_core import catalog
+from vibes_core.types import get_type, registry
+
+EXPECTED_TYPES = ["ab-test", "bernoulli", "multi-armed-bandits", "poisson-cohorts"]
+
+
+def test_registry_finds_every_type_module():
+    assert list(registry()) == EXPECTED_TYPES
+    for experiment_type in registry().values():
+        assert experiment_type.columns[0].name == "timestamp"
+        assert experiment_type.description
+
+
+@pytest.mark.parametrize("type_name", EXPECTED_TYPES)
+def test_generated_events_match_the_schema(type_name):
+    experiment_type = get_type(type_name)
+    table = experiment_type.generate(500, np.random.default_rng(0))
+    assert table.num_rows == 500
+    assert table.column_names == [c.name for c in experiment_type.columns]
+    timestamps = table.column("timestamp").to_pylist()
+    assert timestamps == sorted(timestamps)
+
+
+def test_bandit_data_shifts_traffic_to_the_best_arm():
+    bandits = get_type("multi-armed-bandits")
+    table = bandits.generate(20_000, np.random.default_rng(4), arms="a,b,c,d", batches=20)
+    arms = np.array(table.column("arm").to_pylist())
+    rewards = np.array(table.column("reward").to_pylist())
+    rates = {arm: rewards[arms == arm].mean() for arm in "abcd"}
+    pulls = {arm: (arms == arm).sum() for arm in "abcd"}
+    best = max(rates, key=rates.get)
+    assert pulls[best] == max(pulls.values())
+    late = arms[-5000:]
+    assert (late == best).mean() > 0.5  # Thompson sampling has settled on it
+
+
+def test_poisson_events_scale_with_exposure():
+    table = get_type("poisson-cohorts").generate(20_000, np.random.default_rng(2), cohorts="x")
+    events = np.array(table.column("events").to_pylist())
+    exposure = np.array(table.column("exposure").to_pylist())
+    rate = events.sum() / exposure.sum()
+    low, high = exposure < 1.0, exposure > 1.5
+    assert events[high].mean() / exposure[high].mean() == pytest.approx(rate, rel=0.1)
+    assert events[low].mean() < events[high].mean()
+
+
+@pytest.mark.parametrize("type_name", EXPECTED_TYPES)
+def test_sufficient_stats_agree_with_the_raw_events(cli, tmp_path, type_name):
+    path = tmp_path / "events.parquet"
+    assert cli("generate", type_name, "-n", "3000", "--seed", "8", "-o", path).code == 0
+    assert cli("experiments", "create", "e", "--type", type_name,
+               "--initial-data-file", path).code == 0  # fmt: skip
+    import pyarrow.parquet as pq
+
+    raw = pq.read_table(path).to_pylist()
+    with catalog.open_lake() as lake:
+        stats = catalog.sufficient_stats(lake, "e").to_pylist()
+    group = get_type(type_name).group_column
+    groups = sorted({row[group] for row in raw}) if group else [None]
+    assert len(stats) == len(groups)
+    for row, name in zip(stats, groups, strict=True):
+        mine = [r for r in raw if group is None or r[group] == name]
+        if type_name == "poisson-cohorts":
+            assert row["events"] == sum(r["events"] for r in mine)
+            assert row["exposure"] == pytest.approx(sum(r["exposure"] for r in mine))
+        else:
+            outcome = "reward" if type_name == "multi-armed-bandits" else "outcome"
+            assert row["trials"] == len(mine)
+            assert row["successes"] == sum(r[outcome] for r in mine)
