@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
+
 from vibes_core import ingest
 from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, NotFound
 from vibes_core.lake import ALIAS, Lake, quote_ident
@@ -62,12 +64,12 @@ def open_lake(config=None) -> Lake:
 
 
 def is_initialized(lake: Lake) -> bool:
-    # Constants only, no bound parameters: binding one makes DuckDB import pandas (0.3 s).
-    found = lake.con.execute(
-        f"SELECT count(*) FROM duckdb_tables() WHERE database_name = '{ALIAS}' "
-        f"AND schema_name = '{META_SCHEMA}' AND table_name = 'experiments'"
-    ).fetchone()[0]
-    return found > 0
+    # A direct probe: listing duckdb_tables() would load every table's metadata.
+    try:
+        lake.con.execute(f"SELECT 1 FROM {METADATA} LIMIT 0")
+    except duckdb.CatalogException:
+        return False
+    return True
 
 
 def init(lake: Lake) -> bool:
@@ -95,12 +97,17 @@ def list_experiments(lake: Lake) -> list[Experiment]:
     return [Experiment(*row) for row in rows]
 
 
-def event_counts(lake: Lake, experiments: list[Experiment]) -> dict[str, int]:
-    if not experiments:
-        return {}
-    counts = ", ".join(f"(SELECT count(*) FROM {e.table})" for e in experiments)
-    row = lake.con.execute(f"SELECT {counts}").fetchone()
-    return {e.name: count for e, count in zip(experiments, row, strict=True)}
+def event_counts(lake: Lake) -> dict[str, int]:
+    """Events per experiment table, from the catalog's statistics: no table is scanned."""
+    meta = lake.metadata_schema
+    rows = lake.con.execute(
+        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {meta}.ducklake_table t "
+        f"JOIN {meta}.ducklake_schema USING (schema_id) "
+        f"LEFT JOIN {meta}.ducklake_table_stats s USING (table_id) "
+        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
+        f"AND schema_name = '{EXPERIMENT_SCHEMA}'"
+    ).fetchall()
+    return dict(rows)
 
 
 def get(lake: Lake, name: str) -> Experiment:

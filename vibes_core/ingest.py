@@ -111,7 +111,7 @@ class Staged:
     def insert_sql(self, table: str) -> str:
         names = ", ".join(quote_ident(c.name) for c in self.experiment_type.columns)
         values = ", ".join(self.parsed[c.name] for c in self.experiment_type.columns)
-        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED} ORDER BY {RECORD}"
+        return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED}"
 
 
 def stage(

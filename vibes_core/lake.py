@@ -138,6 +138,11 @@ class Lake:
                 f"cannot open the lake at {self.config.catalog_url}: {first_line(error)}"
             ) from error
 
+    @property
+    def metadata_schema(self) -> str:
+        """Where DuckDB attaches the catalog database; its tables follow the DuckLake spec."""
+        return f"__ducklake_metadata_{ALIAS}"
+
     def snapshot_id(self) -> int:
         return self.con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0]
 

@@ -37,7 +37,7 @@ class VibesApp(App):
         try:
             with catalog.open_lake() as lake:
                 experiments = catalog.list_experiments(lake)
-                counts = catalog.event_counts(lake, experiments)
+                counts = catalog.event_counts(lake)
         except VibesError as error:
             self.call_from_thread(self.show_status, f"error: {error}")
             self.call_from_thread(self.notify, str(error), severity="error")

@@ -156,7 +156,7 @@ def experiments_list() -> None:
 
     with catalog.open_lake() as lake:
         experiments = catalog.list_experiments(lake)
-        counts = catalog.event_counts(lake, experiments)
+        counts = catalog.event_counts(lake)
     emit([{**asdict(e), "events": counts[e.name]} for e in experiments])
 
 
