@@ -108,3 +108,17 @@ def test_a_killed_upload_leaves_no_partial_batch(home, tmp_path, ab_test):
     before = lake_state(home)[1][ab_test]
     assert run_vibes("events", "upload", ab_test, "-f", big).code == 0
     assert lake_state(home)[1][ab_test] == before + 300_000
+
+
+def test_first_use_from_four_processes_at_once(home):
+    """Nobody ran `db init`: four processes create the embedded lake together and all succeed."""
+    listers = [
+        subprocess.Popen([VIBES, "experiments", "list"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]  # fmt: skip
+    for lister in listers:
+        out, err = lister.communicate(timeout=120)
+        assert lister.returncode == 0, err.decode()
+        assert json.loads(out) == []
+    assert lake_state(home)[1] == {"vibes.experiments": 0}

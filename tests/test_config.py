@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import lake_state
+from tests.conftest import lake_state, run_vibes
 from vibes_core.config import load_config, normalize_catalog_url
 from vibes_core.errors import ConfigError
 
@@ -47,3 +47,26 @@ def test_first_use_creates_the_embedded_lake(cli, home):
     assert cli("experiments", "list").json() == []
     assert (home / "catalog.sqlite").exists()
     assert lake_state(home)[1] == {"vibes.experiments": 0}
+
+
+def test_unwritable_home_is_a_clear_error(cli, tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("VIBES_HOME", str(blocker / "home"))
+    result = cli("experiments", "list")
+    assert result.code == 1
+    assert result.err.startswith("vibes: error: cannot create") and "VIBES_HOME" in result.err
+
+
+def test_a_missing_extension_fails_with_what_to_install(home, tmp_path):
+    """DuckDB must not download: an extension wheel that lacks its file is a one-line error."""
+    shadow = tmp_path / "shadow" / "duckdb_extension_sqlite_scanner"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    env = {"PYTHONPATH": str(shadow.parent)}
+    result = run_vibes("experiments", "list", env=env)
+    assert result.code == 1
+    assert result.err.strip() == (
+        "vibes: error: DuckDB extension 'sqlite_scanner' is not installed: "
+        "pip install duckdb-extension-sqlite-scanner==1.5.5"
+    )

@@ -62,6 +62,9 @@ def extension_file(name: str) -> str:
 
 
 def is_transient(error: Exception) -> bool:
+    # A failed commit changed nothing, and every write re-checks its state when rerun.
+    if isinstance(error, duckdb.TransactionException):
+        return True
     message = str(error).lower()
     return any(word in message for word in TRANSIENT)
 
@@ -78,8 +81,8 @@ def retry(action: Callable[[], object], what: str) -> object:
                 raise
             if time.monotonic() > deadline:
                 raise ConfigError(
-                    f"{what} gave up after {WRITE_TIMEOUT_S:.0f} s: the lake stayed locked by "
-                    "another process; try again when it has finished"
+                    f"{what} gave up after retrying for {WRITE_TIMEOUT_S:.0f} s "
+                    f"({first_line(error)}); if another process holds the lake, try again later"
                 ) from error
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
@@ -111,11 +114,19 @@ class Lake:
             self.con.execute(f"LOAD {sql_literal(extension_file(name))}")
 
     def _make_local_dirs(self) -> None:
-        self.config.home.mkdir(parents=True, exist_ok=True)
+        folders = [self.config.home]
         if self.config.catalog_kind == "sqlite":
-            Path(self.config.catalog_url.split(":", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+            folders.append(Path(self.config.catalog_url.split(":", 1)[1]).parent)
         if "://" not in self.config.data_path:
-            Path(self.config.data_path).mkdir(parents=True, exist_ok=True)
+            folders.append(Path(self.config.data_path))
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise ConfigError(
+                    f"cannot create {folder}: {error.strerror}; "
+                    "set VIBES_HOME to a directory you can write to"
+                ) from error
 
     def _attach(self, create: bool) -> None:
         options = [
