@@ -39,7 +39,7 @@ EXPECTED = {
     "float": "a finite number",
     "timestamp": "an ISO 8601 timestamp such as 2026-11-26T09:30:00Z",
 }
-CHECKS = {"non_negative": (">= 0", "{} >= 0"), "positive": ("> 0", "{} > 0")}
+CHECKS = {"non_negative": ">= 0", "positive": "> 0"}  # SQL, and the words in messages
 
 
 @dataclass(frozen=True)
@@ -142,34 +142,39 @@ def stage(
 
     parsed, problems = {}, {}
     for column in experiment_type.columns:
-        raw = (
-            f"(json ->> {sql_literal('$.' + column.name)})"
-            if is_json
-            else (
-                f"CAST({quote_ident(column.name)} AS VARCHAR)" if column.name in present else "NULL"
-            )
-        )
+        raw = raw_sql(column, is_json, present)
         value = parse_sql(column, raw)
-        bad = f"({raw} IS NOT NULL AND ({value} IS NULL"
-        if column.check:
-            bad += f" OR NOT ({CHECKS[column.check][1].format(value)})"
-        if is_json:
-            allowed = ", ".join(sql_literal(t) for t in (*JSON_TYPES[column.kind], "NULL"))
-            bad += f" OR json_type(json, {sql_literal('$.' + column.name)}) NOT IN ({allowed})"
-        bad += "))"
-        if column.required:
-            bad = f"({bad} OR {raw} IS NULL)"
-        problems[column.name] = (bad, raw)
-        default = "?" if column.name == "timestamp" else sql_literal(str(column.default))
-        parsed[column.name] = (
-            f"coalesce({value}, CAST({default} AS {SQL_TYPES[column.kind]}))"
-            if not column.required
-            else value
-        )
+        problems[column.name] = (problem_sql(column, raw, value, is_json), raw)
+        parsed[column.name] = value if column.required else with_default(column, value)
     report_first_problem(con, problems, experiment_type, source, is_json)
     if initial:
         check_groups(con, experiment_type, parsed)
     return Staged(experiment_type, parsed, rows)
+
+
+def raw_sql(column: Column, is_json: bool, present: set[str]) -> str:
+    """SQL for a column's value as text, NULL where the record has none."""
+    if is_json:
+        return f"(json ->> {sql_literal('$.' + column.name)})"
+    return f"CAST({quote_ident(column.name)} AS VARCHAR)" if column.name in present else "NULL"
+
+
+def problem_sql(column: Column, raw: str, value: str, is_json: bool) -> str:
+    """SQL that is true for a record whose value of ``column`` is unacceptable."""
+    invalid = [f"{value} IS NULL"]
+    if column.check:
+        invalid.append(f"NOT ({value} {CHECKS[column.check]})")
+    if is_json:  # the JSON type must fit too: "1" is no number and "true" no boolean
+        allowed = ", ".join(sql_literal(t) for t in (*JSON_TYPES[column.kind], "NULL"))
+        invalid.append(f"json_type(json, {sql_literal('$.' + column.name)}) NOT IN ({allowed})")
+    problem = f"({raw} IS NOT NULL AND ({' OR '.join(invalid)}))"
+    return f"({problem} OR {raw} IS NULL)" if column.required else problem
+
+
+def with_default(column: Column, value: str) -> str:
+    # A missing timestamp is the upload time, bound as the insert's one parameter.
+    default = "?" if column.kind == "timestamp" else sql_literal(str(column.default))
+    return f"coalesce({value}, CAST({default} AS {SQL_TYPES[column.kind]}))"
 
 
 def read_json(path: Path, fmt: str) -> str:
@@ -259,7 +264,7 @@ def report_first_problem(con, problems, experiment_type, source, is_json) -> Non
     raw = problems[name][1]
     shown = f"json -> {sql_literal('$.' + name)}" if is_json else raw
     value = con.execute(f"SELECT {shown} FROM {STAGED} WHERE {RECORD} = ?", [record]).fetchone()[0]
-    expected = EXPECTED[column.kind] + (f" {CHECKS[column.check][0]}" if column.check else "")
+    expected = EXPECTED[column.kind] + (f" {CHECKS[column.check]}" if column.check else "")
     where = f"{source.label}, record {record}, column {name!r}"
     if value is None or value == "null":
         raise InvalidInput(f"{where}: a value is required ({expected}); fix the input and retry")
