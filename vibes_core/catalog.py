@@ -143,8 +143,9 @@ def create(
     experiment_type = get_type(type_name)
     if exists(lake.con, name):
         raise AlreadyExists(taken(name))
-    with ingest.open_source(source, stdin) as opened:
-        staged = ingest.stage(lake.con, opened, experiment_type, initial=True)
+    with ingest.staged_events(
+        lake.con, source, experiment_type, initial=True, stdin=stdin
+    ) as staged:
         now = datetime.now(UTC).replace(tzinfo=None)
         columns = ", ".join(
             f"{quote_ident(c.name)} {SQL_TYPES[c.kind]}" for c in experiment_type.columns
@@ -161,7 +162,7 @@ def create(
             con.execute(staged.insert_sql(table_sql(name)), [now])
 
         lake.write(work, f"creating {name}")
-    return {**asdict(get(lake, name)), "events": staged.rows, "snapshot": lake.snapshot_id()}
+    return {**asdict(get(lake, name)), "events": staged.rows, "snapshot": lake.last_commit()}
 
 
 def taken(name: str) -> str:
@@ -171,8 +172,7 @@ def taken(name: str) -> str:
 def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict:
     """Append a batch of events; one snapshot, or nothing at all if anything is wrong."""
     experiment = get(lake, name)
-    with ingest.open_source(source, stdin) as opened:
-        staged = ingest.stage(lake.con, opened, get_type(experiment.type))
+    with ingest.staged_events(lake.con, source, get_type(experiment.type), stdin=stdin) as staged:
         now = datetime.now(UTC).replace(tzinfo=None)
         lake.write(
             lambda con: con.execute(staged.insert_sql(experiment.table), [now]),
@@ -182,7 +182,7 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
         "experiment": name,
         "events_added": staged.rows,
         "events": count_events(lake.con, name),
-        "snapshot": lake.snapshot_id(),
+        "snapshot": lake.last_commit(),
     }
 
 
@@ -198,7 +198,7 @@ def delete(lake: Lake, name: str) -> dict:
         con.execute(f"DELETE FROM {METADATA} WHERE name = ?", [name])
 
     lake.write(work, f"deleting {name}")
-    return {"experiment": name, "events": events, "snapshot": lake.snapshot_id()}
+    return {"experiment": name, "events": events, "snapshot": lake.last_commit()}
 
 
 def list_tables(lake: Lake) -> list[dict]:

@@ -114,6 +114,23 @@ class Staged:
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED}"
 
 
+@contextmanager
+def staged_events(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path | None,
+    experiment_type: ExperimentType,
+    *,
+    initial: bool = False,
+    stdin: BinaryIO | None = None,
+) -> Iterator[Staged]:
+    """Validated events from ``path`` (stdin when None), staged until the block ends."""
+    with open_source(path, stdin) as source:
+        try:
+            yield stage(con, source, experiment_type, initial=initial)
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+
+
 def stage(
     con: duckdb.DuckDBPyConnection,
     source: Source,

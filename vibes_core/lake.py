@@ -157,6 +157,10 @@ class Lake:
     def snapshot_id(self) -> int:
         return self.con.execute(f"SELECT id FROM {ALIAS}.current_snapshot()").fetchone()[0]
 
+    def last_commit(self) -> int:
+        """The snapshot this connection's last write made (others may have committed since)."""
+        return self.con.execute(f"SELECT * FROM {ALIAS}.last_committed_snapshot()").fetchone()[0]
+
     def write[T](self, work: Callable[[duckdb.DuckDBPyConnection], T], what: str) -> T:
         """Run ``work`` in one transaction (one snapshot); rerun it whole if the catalog is busy."""
 
