@@ -140,3 +140,13 @@ def test_one_upload_is_one_snapshot(cli, home, ab_test):
     assert cli("events", "upload", ab_test, stdin=events).code == 0
     after, rows = lake_state(home)
     assert after == before + 1 and rows[ab_test] == 1200
+
+
+def test_version_and_help(cli):
+    assert cli("--version").out.strip() == "vibes 0.1.0"
+    helped = cli("--help")
+    assert helped.code == 0
+    for command in ("db", "experiments", "events", "generate", "tui"):
+        assert command in helped.out
+    generate_help = cli("generate", "ab-test", "--help").out
+    assert "--variants" in generate_help and "--base-rate" in generate_help
