@@ -26,8 +26,7 @@ print(con.execute("SELECT * FROM lake.vibes.experiments").fetchall())
 """
 
 
-def main(experiments: int = 50, rounds: int = 15) -> None:
-    home = Path(tempfile.mkdtemp(prefix="vibes-bench-"))
+def run(home: Path, experiments: int = 50, rounds: int = 15) -> None:
     env = {**os.environ, "VIBES_HOME": str(home)}
     events = home / "events.json"
     vibes("generate", "ab-test", "-n", 100, "-o", events, env=env)
@@ -48,6 +47,11 @@ def main(experiments: int = 50, rounds: int = 15) -> None:
     print(f"floor (duckdb + LOAD + ATTACH + SELECT): {summary(floor)}")
     print(f"vibes experiments list:                  {summary(listing)}")
     print(f"ratio of medians: {ratio:.2f}x (goal < 2x)")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+        run(Path(home))
 
 
 if __name__ == "__main__":

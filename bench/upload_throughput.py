@@ -12,8 +12,7 @@ from pathlib import Path
 from common import VIBES, vibes
 
 
-def main(events: int = 1_000_000) -> None:
-    home = Path(tempfile.mkdtemp(prefix="vibes-bench-"))
+def run(home: Path, events: int = 1_000_000) -> None:
     env = {**os.environ, "VIBES_HOME": str(home)}
     data = home / "events.ndjson"
     vibes("generate", "ab-test", "-n", 1000, "-o", home / "initial.json", env=env)
@@ -35,6 +34,11 @@ def main(events: int = 1_000_000) -> None:
     print(f"{events:,} events, {size_mb:.0f} MB of NDJSON on stdin")
     print(f"wall {seconds:.2f} s ({events / seconds:,.0f} events/s; goal < 10 s)")
     print(f"peak RSS of the upload {peak:.0f} MB (goal < 500 MB)")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+        run(Path(home))
 
 
 if __name__ == "__main__":
