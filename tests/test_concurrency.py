@@ -24,7 +24,7 @@ def variant_counts(name: str) -> dict[str, int]:
         "from vibes_core import catalog\n"
         "import json\n"
         "with catalog.open_lake() as lake:\n"
-        f"    stats = catalog.sufficient_stats(lake, {name!r}).to_pylist()\n"
+        f"    stats = catalog.sufficient_stats(lake, {name!r})\n"
         "print(json.dumps({s['variant']: s['trials'] for s in stats}))\n"
     )
     out = subprocess.run([sys.executable, "-c", query], capture_output=True, check=True)

@@ -20,6 +20,8 @@ class Config:
     catalog_url: str  # DuckLake metadata location without the "ducklake:" prefix
     data_path: str
     auto_init: bool  # the embedded catalog creates itself; a configured one needs `vibes db init`
+    mlflow_tracking_uri: str
+    mlflow_artifact_location: str | None  # None: the tracking server's default
 
     @property
     def catalog_kind(self) -> str:
@@ -58,4 +60,15 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         else f"sqlite:{home / 'catalog.sqlite'}",
         data_path=data_path or str(home / "data") + "/",
         auto_init=not catalog,
+        mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
+        mlflow_artifact_location=artifact_location(env, home),
     )
+
+
+def artifact_location(env, home: Path) -> str | None:
+    bucket = env.get("MLFLOW_S3_BUCKET_NAME")
+    if bucket:
+        return f"s3://{bucket}/vibes"
+    if env.get("MLFLOW_TRACKING_URI"):
+        return None
+    return (home / "mlartifacts").as_uri()

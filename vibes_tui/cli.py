@@ -6,6 +6,7 @@ here: each command imports what it needs, so ``vibes --help`` starts fast.
 
 import inspect
 import json
+import math
 import os
 import sys
 from enum import StrEnum
@@ -282,6 +283,178 @@ def add_generate_command(experiment_type) -> None:
 
 for _type in registry().values():
     add_generate_command(_type)
+
+
+# --- posterior, bandit, cache ----------------------------------------------------------
+
+
+def parse_prior(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        a, b = (float(part) for part in value.split(","))
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not two numbers such as 1,1") from None
+    if not (math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0):
+        raise typer.BadParameter(f"{value!r}: both numbers must be finite and > 0")
+    return a, b
+
+
+def parse_split(value: str | None) -> dict[str, float] | None:
+    if value is None:
+        return None
+    split = {}
+    for part in value.split(","):
+        name, _, weight = part.partition("=")
+        try:
+            split[name.strip()] = float(weight)
+        except ValueError:
+            raise typer.BadParameter(f"{part!r} is not NAME=WEIGHT, as in A=50,B=50") from None
+        if not name.strip() or not math.isfinite(split[name.strip()]) or split[name.strip()] <= 0:
+            raise typer.BadParameter(f"{part!r}: a variant name and a weight > 0")
+    if len(split) < 2:
+        raise typer.BadParameter("give at least two variants, as in A=50,B=50")
+    return split
+
+
+def check_probability(value: float | None) -> float | None:
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(f"{value} is not between 0 and 1")
+    return value
+
+
+Draws = Annotated[int, typer.Option(min=10, max=1_000_000, help="draws per chain")]
+Tune = Annotated[int, typer.Option(min=0, max=1_000_000, help="tuning steps per chain")]
+Chains = Annotated[int, typer.Option(min=1, max=64, help="independent chains")]
+Seed = Annotated[int, typer.Option(help="random seed of the sampler")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="fit afresh (the fit is then cached)")]
+Exact = Annotated[bool, typer.Option("--exact", help="closed form only: no sampling")]
+AsOf = Annotated[int | None, typer.Option(min=0, help="use the data as of this DuckLake snapshot")]
+Prior = Annotated[
+    str | None,
+    typer.Option(help="prior as two numbers: alpha,beta (Beta) or shape,rate (Gamma)"),
+]
+
+
+def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> dict:
+    from vibes_core import catalog, inference
+
+    with catalog.open_lake() as lake:
+        return inference.posterior(
+            lake, name, settings, exact=exact, as_of=as_of, use_cache=not no_cache,
+            progress=sys.stderr.isatty(),
+        )  # fmt: skip
+
+
+@app.command()
+def posterior(
+    name: Annotated[str, typer.Argument(help="the experiment", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    draws: Draws = 1000,
+    tune: Tune = 1000,
+    chains: Chains = 4,
+    seed: Seed = 1,
+    no_cache: NoCache = False,
+    exact: Exact = False,
+    as_of_version: AsOf = None,
+    prior: Prior = None,
+    hdi_prob: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="probability inside each HDI")
+    ] = 0.94,
+    threshold: Annotated[
+        float | None, typer.Option(help="bernoulli: report P(rate > threshold)")
+    ] = None,
+    control: Annotated[str | None, typer.Option(help="ab-test: the control variant")] = None,
+    split: Annotated[
+        str | None, typer.Option(help="ab-test: intended split for the SRM check, e.g. A=50,B=50")
+    ] = None,
+    reference: Annotated[
+        str | None, typer.Option(help="poisson-cohorts: the cohort rate ratios refer to")
+    ] = None,
+) -> None:
+    """The posterior of an experiment: estimates, HDIs, the decision in one sentence."""
+    from vibes_core.inference import Settings
+
+    options = {"threshold": check_probability(threshold), "control": control,
+               "split": parse_split(split), "reference": reference}  # fmt: skip
+    settings = Settings(
+        draws=draws, tune=tune, chains=chains, seed=seed, prior=parse_prior(prior),
+        hdi_prob=hdi_prob, options={k: v for k, v in options.items() if v is not None},
+    )  # fmt: skip
+    summary = fit(name, exact, as_of_version, no_cache, settings)
+    for warning in summary["warnings"]:
+        say(f"vibes: warning: {warning}")
+    if as_json:
+        emit(summary)
+    else:
+        from vibes_tui.report import print_summary
+
+        print_summary(summary)
+
+
+bandit_app = typer.Typer(help="Multi-armed bandits: what to do next.")
+app.add_typer(bandit_app, name="bandit")
+
+
+@bandit_app.command("allocate")
+def bandit_allocate(
+    name: Annotated[str, typer.Argument(help="a multi-armed-bandits experiment")],
+    draws: Draws = 1000,
+    tune: Tune = 1000,
+    chains: Chains = 4,
+    seed: Seed = 1,
+    no_cache: NoCache = False,
+    exact: Exact = False,
+) -> None:
+    """Traffic shares for the next batch: Thompson sampling with a floor (JSON: arm -> share)."""
+    from vibes_core.errors import VibesError
+    from vibes_core.inference import Settings
+
+    summary = fit(name, exact, None, no_cache,
+                  Settings(draws=draws, tune=tune, chains=chains, seed=seed))  # fmt: skip
+    if "allocation" not in summary:
+        raise VibesError(f"{name} is a {summary['type']} experiment, not multi-armed-bandits")
+    for warning in summary["warnings"]:
+        say(f"vibes: warning: {warning}")
+    emit(summary["allocation"])
+
+
+cache_app = typer.Typer(help="The MLflow cache of fitted posteriors.")
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("list")
+def cache_list(
+    name: Annotated[str | None, typer.Argument(help="only this experiment's fits")] = None,
+) -> None:
+    """Cached fits: key, experiment, snapshot, when, seconds each hit saves."""
+    from vibes_core.cache import Cache, CacheError
+    from vibes_core.config import load_config
+
+    try:
+        emit(Cache(load_config()).entries(validated(name) if name else None))
+    except CacheError as error:
+        raise VibesError(str(error)) from error
+
+
+@cache_app.command("clear")
+def cache_clear(name: Annotated[str, typer.Argument(help="the experiment")]) -> None:
+    """Delete every cached fit of one experiment; others keep theirs."""
+    from vibes_core.cache import Cache, CacheError
+    from vibes_core.config import load_config
+
+    try:
+        deleted = Cache(load_config()).clear(validated(name))
+    except CacheError as error:
+        raise VibesError(str(error)) from error
+    say(f"deleted {deleted} cached fit(s) of {name}")
+    emit({"experiment": name, "deleted": deleted})
+
+
+def validated(name: str) -> str:
+    from vibes_core.catalog import validate_name
+
+    return validate_name(name)
 
 
 # --- entry point -----------------------------------------------------------------------

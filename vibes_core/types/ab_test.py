@@ -1,16 +1,13 @@
 """A/B(/n) tests: a conversion rate per variant, the first variant being the control."""
 
-from vibes_core.types.base import (
-    TIMESTAMP,
-    Column,
-    ExperimentType,
-    GenerateOption,
-    probability,
-    split_names,
-)
+from vibes_core.errors import VibesError
+from vibes_core.families import BetaBinomial, no_data_warnings
+from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, probability, split_names
+
+SRM_P_VALUE = 0.001  # below this, the observed split is flagged as a sample ratio mismatch
 
 
-class AbTest(ExperimentType):
+class AbTest(BetaBinomial):
     name = "ab-test"
     description = "Two or more variants, each with its own conversion rate"
     columns = (
@@ -24,6 +21,7 @@ class AbTest(ExperimentType):
         GenerateOption("variants", str, "A,B", "variant names, the control first"),
         GenerateOption("base-rate", float, None, "control's true rate (default: Beta(2, 18))"),
     )
+    summary_options = ("control", "split")
 
     def simulate(self, n, rng, variants="A,B", base_rate=None):
         import numpy as np
@@ -42,6 +40,85 @@ class AbTest(ExperimentType):
             .aggregate(trials=table.count(), successes=table.outcome.cast("int64").sum())
             .order_by("variant")
         )
+
+    def expected_groups(self, options: dict) -> list[str]:
+        return list(options.get("split") or {})
+
+    def summarize(self, posterior, groups, options):
+        from vibes_core.posterior import describe, interval
+
+        prob, names = options["hdi_prob"], posterior.names
+        control = options.get("control") or names[0]
+        if control not in names:
+            raise VibesError(
+                f"--control {control!r} is not a variant; variants: {', '.join(names)}"
+            )
+        c = names.index(control)
+        rows, draws = describe(posterior, prob), posterior.draws()
+        for i, (row, p_best, loss) in enumerate(
+            zip(rows, posterior.p_best(), posterior.expected_loss(), strict=True)
+        ):
+            row.update(trials=int(groups.size[i]), successes=int(groups.count[i]),
+                       p_best=float(p_best), expected_loss=float(loss), control=i == c)  # fmt: skip
+            if i != c:
+                uplift = draws[:, i] - draws[:, c]
+                row["uplift_abs"] = interval(uplift, prob)
+                row["uplift_rel"] = interval(uplift / draws[:, c], prob)
+                row["p_beats_control"] = posterior.prob_greater(i, c)
+        warnings = no_data_warnings(groups, "variant")
+        srm = srm_check(groups, options.get("split"))
+        if srm and srm["flagged"]:
+            warnings.append(
+                f"sample ratio mismatch: the observed split differs from the intended one "
+                f"(p = {srm['p_value']:.2g} < {SRM_P_VALUE}); check how users are assigned"
+            )
+        if len(names) < 2:
+            warnings.append("only one variant: there is nothing to compare it with")
+        return {"groups": rows, "control": control, "srm": srm, "warnings": warnings,
+                "decision": decide(posterior, rows)}  # fmt: skip
+
+
+def decide(posterior, rows: list[dict]) -> str:
+    """One sentence: who leads, how sure that is, and what choosing it may cost."""
+    from vibes_core.posterior import percent
+
+    names = posterior.names
+    if len(names) < 2:
+        return f"Only {names[0]} has data" if names else "No events yet"
+    leader = max(range(len(names)), key=lambda i: rows[i]["p_best"])
+    cost = f"expected loss of choosing {names[leader]}: {points(rows[leader]['expected_loss'])}"
+    if len(names) == 2:
+        chance = posterior.prob_greater(leader, 1 - leader)
+        return (
+            f"{names[leader]} beats {names[1 - leader]} with {percent(chance)} probability; {cost}"
+        )
+    return f"{names[leader]} is best with {percent(rows[leader]['p_best'])} probability; {cost}"
+
+
+def points(share: float) -> str:
+    """A difference of proportions in percentage points, small ones with 2 significant digits."""
+    value = 100 * share
+    return f"{value:.2f} pp" if value >= 0.01 else f"{value:.2g} pp"
+
+
+def srm_check(groups, split: dict[str, float] | None) -> dict | None:
+    """Chi-square test of the observed trials per variant against the intended split."""
+    import numpy as np
+    from scipy.special import chdtrc
+
+    total = groups.size.sum()
+    if len(groups.names) < 2 or total == 0:
+        return None
+    weights = np.array([split[n] for n in groups.names]) if split else np.ones(len(groups.names))
+    expected = total * weights / weights.sum()
+    chi2 = float(np.sum((groups.size - expected) ** 2 / expected))
+    p_value = float(chdtrc(len(groups.names) - 1, chi2))
+    return {
+        "chi2": chi2,
+        "p_value": p_value,
+        "expected_split": dict(zip(groups.names, (weights / weights.sum()).tolist(), strict=True)),
+        "flagged": p_value < SRM_P_VALUE,
+    }
 
 
 TYPE = AbTest()

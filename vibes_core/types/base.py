@@ -95,6 +95,18 @@ class ExperimentType:
         """An Ibis expression reducing any number of events to one row per group."""
         raise NotImplementedError
 
+    # --- inference: a family (vibes_core.families) provides groups, model and exact ---------
+    model_version: ClassVar[int] = 1  # bump when the model changes: cached fits then miss
+    summary_options: ClassVar[tuple[str, ...]] = ()  # e.g. "control", "threshold"
+
+    def expected_groups(self, options: dict) -> list[str]:
+        """Groups the options name (e.g. a --split) that count even without events."""
+        return []
+
+    def summarize(self, posterior, groups, options: dict) -> dict:
+        """Decision-ready numbers: ``groups`` rows, a one-sentence ``decision``, ``warnings``."""
+        raise NotImplementedError
+
 
 def spread_timestamps(n: int, rng: "np.random.Generator", days: int = 14) -> "pa.Array":
     """Sorted UTC timestamps over the ``days`` before now, as a data export would have them."""

@@ -1,15 +1,11 @@
 """Poisson cohorts: an event rate per unit of exposure, per cohort."""
 
-from vibes_core.types.base import (
-    TIMESTAMP,
-    Column,
-    ExperimentType,
-    GenerateOption,
-    split_names,
-)
+from vibes_core.errors import VibesError
+from vibes_core.families import GammaPoisson
+from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, split_names
 
 
-class PoissonCohorts(ExperimentType):
+class PoissonCohorts(GammaPoisson):
     name = "poisson-cohorts"
     description = "Counts of events over an exposure (time, users, ...) per cohort"
     columns = (
@@ -34,6 +30,7 @@ class PoissonCohorts(ExperimentType):
     generate_options = (
         GenerateOption("cohorts", str, "2026-07,2026-08,2026-09,2026-10", "cohort names"),
     )
+    summary_options = ("reference",)
 
     def simulate(self, n, rng, cohorts="2026-07,2026-08,2026-09,2026-10"):
         import numpy as np
@@ -54,6 +51,37 @@ class PoissonCohorts(ExperimentType):
             .aggregate(rows=table.count(), events=table.events.sum(), exposure=table.exposure.sum())
             .order_by("cohort")
         )
+
+    def summarize(self, posterior, groups, options):
+        from vibes_core.posterior import describe, interval, percent
+
+        prob, names = options["hdi_prob"], posterior.names
+        reference = options.get("reference") or names[0]
+        if reference not in names:
+            raise VibesError(
+                f"--reference {reference!r} is not a cohort; cohorts: {', '.join(names)}"
+            )
+        r = names.index(reference)
+        rows, draws, p_best = describe(posterior, prob), posterior.draws(), posterior.p_best()
+        for i, row in enumerate(rows):
+            row.update(events=int(groups.count[i]), exposure=float(groups.size[i]),
+                       p_best=float(p_best[i]), reference=i == r)  # fmt: skip
+            if i != r:
+                row["rate_ratio"] = interval(draws[:, i] / draws[:, r], prob)
+        top = max(rows, key=lambda row: row["p_best"])
+        return {
+            "groups": rows,
+            "reference": reference,
+            "warnings": [
+                f"cohort {name} has no events yet in {exposure:g} of exposure: its rate is "
+                "only bounded from above"
+                for name, events, exposure in zip(names, groups.count, groups.size, strict=True)
+                if events == 0
+            ],
+            "decision": f"{top['name']} has the highest rate with {percent(top['p_best'])} "
+            f"probability: {top['mean']:.3g} events per unit of exposure ({percent(prob, 0)} HDI "
+            f"{top['hdi_low']:.3g} to {top['hdi_high']:.3g})",
+        }
 
 
 TYPE = PoissonCohorts()

@@ -1,0 +1,182 @@
+"""The posterior cache: one MLflow run per fit, found again by a key tag.
+
+A run holds the summary (``summary.json``) and the full posterior (``posterior.nc``) as
+artifacts, the key's parts as params and the diagnostics as metrics; only runs that reached
+FINISHED count. Everything that goes wrong here raises ``CacheError``: the caller warns and
+fits afresh, so the cache can make an answer slower but never wrong or missing.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibes_core.config import Config
+from vibes_core.errors import first_line
+
+EXPERIMENT = "vibes-posteriors"
+SUMMARY, POSTERIOR = "summary.json", "posterior.nc"
+
+
+class CacheError(Exception):
+    """The cache could not be read or written; never fatal."""
+
+
+@dataclass
+class Hit:
+    run_id: str
+    summary: dict
+    options: dict  # the summary options the stored summary was made with
+
+
+class Cache:
+    def __init__(self, config: Config):
+        self.config = config
+        self._client = None
+        self._experiment_id = None
+
+    def _connect(self):
+        if self._client is not None:
+            return self._client, self._experiment_id
+        # A tracking server that is down must cost seconds, not minutes of retries.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        for name in ("mlflow", "alembic"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from mlflow.tracking import MlflowClient
+
+                client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
+                self._experiment_id = self._experiment(client)
+        except Exception as error:
+            raise CacheError(f"cannot reach MLflow at {self.config.mlflow_tracking_uri}: "
+                             f"{first_line(error)}") from error  # fmt: skip
+        self._client = client
+        return client, self._experiment_id
+
+    def _experiment(self, client) -> str:
+        found = client.get_experiment_by_name(EXPERIMENT)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return client.create_experiment(
+                EXPERIMENT, artifact_location=self.config.mlflow_artifact_location
+            )
+        except Exception:
+            # Another process created it at the same moment.
+            found = client.get_experiment_by_name(EXPERIMENT)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def _runs(self, filter_string: str, max_results: int = 1000):
+        client, experiment_id = self._connect()
+        return client.search_runs(
+            [experiment_id], filter_string, order_by=["attributes.start_time DESC"],
+            max_results=max_results,
+        )  # fmt: skip
+
+    def lookup(self, key: str) -> Hit | None:
+        try:
+            runs = self._runs(f"tags.vibes_key = '{key}' and attributes.status = 'FINISHED'", 1)
+            if not runs:
+                return None
+            run = runs[0]
+            client, _ = self._connect()
+            with tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp:
+                stored = json.loads(Path(client.download_artifacts(run.info.run_id, SUMMARY, tmp))
+                                    .read_text())  # fmt: skip
+            names = {artifact.path for artifact in client.list_artifacts(run.info.run_id)}
+            if POSTERIOR not in names:
+                raise CacheError(f"run {run.info.run_id} lost its {POSTERIOR}")
+            return Hit(run.info.run_id, stored["summary"], stored["options"])
+        except CacheError:
+            raise
+        except Exception as error:
+            raise CacheError(f"cannot read the cached fit: {first_line(error)}") from error
+
+    def posterior_file(self, hit: Hit, folder: str) -> Path:
+        """Download the full posterior of a hit into ``folder``."""
+        try:
+            client, _ = self._connect()
+            return Path(client.download_artifacts(hit.run_id, POSTERIOR, folder))
+        except Exception as error:
+            raise CacheError(f"cannot read the cached posterior: {first_line(error)}") from error
+
+    def store(self, key: str, tags: dict, params: dict, metrics: dict, summary: dict,
+              options: dict, posterior_path: Path) -> str:  # fmt: skip
+        run_id = None
+        try:
+            client, experiment_id = self._connect()
+            run = client.create_run(
+                experiment_id,
+                tags={"vibes_key": key, **{f"vibes_{k}": str(v) for k, v in tags.items()}},
+                run_name=f"{tags['experiment']}@{tags['snapshot']}",
+            )
+            run_id = run.info.run_id
+            for name, value in params.items():
+                client.log_param(run_id, name, value)
+            for name, value in metrics.items():
+                client.log_metric(run_id, name, value)
+            with tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp:
+                stored = Path(tmp) / SUMMARY
+                stored.write_text(json.dumps({"summary": summary, "options": options}))
+                client.log_artifact(run_id, str(stored))
+            client.log_artifact(run_id, str(posterior_path))
+            client.set_terminated(run_id, "FINISHED")  # only now can a lookup find it
+            return run_id
+        except Exception as error:
+            if run_id is not None:  # unfinished or failed: lookups ignore it either way
+                with contextlib.suppress(Exception):
+                    client.set_terminated(run_id, "FAILED")
+            raise CacheError(f"cannot store the fit: {first_line(error)}") from error
+
+    def clear(self, experiment: str) -> int:
+        """Delete every run of one experiment, artifacts included; the count deleted."""
+        try:
+            client, _ = self._connect()
+            runs = self._runs(f"tags.vibes_experiment = '{experiment}'")
+            for run in runs:
+                delete_artifacts(run.info.artifact_uri)
+                client.delete_run(run.info.run_id)
+            return len(runs)
+        except Exception as error:
+            raise CacheError(f"cannot clear the cache: {first_line(error)}") from error
+
+    def entries(self, experiment: str | None = None) -> list[dict]:
+        query = f"tags.vibes_experiment = '{experiment}'" if experiment else ""
+        try:
+            runs = self._runs(" and ".join(filter(None, [query, "attributes.status = 'FINISHED'"])))
+        except Exception as error:
+            raise CacheError(f"cannot list the cache: {first_line(error)}") from error
+        return [
+            {
+                "key": run.data.tags["vibes_key"],
+                "experiment": run.data.tags.get("vibes_experiment"),
+                "snapshot": int(run.data.tags.get("vibes_snapshot", -1)),
+                "method": "mcmc",
+                "created_at": iso(run.info.start_time),
+                "seconds_saved_per_hit": run.data.metrics.get("fit_seconds"),
+                "run_id": run.info.run_id,
+            }
+            for run in runs
+        ]
+
+
+def delete_artifacts(artifact_uri: str) -> None:
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    with contextlib.suppress(Exception):  # the run goes anyway; `mlflow gc` collects the rest
+        get_artifact_repository(artifact_uri).delete_artifacts()
+
+
+def iso(milliseconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat().replace("+00:00", "Z")

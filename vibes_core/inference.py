@@ -1,0 +1,240 @@
+"""fit: sufficient statistics -> cache lookup -> PyMC (or the closed form) -> summary.
+
+The summary is plain JSON: what ``vibes posterior --json`` prints and what the cache stores.
+"""
+
+import contextlib
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+from vibes_core import catalog
+from vibes_core.cache import Cache, CacheError, Hit
+from vibes_core.errors import VibesError
+from vibes_core.lake import Lake
+from vibes_core.types import get_type
+
+SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
+R_HAT_LIMIT = 1.01
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to fit (part of the cache key) and how to summarize (not part of it)."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 4
+    seed: int = 1
+    prior: tuple[float, float] | None = None
+    hdi_prob: float = 0.94
+    options: dict = field(default_factory=dict)  # control, split, threshold, reference
+
+
+def warn_on_stderr(message: str) -> None:
+    print(f"vibes: warning: {message}", file=sys.stderr)
+
+
+def posterior(
+    lake: Lake,
+    name: str,
+    settings: Settings = Settings(),
+    *,
+    exact: bool = False,
+    as_of: int | None = None,
+    use_cache: bool = True,
+    warn: Callable[[str], None] = warn_on_stderr,
+    progress: bool = False,
+) -> dict:
+    """The decision-ready summary of one experiment's posterior, as JSON-ready data."""
+    experiment = catalog.get(lake, name)
+    kind = get_type(experiment.type)
+    unknown = set(settings.options) - set(kind.summary_options)
+    if unknown:
+        takes = ", ".join("--" + option for option in kind.summary_options) or "none"
+        raise VibesError(
+            f"--{sorted(unknown)[0]} does not apply to a {kind.name} experiment "
+            f"(its summary options: {takes})"
+        )
+    snapshot = lake.snapshot_id() if as_of is None else as_of
+    if as_of is not None and not 0 <= as_of <= snapshot:
+        raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {snapshot}")
+    stats = catalog.sufficient_stats(lake, name, as_of)
+    groups = with_expected(kind.groups(stats), kind.expected_groups(settings.options))
+    if not groups.names:
+        raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")
+    prior = settings.prior or kind.default_prior
+    options = {"hdi_prob": settings.hdi_prob, **settings.options}
+    head = {
+        "experiment": name,
+        "type": kind.name,
+        "snapshot": snapshot,
+        "prior": dict(zip(kind.prior_names, prior, strict=True)),
+    }
+    if exact:
+        summary = kind.summarize(kind.exact(groups, prior), groups, options)
+        return {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
+
+    key = cache_key(name, kind, stats, prior, settings)
+    cache = Cache(lake.config)
+    if use_cache:
+        try:
+            hit = cache.lookup(key)
+            if hit is not None:
+                return {**head, "cached": True, **resummarize(cache, hit, kind, groups, options)}
+        except CacheError as error:
+            warn(f"{error}; fitting afresh")
+
+    idata, seconds = sample(kind.model(groups, prior), settings, progress)
+    diagnostics = diagnose(idata, kind.parameter, seconds, settings)
+    summary = kind.summarize(draws_of(idata, kind.parameter, groups.names), groups, options)
+    summary["warnings"] += diagnostic_warnings(diagnostics)
+    result = {"method": "mcmc", **summary, "diagnostics": diagnostics}
+    with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
+        path = Path(tmp) / "posterior.nc"
+        idata.to_netcdf(path, engine="h5netcdf")
+        try:
+            cache.store(
+                key,
+                tags={"experiment": name, "snapshot": snapshot, "type": kind.name},
+                params={
+                    **fit_settings(settings),
+                    "prior": prior,
+                    "sampler": SAMPLER,
+                    "model_version": kind.model_version,
+                },
+                metrics={"fit_seconds": seconds, **numeric(diagnostics)},
+                summary=result,
+                options=options,
+                posterior_path=path,
+            )
+        except CacheError as error:
+            warn(f"{error}; the answer is right but was not cached")
+    return {**head, "cached": False, **result}
+
+
+def with_expected(groups, expected: list[str]):
+    """Groups named in the options (e.g. --split) but absent from the data: zero counts."""
+    import numpy as np
+
+    missing = [name for name in expected if name not in groups.names]
+    if not missing:
+        return groups
+    zeros = np.zeros(len(missing))
+    return type(groups)(
+        groups.names + missing,
+        np.concatenate([groups.size, zeros]),
+        np.concatenate([groups.count, zeros]),
+    )
+
+
+def cache_key(name: str, kind, stats: list[dict], prior, settings: Settings) -> str:
+    """Everything a fit depends on. The data enters as its sufficient statistics: a new
+    upload changes them (a miss), an upload to another experiment does not (still a hit)."""
+    parts = {
+        "experiment": name,
+        "type": kind.name,
+        "model_version": kind.model_version,
+        "stats": stats,
+        "prior": list(prior),
+        "sampler": SAMPLER,
+        "pymc": version("pymc"),
+        **fit_settings(settings),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def fit_settings(settings: Settings) -> dict:
+    return {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed")}
+
+
+def resummarize(cache: Cache, hit: Hit, kind, groups, options: dict) -> dict:
+    """A cached fit's summary; for other summary options, recomputed from its stored draws."""
+    if hit.options == options:
+        return hit.summary
+    import xarray as xr
+
+    with (
+        tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp,
+        xr.open_datatree(cache.posterior_file(hit, tmp), engine="h5netcdf") as idata,
+    ):
+        posterior = draws_of(idata, kind.parameter, groups.names)
+    summary = kind.summarize(posterior, groups, options)
+    diagnostics = hit.summary["diagnostics"]
+    summary["warnings"] += diagnostic_warnings(diagnostics)
+    return {"method": "mcmc", **summary, "diagnostics": diagnostics}
+
+
+def sample(model, settings: Settings, progress: bool):
+    import logging
+
+    import pymc as pm
+
+    logging.getLogger("pymc").setLevel(logging.WARNING)
+    start = time.perf_counter()
+    with model, contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON answer
+        idata = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=1,  # chains in sequence: worker processes cost more than these models
+            random_seed=settings.seed,
+            nuts_sampler="pymc",
+            progressbar=progress,
+            compute_convergence_checks=False,
+        )
+    return idata, time.perf_counter() - start
+
+
+def draws_of(idata, parameter: str, names: list[str]):
+    import arviz_stats
+
+    from vibes_core.posterior import Draws
+
+    values = idata.posterior[parameter].values  # (chain, draw, group)
+    mcse = arviz_stats.mcse(idata, var_names=[parameter])[parameter].values
+    return Draws(names, values.reshape(-1, values.shape[-1]), mcse=mcse)
+
+
+def diagnose(idata, parameter: str, seconds: float, settings: Settings) -> dict:
+    import arviz_stats
+
+    def extreme(result, pick) -> float:
+        return float(pick(result[parameter].values))
+
+    return {
+        "max_r_hat": extreme(arviz_stats.rhat(idata, var_names=[parameter]), max),
+        "min_ess_bulk": extreme(arviz_stats.ess(idata, var_names=[parameter], method="bulk"), min),
+        "min_ess_tail": extreme(arviz_stats.ess(idata, var_names=[parameter], method="tail"), min),
+        "divergences": int(idata.sample_stats["diverging"].values.sum()),
+        "draws": settings.draws,
+        "tune": settings.tune,
+        "chains": settings.chains,
+        "sampler": SAMPLER,
+        "seconds": round(seconds, 3),
+    }
+
+
+def diagnostic_warnings(diagnostics: dict) -> list[str]:
+    warnings = []
+    if diagnostics["max_r_hat"] > R_HAT_LIMIT:
+        warnings.append(
+            f"r_hat {diagnostics['max_r_hat']:.3f} > {R_HAT_LIMIT}: the chains disagree; "
+            "fit again with more --tune and --draws"
+        )
+    if diagnostics["divergences"]:
+        warnings.append(
+            f"{diagnostics['divergences']} divergent transitions: the posterior may be biased; "
+            "fit again with more --tune"
+        )
+    return warnings
+
+
+def numeric(diagnostics: dict) -> dict:
+    return {k: float(v) for k, v in diagnostics.items() if isinstance(v, int | float)}
