@@ -6,6 +6,7 @@ The summary is plain JSON: what ``vibes posterior --json`` prints and what the c
 import contextlib
 import hashlib
 import json
+import math
 import sys
 import tempfile
 import time
@@ -205,8 +206,9 @@ def draws_of(idata, parameter: str, names: list[str]):
 def diagnose(idata, parameter: str, seconds: float, settings: Settings) -> dict:
     import arviz_stats
 
-    def extreme(result, pick) -> float:
-        return float(pick(result[parameter].values))
+    def extreme(result, pick) -> float | None:
+        value = float(pick(result[parameter].values))
+        return value if math.isfinite(value) else None  # JSON has no inf or NaN
 
     return {
         "max_r_hat": extreme(arviz_stats.rhat(idata, var_names=[parameter]), max),
@@ -223,10 +225,11 @@ def diagnose(idata, parameter: str, seconds: float, settings: Settings) -> dict:
 
 def diagnostic_warnings(diagnostics: dict) -> list[str]:
     warnings = []
-    if diagnostics["max_r_hat"] > R_HAT_LIMIT:
+    r_hat = diagnostics["max_r_hat"]
+    if r_hat is None or r_hat > R_HAT_LIMIT:
+        shown = "cannot be computed" if r_hat is None else f"{r_hat:.3f} > {R_HAT_LIMIT}"
         warnings.append(
-            f"r_hat {diagnostics['max_r_hat']:.3f} > {R_HAT_LIMIT}: the chains disagree; "
-            "fit again with more --tune and --draws"
+            f"r_hat {shown}: the chains disagree; fit again with more --tune and --draws"
         )
     if diagnostics["divergences"]:
         warnings.append(
@@ -237,4 +240,8 @@ def diagnostic_warnings(diagnostics: dict) -> list[str]:
 
 
 def numeric(diagnostics: dict) -> dict:
-    return {k: float(v) for k, v in diagnostics.items() if isinstance(v, int | float)}
+    return {
+        k: float(v)
+        for k, v in diagnostics.items()
+        if isinstance(v, int | float) and math.isfinite(v)
+    }

@@ -79,7 +79,11 @@ def footer(summary: dict) -> str:
         return f"exact conjugate posterior, {where}"
     source = "from the cache" if summary["cached"] else f"fitted in {d['seconds']:.1f} s"
     return (
-        f"{d['sampler']}, {d['chains']}x{d['draws']} draws: r_hat {d['max_r_hat']:.3f}, "
-        f"ESS {d['min_ess_bulk']:.0f} bulk / {d['min_ess_tail']:.0f} tail, "
+        f"{d['sampler']}, {d['chains']}x{d['draws']} draws: r_hat {known(d['max_r_hat'], '.3f')}, "
+        f"ESS {known(d['min_ess_bulk'], '.0f')} bulk / {known(d['min_ess_tail'], '.0f')} tail, "
         f"{d['divergences']} divergences; {source}, {where}"
     )
+
+
+def known(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)

@@ -85,7 +85,9 @@ def decide(posterior, rows: list[dict]) -> str:
     names = posterior.names
     if len(names) < 2:
         return f"Only {names[0]} has data" if names else "No events yet"
-    leader = max(range(len(names)), key=lambda i: rows[i]["p_best"])
+    # A variant with no events is only its prior: it cannot be the one to choose.
+    candidates = [i for i in range(len(names)) if rows[i]["trials"]] or range(len(names))
+    leader = max(candidates, key=lambda i: rows[i]["p_best"])
     cost = f"expected loss of choosing {names[leader]}: {points(rows[leader]['expected_loss'])}"
     if len(names) == 2:
         chance = posterior.prob_greater(leader, 1 - leader)
