@@ -65,6 +65,15 @@ BAD_INPUTS = [
     ("missing file", ("events", "upload", "ab", "--file", "/nonexistent/x.json"), "",
      "no such file"),
     ("inspect missing table", ("db", "inspect", "--table-name", "nope"), "", "no table named"),
+    ("posterior of missing", ("posterior", "nope", "--exact"), "", "no experiment named"),
+    ("control not a variant", ("posterior", "ab", "--exact", "--control", "Z"), "",
+     "--control 'Z' is not a variant"),
+    ("option of another type", ("posterior", "ab", "--exact", "--reference", "A"), "",
+     "--reference does not apply to a ab-test"),
+    ("split lacks a variant", ("posterior", "ab", "--exact", "--split", "A=1,C=1"), "",
+     "--split has no weight for variant B"),
+    ("bandit of an ab-test", ("bandit", "allocate", "ab", "--exact"), "", "not multi-armed"),
+    ("clear cache of bad name", ("cache", "clear", "Bad Name"), "", "invalid experiment name"),
 ]  # fmt: skip
 
 
@@ -90,6 +99,19 @@ USAGE_ERRORS = [
     ("not a number", ("generate", "ab-test", "-n", "many")),
     ("unknown format", ("generate", "ab-test", "-n", "5", "--format", "xml")),
     ("unknown option", ("experiments", "list", "--colour")),
+    ("too few draws", ("posterior", "ab", "--draws", "5")),
+    ("no chains", ("posterior", "ab", "--chains", "0")),
+    ("negative tune", ("posterior", "ab", "--tune", "-1")),
+    ("prior not two numbers", ("posterior", "ab", "--prior", "1")),
+    ("prior not numbers", ("posterior", "ab", "--prior", "a,b")),
+    ("prior not positive", ("posterior", "ab", "--prior", "0,1")),
+    ("prior infinite", ("posterior", "ab", "--prior", "inf,1")),
+    ("split of one variant", ("posterior", "ab", "--split", "A=1")),
+    ("split without weights", ("posterior", "ab", "--split", "A,B")),
+    ("split with zero weight", ("posterior", "ab", "--split", "A=0,B=1")),
+    ("hdi prob above 1", ("posterior", "ab", "--hdi-prob", "1.5")),
+    ("threshold above 1", ("posterior", "ab", "--threshold", "2")),
+    ("negative version", ("posterior", "ab", "--as-of-version", "-1")),
 ]
 
 

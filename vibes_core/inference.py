@@ -63,9 +63,10 @@ def posterior(
             f"--{sorted(unknown)[0]} does not apply to a {kind.name} experiment "
             f"(its summary options: {takes})"
         )
-    snapshot = lake.snapshot_id() if as_of is None else as_of
-    if as_of is not None and not 0 <= as_of <= snapshot:
-        raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {snapshot}")
+    current = lake.snapshot_id()
+    if as_of is not None and not 0 <= as_of <= current:
+        raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
+    snapshot = current if as_of is None else as_of
     stats = catalog.sufficient_stats(lake, name, as_of)
     groups = with_expected(kind.groups(stats), kind.expected_groups(settings.options))
     if not groups.names:

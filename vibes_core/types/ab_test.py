@@ -54,6 +54,12 @@ class AbTest(BetaBinomial):
                 f"--control {control!r} is not a variant; variants: {', '.join(names)}"
             )
         c = names.index(control)
+        unweighted = [n for n in names if options.get("split") and n not in options["split"]]
+        if unweighted:
+            raise VibesError(
+                f"--split has no weight for variant {unweighted[0]}: give every variant one "
+                f"({', '.join(f'{n}=1' for n in names)})"
+            )
         rows, draws = describe(posterior, prob), posterior.draws()
         for i, (row, p_best, loss) in enumerate(
             zip(rows, posterior.p_best(), posterior.expected_loss(), strict=True)
