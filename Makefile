@@ -16,7 +16,8 @@ test: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[dev]'
+	$(BIN)/python -m compileall -q vibes_core vibes_tui  # start-up reads bytecode, even with PYTHONDONTWRITEBYTECODE
 	touch $(STAMP)
 
 lint: $(STAMP)

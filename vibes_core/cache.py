@@ -7,6 +7,7 @@ fits afresh, so the cache can make an answer slower but never wrong or missing.
 """
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -45,13 +46,13 @@ class Cache:
         # A tracking server that is down must cost seconds, not minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
-        for name in ("mlflow", "alembic"):
-            logging.getLogger(name).setLevel(logging.ERROR)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), self._first_use_lock():
                 warnings.simplefilter("ignore")
                 from mlflow.tracking import MlflowClient
 
+                for name in ("mlflow", "alembic"):  # after the import, which sets them up
+                    logging.getLogger(name).setLevel(logging.ERROR)
                 client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
                 self._experiment_id = self._experiment(client)
         except Exception as error:
@@ -59,6 +60,18 @@ class Cache:
                              f"{first_line(error)}") from error  # fmt: skip
         self._client = client
         return client, self._experiment_id
+
+    @contextlib.contextmanager
+    def _first_use_lock(self):
+        """Processes opening an embedded SQLite store take turns: the first creates its tables,
+        and two migrating one file at once leave it broken."""
+        if not self.config.mlflow_tracking_uri.startswith("sqlite:"):
+            yield
+            return
+        self.config.home.mkdir(parents=True, exist_ok=True)
+        with (self.config.home / "mlflow.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
 
     def _experiment(self, client) -> str:
         found = client.get_experiment_by_name(EXPERIMENT)
