@@ -8,6 +8,7 @@ Both are fitted on sufficient statistics (one row per group), never on one row p
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from vibes_core.errors import VibesError
 from vibes_core.types.base import ExperimentType
 
 if TYPE_CHECKING:
@@ -27,6 +28,14 @@ class Groups:
     @property
     def empty(self) -> "np.ndarray":
         return self.size == 0
+
+
+def baseline(names: list[str], chosen: str | None, option: str, noun: str) -> int:
+    """Where the group the others are compared with is: the one chosen, else the first."""
+    chosen = chosen or names[0]
+    if chosen not in names:
+        raise VibesError(f"--{option} {chosen!r} is not a {noun}; {noun}s: {', '.join(names)}")
+    return names.index(chosen)
 
 
 def no_data_warnings(groups: Groups, noun: str) -> list[str]:

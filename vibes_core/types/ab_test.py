@@ -1,7 +1,7 @@
 """A/B(/n) tests: a conversion rate per variant, the first variant being the control."""
 
 from vibes_core.errors import VibesError
-from vibes_core.families import BetaBinomial, no_data_warnings
+from vibes_core.families import BetaBinomial, baseline, no_data_warnings
 from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, probability, split_names
 
 SRM_P_VALUE = 0.001  # below this, the observed split is flagged as a sample ratio mismatch
@@ -48,12 +48,8 @@ class AbTest(BetaBinomial):
         from vibes_core.posterior import describe, interval
 
         prob, names = options["hdi_prob"], posterior.names
-        control = options.get("control") or names[0]
-        if control not in names:
-            raise VibesError(
-                f"--control {control!r} is not a variant; variants: {', '.join(names)}"
-            )
-        c = names.index(control)
+        c = baseline(names, options.get("control"), "control", "variant")
+        control = names[c]
         unweighted = [n for n in names if options.get("split") and n not in options["split"]]
         if unweighted:
             raise VibesError(

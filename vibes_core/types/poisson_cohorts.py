@@ -1,7 +1,6 @@
 """Poisson cohorts: an event rate per unit of exposure, per cohort."""
 
-from vibes_core.errors import VibesError
-from vibes_core.families import GammaPoisson
+from vibes_core.families import GammaPoisson, baseline
 from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, split_names
 
 
@@ -56,12 +55,8 @@ class PoissonCohorts(GammaPoisson):
         from vibes_core.posterior import describe, interval, percent
 
         prob, names = options["hdi_prob"], posterior.names
-        reference = options.get("reference") or names[0]
-        if reference not in names:
-            raise VibesError(
-                f"--reference {reference!r} is not a cohort; cohorts: {', '.join(names)}"
-            )
-        r = names.index(reference)
+        r = baseline(names, options.get("reference"), "reference", "cohort")
+        reference = names[r]
         rows, draws, p_best = describe(posterior, prob), posterior.draws(), posterior.p_best()
         for i, row in enumerate(rows):
             row.update(events=int(groups.count[i]), exposure=float(groups.size[i]),
