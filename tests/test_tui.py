@@ -1,26 +1,163 @@
-"""The dashboard's first screen: the experiments in the lake, loaded without blocking."""
+"""The dashboard through Textual's Pilot, on a temporary VIBES_HOME with real data."""
 
-from textual.widgets import DataTable
+import pytest
+from textual.widgets import DataTable, Input, Static
 
+from tests.conftest import lake_state, run_vibes
 from vibes_tui.app import VibesApp
+from vibes_tui.screens.confirm import ConfirmDelete
+from vibes_tui.screens.experiments import ExperimentsScreen
+from vibes_tui.screens.help import HelpScreen
+from vibes_tui.screens.inspect import InspectScreen
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-async def test_lists_experiments(home, ab_test):
+async def settle(app, pilot) -> None:
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def table_rows(app) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def status(app) -> str:
+    return str(app.screen.query_one("#status", Static).render())
+
+
+@pytest.fixture
+def three(cli, tmp_path):
+    """Experiments of three types; the home screen shows them all."""
+    for name, kind, n in (("ab", "ab-test", 400), ("cohorts", "poisson-cohorts", 200),
+                          ("coin", "bernoulli", 100)):  # fmt: skip
+        path = tmp_path / f"{name}.json"
+        assert cli("generate", kind, "-n", n, "--seed", 1, "-o", path).code == 0
+        assert cli("experiments", "create", name, "--type", kind,
+                   "--initial-data-file", path).code == 0  # fmt: skip
+
+
+async def test_home_lists_experiments_with_their_results(home, three):
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        table = app.query_one(DataTable)
-        assert table.row_count == 1
-        assert [str(cell) for cell in table.get_row_at(0)][:4] == ["ab", "ab", "ab-test", "200"]
-        await pilot.press("q")
-    assert app.return_code == 0
+        await settle(app, pilot)
+        rows = table_rows(app)
+        assert [row[:4] for row in rows] == [
+            ["ab", "ab", "ab-test", "400"],
+            ["cohorts", "cohorts", "poisson-cohorts", "200"],
+            ["coin", "coin", "bernoulli", "100"],
+        ]
+        assert rows[0][5].startswith(("A ", "B "))  # the leader and its P(best)
+        assert rows[2][5].endswith("%")
+        assert status(app) == "3 experiments"
 
 
-async def test_empty_lake_says_how_to_start(home):
+async def test_filter_and_sort(home, three):
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await pilot.press(*"co")
+        assert [row[0] for row in table_rows(app)] == ["cohorts", "coin"]
+        assert "2 of 3" in status(app)
+        await pilot.press("escape")
+        assert len(table_rows(app)) == 3 and app.screen.query_one("#filter", Input).value == ""
+        for _ in range(3):  # name -> display name -> type -> events (biggest first)
+            await pilot.press("s")
+        assert [row[0] for row in table_rows(app)] == ["ab", "cohorts", "coin"]
+
+
+async def test_refreshes_when_another_process_uploads_and_keeps_the_selection(home, three):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down")  # coin
+        events = run_vibes("generate", "ab-test", "-n", "50", "--format", "ndjson").out.encode()
+        assert run_vibes("events", "upload", "ab", stdin=events).code == 0
+        for _ in range(50):  # the poll runs every 2 s
+            await pilot.pause(0.1)
+            if table_rows(app)[0][3] == "450":
+                break
+        await settle(app, pilot)
+        assert table_rows(app)[0][3] == "450"
+        table = app.screen.query_one(DataTable)
+        assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "coin"
+
+
+async def test_delete_asks_first_and_can_be_cancelled(home, three):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        before = lake_state(home)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDelete)
+        question = str(app.screen.query_one("#question").render())
+        assert "ab" in question and "400 events" in question
+        await pilot.press("n")
+        assert isinstance(app.screen, ExperimentsScreen)
+        assert lake_state(home) == before
+
+        await pilot.press("d", "y")
+        await settle(app, pilot)
+        assert [row[0] for row in table_rows(app)] == ["cohorts", "coin"]
+        assert "ab" not in lake_state(home)[1]
+
+
+async def test_help_lists_the_keys(home):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, InspectScreen) and screen.experiment == "ab"
+        app.models_ready.wait(120)
+        await settle(app, pilot)
+        assert screen.summary["method"] == "mcmc"
+        assert " beats " in str(screen.query_one("#decision").render())
+        summary_table = screen.query_one("#summary", DataTable)
+        assert summary_table.row_count == 2
+        await pilot.press("2")
+        diagnostics = str(screen.query_one("#diagnostics-text").render())
+        assert "max r_hat" in diagnostics and "pymc-nuts" in diagnostics
+        await pilot.press("3")
+        assert "400 events" in str(screen.query_one("#counts").render())
+        await pilot.press("escape")
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_a_fit_that_fails_leaves_the_exact_answer_and_says_why(home, three):
+    app = VibesApp()
+    app.models_ready.set()  # skip the warm-up: this fit must fail, not wait for PyMC
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "down")  # coin
+        await pilot.press("enter")
+        screen = app.screen
         await pilot.pause()
-        status = str(app.query_one("#status").render())
-        assert "no experiments yet" in status
+        assert run_vibes("experiments", "delete", "coin").code == 0  # from another process
+        screen.fit(use_cache=False)
+        await settle(app, pilot)
+        assert "the MCMC fit failed: no experiment named 'coin'" in str(
+            screen.query_one("#fit-status").render()
+        )
+
+
+async def test_an_unreadable_lake_is_reported_not_raised(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("VIBES_CATALOG_URL", f"sqlite:{tmp_path / 'missing' / 'catalog.sqlite'}")
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert status(app).startswith("error: no lake at")
+        assert "vibes db init" in status(app)

@@ -51,8 +51,10 @@ def posterior(
     as_of: int | None = None,
     use_cache: bool = True,
     warn: Callable[[str], None] = warn_on_stderr,
-    progress: bool = False,
+    progress: bool | Callable[[float], None] = False,
 ) -> dict:
+    """``progress``: True for PyMC's progress bar on stderr, or a function given the fraction
+    of sampling done (in steps of 1%)."""
     """The decision-ready summary of one experiment's posterior, as JSON-ready data."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
@@ -173,12 +175,23 @@ def resummarize(cache: Cache, hit: Hit, kind, groups, options: dict) -> dict:
     return {"method": "mcmc", **summary, "diagnostics": diagnostics}
 
 
-def sample(model, settings: Settings, progress: bool):
+def sample(model, settings: Settings, progress: bool | Callable[[float], None]):
     import logging
 
     import pymc as pm
 
     logging.getLogger("pymc").setLevel(logging.WARNING)
+    callback = None
+    if callable(progress):
+        per_chain = settings.tune + settings.draws
+        total, reported = settings.chains * per_chain, [-1]
+
+        def callback(trace, draw) -> None:
+            percent = 100 * (draw.chain * per_chain + draw.draw_idx + 1) // total
+            if percent > reported[0]:
+                reported[0] = percent
+                progress(percent / 100)
+
     start = time.perf_counter()
     with model, contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON answer
         idata = pm.sample(
@@ -188,7 +201,8 @@ def sample(model, settings: Settings, progress: bool):
             cores=1,  # chains in sequence: worker processes cost more than these models
             random_seed=settings.seed,
             nuts_sampler="pymc",
-            progressbar=progress,
+            progressbar=progress is True,
+            callback=callback,
             compute_convergence_checks=False,
         )
     return idata, time.perf_counter() - start
@@ -246,3 +260,16 @@ def numeric(diagnostics: dict) -> dict:
         for k, v in diagnostics.items()
         if isinstance(v, int | float) and math.isfinite(v)
     }
+
+
+def headline(summary: dict) -> str:
+    """The result in a few characters, for a list of experiments: the leader and how sure, or
+    the rate for a single group."""
+    from vibes_core.posterior import percent
+
+    groups = summary["groups"]
+    if len(groups) == 1:
+        mean = groups[0]["mean"]
+        return percent(mean) if summary["type"] != "poisson-cohorts" else f"{mean:.3g}/unit"
+    leader = max(groups, key=lambda group: group.get("p_best", 0))
+    return f"{leader['name']} {percent(leader['p_best'], 0)}"

@@ -149,6 +149,15 @@ class Lake:
                 f"cannot open the lake at {self.config.catalog_url}: {first_line(error)}"
             ) from error
 
+    def for_thread(self) -> "Lake":
+        """The same lake through a new DuckDB connection to the same database, for another
+        thread (a connection must not be shared between threads)."""
+        other = object.__new__(Lake)
+        other.config = self.config
+        other.con = self.con.cursor()
+        other.con.execute("SET TimeZone = 'UTC'")
+        return other
+
     @property
     def metadata_schema(self) -> str:
         """Where DuckDB attaches the catalog database; its tables follow the DuckLake spec."""

@@ -1,66 +1,70 @@
-"""The dashboard. For now one screen: every experiment in the lake, loaded in a worker."""
+"""The dashboard: a Textual app over vibes_core, with no SQL or model code of its own.
 
+Everything slow (opening the lake, queries, fits, importing PyMC and MLflow) runs in thread
+workers; each worker talks to the lake through its own DuckDB connection.
+"""
+
+import contextlib
+import threading
 from typing import ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.app import App
+from textual.binding import Binding
 
-from vibes_core.errors import VibesError
-
-COLUMNS = ("name", "display name", "type", "events", "created")
+from vibes_core.lake import Lake
 
 
 class VibesApp(App):
     TITLE = "vibes"
-    SUB_TITLE = "experiments"
-    BINDINGS: ClassVar = [("q", "quit", "Quit"), ("r", "refresh", "Refresh")]
-    CSS = "#status { padding: 0 1; color: $text-muted; }"
+    CSS_PATH = "app.tcss"
+    BINDINGS: ClassVar = [
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+t", "change_theme", "Theme", show=False),
+    ]
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
-        yield Static("loading experiments...", id="status")
-        yield Footer()
+    def __init__(self) -> None:
+        super().__init__()
+        self._lake: Lake | None = None
+        self._lake_lock = threading.Lock()
+        self.models_ready = threading.Event()  # set once PyMC, ArviZ and MLflow are imported
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
-        self.action_refresh()
+        from vibes_tui.screens.experiments import ExperimentsScreen
 
-    def action_refresh(self) -> None:
-        self.load_experiments()
+        self.push_screen(ExperimentsScreen())
+        self.call_after_refresh(self.warm_up)
 
-    @work(thread=True, exclusive=True)
-    def load_experiments(self) -> None:
+    def lake(self) -> Lake:
+        """A connection to the lake for the calling thread (the lake opens on first use)."""
         from vibes_core import catalog
 
+        with self._lake_lock:
+            if self._lake is None:
+                self._lake = catalog.open_lake()
+        return self._lake.for_thread()
+
+    @work(thread=True, group="warm-up")
+    def warm_up(self) -> None:
+        """After the first paint: the imports a fit needs, so that opening one is quick."""
         try:
-            with catalog.open_lake() as lake:
-                experiments = catalog.list_experiments(lake)
-                counts = catalog.event_counts(lake)
-        except VibesError as error:
-            self.call_from_thread(self.show_status, f"error: {error}")
-            self.call_from_thread(self.notify, str(error), severity="error")
-            return
-        rows = [
-            (
-                e.name,
-                e.display_name,
-                e.type,
-                f"{counts[e.name]:,}",
-                e.created_at[:16].replace("T", " "),
-            )
-            for e in experiments
-        ]
-        self.call_from_thread(self.show_rows, rows)
+            import arviz_stats  # noqa: F401
+            import pymc  # noqa: F401
 
-    def show_rows(self, rows: list[tuple]) -> None:
-        table = self.query_one(DataTable)
-        table.clear()
-        table.add_rows(rows)
-        self.show_status(
-            f"{len(rows)} experiment(s)" if rows else "no experiments yet: vibes experiments create"
-        )
+            from vibes_core.cache import Cache, CacheError
+            from vibes_core.config import load_config
 
-    def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+            with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
+                Cache(load_config())._connect()
+        finally:
+            self.models_ready.set()
+
+    def action_help(self) -> None:
+        from vibes_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def on_unmount(self) -> None:
+        if self._lake is not None:
+            self._lake.close()

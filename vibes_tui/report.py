@@ -48,26 +48,38 @@ COLUMNS = [
 ]
 
 
+def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None]:
+    """Headers, one row of cells per group, and what a * after a group's name means."""
+    show = number if summary["type"] == "poisson-cohorts" else (lambda x: f"{100 * x:.3g}%")
+    groups = summary["groups"]
+    columns = [c for c in COLUMNS if any(c[1] in g for g in groups)]
+    rows = [
+        [g["name"] + ("*" if g.get("control") or g.get("reference") else ""),
+         with_hdi(g["mean"], g["hdi_low"], g["hdi_high"], show),
+         *(cell(g) if field in g else "" for _, field, cell in columns)]
+        for g in groups
+    ]  # fmt: skip
+    marked = [role for role in ("control", "reference") if any(g.get(role) for g in groups)]
+    return (
+        ["group", "mean [HDI]", *(title for title, *_ in columns)],
+        rows,
+        next(iter(marked), None),
+    )
+
+
 def print_summary(summary: dict, console: Console | None = None) -> None:
     console = console or Console(file=sys.stdout, highlight=False)
-    show = number if summary["type"] == "poisson-cohorts" else (lambda x: f"{100 * x:.3g}%")
-    rows = summary["groups"]
-    columns = [c for c in COLUMNS if any(c[1] in g for g in rows)]
+    headers, rows, marked = summary_table(summary)
     table = Table(title=f"{summary['experiment']} ({summary['type']})", title_justify="left",
                   box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)  # fmt: skip
-    table.add_column("group", no_wrap=True, min_width=max(len(g["name"]) + 1 for g in rows))
-    table.add_column("mean [HDI]", justify="right", no_wrap=True)
-    for title, *_ in columns:
+    table.add_column(headers[0], no_wrap=True, min_width=max(len(row[0]) for row in rows))
+    for title in headers[1:]:
         table.add_column(title, justify="right", no_wrap=title not in ("uplift", "rate ratio"))
-    for g in rows:
-        mark = "*" if g.get("control") or g.get("reference") else ""
-        cells = [cell(g) if field in g else "" for _, field, cell in columns]
-        table.add_row(g["name"] + mark, with_hdi(g["mean"], g["hdi_low"], g["hdi_high"], show),
-                      *cells)  # fmt: skip
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
-    marked = [role for role in ("control", "reference") if any(g.get(role) for g in rows)]
     if marked:
-        console.print(f"* {marked[0]}", style="dim")
+        console.print(f"* {marked}", style="dim")
     console.print(summary["decision"], style="bold")
     console.print(footer(summary), style="dim")
 

@@ -1,0 +1,242 @@
+"""Home: every experiment, filterable and sortable, refreshed when another process writes."""
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from vibes_core.errors import VibesError
+
+COLUMNS = (("name", "name"), ("display", "display name"), ("type", "type"),
+           ("events", "events"), ("created", "created"), ("result", "result"))  # fmt: skip
+POLL_SECONDS = 2.0
+
+
+def row_of(experiment, events: int) -> tuple:
+    created = experiment.created_at[:16].replace("T", " ")
+    return (experiment.name, experiment.display_name, experiment.type, events, created)
+
+
+class ExperimentsScreen(Screen):
+    BINDINGS: ClassVar = [
+        Binding("enter", "inspect", "Open"),
+        Binding("slash", "filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, tuple] = {}  # name -> cells, as loaded
+        self.headlines: dict[tuple[str, int], str] = {}  # (name, events) -> result
+        self.snapshot: int | None = None
+        self.sort_column, self.sort_reverse = "name", False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter by name, title or type", id="filter", classes="hidden")
+        yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
+        yield Static("opening the lake...", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        table.focus()
+        self.load()
+        self.set_interval(POLL_SECONDS, self.poll)
+
+    # --- loading ------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        from vibes_core import catalog
+
+        try:
+            lake = self.app.lake()
+            try:
+                snapshot = lake.snapshot_id()
+                experiments = catalog.list_experiments(lake)
+                counts = catalog.event_counts(lake)
+            finally:
+                lake.close()
+        except VibesError as error:
+            self.app.call_from_thread(self.show_error, str(error))
+            return
+        rows = {e.name: row_of(e, counts.get(e.name, 0)) for e in experiments}
+        self.app.call_from_thread(self.show, snapshot, rows)
+        self.compute_headlines(rows)
+
+    @work(thread=True, exclusive=True, group="poll")
+    def poll(self) -> None:
+        """Reload only when another process (or this one) committed a new snapshot."""
+        try:
+            lake = self.app.lake()
+            try:
+                snapshot = lake.snapshot_id()
+            finally:
+                lake.close()
+        except VibesError:
+            return
+        if snapshot != self.snapshot:
+            self.app.call_from_thread(self.load)
+
+    @work(thread=True, exclusive=True, group="headlines")
+    def compute_headlines(self, rows: dict[str, tuple]) -> None:
+        """The exact posterior's headline per experiment, filled in as they come."""
+        from vibes_core import inference
+
+        lake = self.app.lake()
+        try:
+            for name, cells in rows.items():
+                key = (name, cells[3])
+                if key in self.headlines or not cells[3]:
+                    continue
+                try:
+                    summary = inference.posterior(lake, name, exact=True)
+                    self.headlines[key] = inference.headline(summary)
+                except VibesError:
+                    self.headlines[key] = "-"
+                self.app.call_from_thread(self.show_headline, name, self.headlines[key])
+        finally:
+            lake.close()
+
+    # --- showing ------------------------------------------------------------------------
+
+    def show(self, snapshot: int, rows: dict[str, tuple]) -> None:
+        self.snapshot, self.rows = snapshot, rows
+        self.render_rows()
+
+    def render_rows(self) -> None:
+        """Fill the table from ``rows`` with the filter and sort applied, keeping the cursor."""
+        table = self.query_one(DataTable)
+        selected = self.selected_name()
+        needle = self.query_one("#filter", Input).value.strip().lower()
+        shown = [
+            cells for cells in self.rows.values()
+            if not needle or any(needle in str(cell).lower() for cell in cells[:3])
+        ]  # fmt: skip
+        table.clear()
+        for cells in shown:
+            name, events = cells[0], cells[3]
+            result = self.headlines.get((name, events), "..." if events else "-")
+            table.add_row(*cells[:3], f"{events:,}", *cells[4:], result, key=name)
+        self.sort_rows()
+        if selected in self.rows and any(c[0] == selected for c in shown):
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+        total = len(self.rows)
+        self.show_status(
+            f"{len(shown)} of {total} experiments (filter: {needle})" if needle
+            else f"{total} experiments" if total
+            else "no experiments yet: create one with `vibes experiments create`"
+        )  # fmt: skip
+
+    def sort_rows(self) -> None:
+        def key(value):
+            return int(value.replace(",", "")) if self.sort_column == "events" else str(value)
+
+        self.query_one(DataTable).sort(self.sort_column, key=key, reverse=self.sort_reverse)
+
+    def show_headline(self, name: str, text: str) -> None:
+        table = self.query_one(DataTable)
+        if name in table.rows:
+            table.update_cell(name, "result", text, update_width=True)
+
+    def show_status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def show_error(self, message: str) -> None:
+        self.show_status(f"error: {message}")
+        self.notify(message, title="Cannot read the lake", severity="error")
+
+    def selected_name(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    # --- actions ------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.remove_class("hidden")
+        field.focus()
+
+    def action_clear_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.add_class("hidden")
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self) -> None:
+        self.render_rows()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        keys = [key for key, _ in COLUMNS]
+        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_reverse = self.sort_column == "events"  # the biggest first
+        self.sort_rows()
+        self.notify(f"sorted by {dict(COLUMNS)[self.sort_column]}", timeout=1.5)
+
+    @on(DataTable.HeaderSelected)
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        column = event.column_key.value
+        self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column = column
+        self.sort_rows()
+
+    @on(DataTable.RowSelected)
+    def row_chosen(self) -> None:
+        self.action_inspect()
+
+    def action_inspect(self) -> None:
+        from vibes_tui.screens.inspect import InspectScreen
+
+        name = self.selected_name()
+        if name:
+            self.app.push_screen(InspectScreen(name))
+
+    def action_delete(self) -> None:
+        from vibes_tui.screens.confirm import ConfirmDelete
+
+        name = self.selected_name()
+        if not name:
+            return
+        events = self.rows[name][3]
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.delete(name)
+
+        self.app.push_screen(ConfirmDelete(name, events), confirmed)
+
+    @work(thread=True, group="write")
+    def delete(self, name: str) -> None:
+        from vibes_core import catalog
+
+        try:
+            lake = self.app.lake()
+            try:
+                catalog.delete(lake, name)
+            finally:
+                lake.close()
+        except VibesError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error")
+            return
+        self.app.call_from_thread(self.notify, f"deleted {name}", title="Deleted")
+        self.app.call_from_thread(self.load)
