@@ -23,17 +23,27 @@ class VibesApp(App):
         Binding("ctrl+t", "change_theme", "Theme", show=False),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, lake: Lake | None = None) -> None:
         super().__init__()
-        self._lake: Lake | None = None
+        self._lake = lake  # opened by the first worker that needs it, if not given
         self._lake_lock = threading.Lock()
         self.models_ready = threading.Event()  # set once PyMC, ArviZ and MLflow are imported
+        self._warming = False
 
     def on_mount(self) -> None:
         from vibes_tui.screens.experiments import ExperimentsScreen
 
         self.push_screen(ExperimentsScreen())
-        self.call_after_refresh(self.warm_up)
+
+    def start_warm_up(self) -> None:
+        """Called when the first screen has its data: imports compete with it for the GIL."""
+        if not self._warming:
+            self._warming = True
+            self.warm_up()
+
+    @property
+    def lake_is_open(self) -> bool:
+        return self._lake is not None
 
     def lake(self) -> Lake:
         """A connection to the lake for the calling thread (the lake opens on first use)."""

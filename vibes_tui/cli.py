@@ -90,9 +90,9 @@ def root(
 @app.command()
 def tui() -> None:
     """Open the full-screen dashboard."""
-    from vibes_tui.app import VibesApp
+    from vibes_tui.entry import dashboard
 
-    VibesApp().run()
+    raise typer.Exit(dashboard())
 
 
 # --- db --------------------------------------------------------------------------------

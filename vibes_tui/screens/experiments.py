@@ -50,27 +50,36 @@ class ExperimentsScreen(Screen):
         for key, label in COLUMNS:
             table.add_column(label, key=key)
         table.focus()
-        self.load()
+        if self.app.lake_is_open:  # a few milliseconds: draw the first screen with its data
+            self.show(*self.read())
+            self.compute_headlines(self.rows)
+        else:
+            self.load()
         self.set_interval(POLL_SECONDS, self.poll)
 
     # --- loading ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
+    def read(self) -> tuple[int, dict[str, tuple]]:
+        """The snapshot and a row per experiment, on the calling thread's own connection."""
         from vibes_core import catalog
 
+        lake = self.app.lake()
         try:
-            lake = self.app.lake()
-            try:
-                snapshot = lake.snapshot_id()
-                experiments = catalog.list_experiments(lake)
-                counts = catalog.event_counts(lake)
-            finally:
-                lake.close()
+            snapshot = lake.snapshot_id()
+            experiments = catalog.list_experiments(lake)
+            counts = catalog.event_counts(lake)
+        finally:
+            lake.close()
+        return snapshot, {e.name: row_of(e, counts.get(e.name, 0)) for e in experiments}
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        try:
+            snapshot, rows = self.read()
         except VibesError as error:
             self.app.call_from_thread(self.show_error, str(error))
+            self.app.call_from_thread(self.app.start_warm_up)
             return
-        rows = {e.name: row_of(e, counts.get(e.name, 0)) for e in experiments}
         self.app.call_from_thread(self.show, snapshot, rows)
         self.compute_headlines(rows)
 
@@ -113,6 +122,7 @@ class ExperimentsScreen(Screen):
     def show(self, snapshot: int, rows: dict[str, tuple]) -> None:
         self.snapshot, self.rows = snapshot, rows
         self.render_rows()
+        self.app.call_after_refresh(self.app.start_warm_up)
 
     def render_rows(self) -> None:
         """Fill the table from ``rows`` with the filter and sort applied, keeping the cursor."""

@@ -84,6 +84,7 @@ class InspectScreen(Screen):
         from vibes_core import inference
 
         self.app.call_from_thread(self.fit_status, "loading PyMC...", progress=0.0)
+        self.app.call_from_thread(self.app.start_warm_up)
         self.app.models_ready.wait()
         self.app.call_from_thread(self.fit_status, "fitting with MCMC...", progress=0.0)
         warnings: list[str] = []

@@ -1,0 +1,69 @@
+"""Dashboard launch: from starting `vibes tui` in a terminal to the experiments table drawn.
+
+Runs the real command in a tmux pane at 80x24 and watches the screen (capture-pane every few
+milliseconds) until the status line counts the experiments. Goal: under 1.0 s with 50.
+Also times the same with 1,000 experiments, where the table must stay responsive.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import VIBES, vibes
+
+SESSION = "vibes-bench"
+
+
+def screen() -> str:
+    return subprocess.run(["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True,
+                          text=True).stdout  # fmt: skip
+
+
+def launch(home: Path, expect: str, timeout: float = 30.0) -> float:
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    start = time.perf_counter()
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
+                    "-e", f"VIBES_HOME={home}", f"{VIBES} tui"], check=True)  # fmt: skip
+    try:
+        while time.perf_counter() - start < timeout:
+            if expect in screen():
+                return time.perf_counter() - start
+            time.sleep(0.005)
+        raise TimeoutError(f"{expect!r} never appeared:\n{screen()}")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+
+
+def populate(home: Path, count: int) -> None:
+    """`count` small experiments, written through the library in one process (fast)."""
+    env = {**os.environ, "VIBES_HOME": str(home)}
+    events = home / "events.json"
+    vibes("generate", "ab-test", "-n", 100, "-o", events, env=env)
+    script = (
+        "import sys\nfrom vibes_core import catalog\n"
+        "with catalog.open_lake() as lake:\n"
+        f"    for i in range({count}):\n"
+        f"        catalog.create(lake, f'exp_{{i:04d}}', 'ab-test', {str(events)!r})\n"
+    )
+    subprocess.run([VIBES.replace("vibes", "python"), "-c", script], env=env, check=True)
+
+
+def main() -> None:
+    if not shutil.which("tmux"):
+        raise SystemExit("tmux is needed: apt-get install tmux")
+    for count, rounds in ((50, 7), (1000, 3)):
+        with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+            populate(Path(home), count)
+            launch(Path(home), f"{count} experiments")  # warm the OS file cache once
+            times = [launch(Path(home), f"{count} experiments") for _ in range(rounds)]
+            print(f"{count} experiments: launch to table drawn, median of {rounds} "
+                  f"{statistics.median(times):.2f} s (min {min(times):.2f}, "
+                  f"max {max(times):.2f}); goal < 1.0 s for 50")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
