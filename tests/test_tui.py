@@ -161,3 +161,15 @@ async def test_an_unreadable_lake_is_reported_not_raised(home, tmp_path, monkeyp
         await settle(app, pilot)
         assert status(app).startswith("error: no lake at")
         assert "vibes db init" in status(app)
+
+
+async def test_with_the_lake_opened_first_the_table_is_there_at_once(home, three):
+    """`vibes tui` opens the lake before Textual starts: the first screen needs no worker."""
+    from vibes_core import catalog
+
+    app = VibesApp(catalog.open_lake())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert [row[0] for row in table_rows(app)] == ["ab", "cohorts", "coin"]
+        assert status(app) == "3 experiments"
+        await settle(app, pilot)

@@ -51,8 +51,11 @@ class ExperimentsScreen(Screen):
             table.add_column(label, key=key)
         table.focus()
         if self.app.lake_is_open:  # a few milliseconds: draw the first screen with its data
-            self.show(*self.read())
-            self.compute_headlines(self.rows)
+            try:
+                self.show(*self.read())
+                self.compute_headlines(self.rows)
+            except VibesError as error:
+                self.show_error(str(error))
         else:
             self.load()
         self.set_interval(POLL_SECONDS, self.poll)
