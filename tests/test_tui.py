@@ -173,3 +173,16 @@ async def test_with_the_lake_opened_first_the_table_is_there_at_once(home, three
         assert [row[0] for row in table_rows(app)] == ["ab", "cohorts", "coin"]
         assert status(app) == "3 experiments"
         await settle(app, pilot)
+
+
+async def test_command_palette_opens_an_experiment(home, three):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"open coh")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, InspectScreen) and app.screen.experiment == "cohorts"
+        await settle(app, pilot)

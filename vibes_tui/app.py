@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from vibes_core.lake import Lake
+from vibes_tui.commands import VibesCommands
 
 
 class VibesApp(App):
@@ -22,6 +23,8 @@ class VibesApp(App):
         Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+t", "change_theme", "Theme", show=False),
     ]
+
+    COMMANDS = App.COMMANDS | {VibesCommands}
 
     def __init__(self, lake: Lake | None = None) -> None:
         super().__init__()
@@ -68,6 +71,18 @@ class VibesApp(App):
                 Cache(load_config())._connect()
         finally:
             self.models_ready.set()
+
+    def open_experiment(self, name: str) -> None:
+        from vibes_tui.screens.inspect import InspectScreen
+
+        self.push_screen(InspectScreen(name))
+
+    def refresh_experiments(self) -> None:
+        from vibes_tui.screens.experiments import ExperimentsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ExperimentsScreen):
+                screen.load()
 
     def action_help(self) -> None:
         from vibes_tui.screens.help import HelpScreen

@@ -218,11 +218,9 @@ class ExperimentsScreen(Screen):
         self.action_inspect()
 
     def action_inspect(self) -> None:
-        from vibes_tui.screens.inspect import InspectScreen
-
         name = self.selected_name()
         if name:
-            self.app.push_screen(InspectScreen(name))
+            self.app.open_experiment(name)
 
     def action_delete(self) -> None:
         from vibes_tui.screens.confirm import ConfirmDelete

@@ -1,0 +1,34 @@
+"""The command palette (ctrl+p): every experiment to open, and the main actions."""
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+class VibesCommands(Provider):
+    def commands(self) -> list[tuple[str, object, str]]:
+        from vibes_tui.screens.experiments import ExperimentsScreen
+
+        app = self.app
+        home = next((s for s in app.screen_stack if isinstance(s, ExperimentsScreen)), None)
+        found = [
+            (f"open {name}", partial(app.open_experiment, name), f"{cells[2]}, {cells[3]:,} events")
+            for name, cells in (home.rows.items() if home else [])
+        ]
+        return [
+            *found,
+            ("refresh the experiments", app.refresh_experiments, "read the lake again"),
+            ("help: keys and screens", app.action_help, "every key binding"),
+            ("change theme", app.action_change_theme, "pick a colour theme"),
+        ]
+
+    async def discover(self) -> Hits:
+        for text, run, help in self.commands():
+            yield DiscoveryHit(text, run, help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, run, help in self.commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), run, help=help)
