@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
 
@@ -105,16 +106,22 @@ class ExperimentsScreen(Screen):
         """The exact posterior's headline per experiment, filled in as they come."""
         from vibes_core import inference
 
-        lake = self.app.lake()
+        worker = get_current_worker()
+        try:
+            lake = self.app.lake()
+        except VibesError:
+            return  # the list already says what is wrong
         try:
             for name, cells in rows.items():
                 key = (name, cells[3])
+                if worker.is_cancelled:  # a newer load took over
+                    return
                 if key in self.headlines or not cells[3]:
                     continue
                 try:
                     summary = inference.posterior(lake, name, exact=True)
                     self.headlines[key] = inference.headline(summary)
-                except VibesError:
+                except Exception:  # e.g. deleted meanwhile: no headline, no crash
                     self.headlines[key] = "-"
                 self.app.call_from_thread(self.show_headline, name, self.headlines[key])
         finally:
