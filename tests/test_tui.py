@@ -19,6 +19,15 @@ async def settle(app, pilot) -> None:
     await pilot.pause()
 
 
+async def until(pilot, condition, seconds: float = 180.0) -> None:
+    """Let the app run until ``condition()`` holds (workers start one another)."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError(f"still not true after {seconds} s")
+
+
 def table_rows(app) -> list[list[str]]:
     table = app.screen.query_one(DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
@@ -76,10 +85,7 @@ async def test_refreshes_when_another_process_uploads_and_keeps_the_selection(ho
         await pilot.press("down", "down")  # coin
         events = run_vibes("generate", "ab-test", "-n", "50", "--format", "ndjson").out.encode()
         assert run_vibes("events", "upload", "ab", stdin=events).code == 0
-        for _ in range(300):  # the poll runs every 2 s; a loaded machine is slower
-            await pilot.pause(0.1)
-            if table_rows(app)[0][3] == "450":
-                break
+        await until(pilot, lambda: table_rows(app)[0][3] == "450", 30)  # polled every 2 s
         await settle(app, pilot)
         assert table_rows(app)[0][3] == "450"
         table = app.screen.query_one(DataTable)
@@ -122,9 +128,8 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, InspectScreen) and screen.experiment == "ab"
-        app.models_ready.wait(120)
+        await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc")
         await settle(app, pilot)
-        assert screen.summary["method"] == "mcmc"
         assert " beats " in str(screen.query_one("#decision").render())
         summary_table = screen.query_one("#summary", DataTable)
         assert summary_table.row_count == 2
@@ -148,10 +153,9 @@ async def test_a_fit_that_fails_leaves_the_exact_answer_and_says_why(home, three
         await pilot.pause()
         assert run_vibes("experiments", "delete", "coin").code == 0  # from another process
         screen.fit(use_cache=False)
+        failed = "the MCMC fit failed: no experiment named 'coin'"
+        await until(pilot, lambda: failed in str(screen.query_one("#fit-status").render()))
         await settle(app, pilot)
-        assert "the MCMC fit failed: no experiment named 'coin'" in str(
-            screen.query_one("#fit-status").render()
-        )
 
 
 async def test_an_unreadable_lake_is_reported_not_raised(home, tmp_path, monkeypatch):
