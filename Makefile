@@ -31,6 +31,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/list_latency.py
 	$(BIN)/python bench/upload_throughput.py
+	$(BIN)/python bench/tui_launch.py
+	$(BIN)/python bench/fit_speed.py  # its naive baseline takes minutes: --skip-baseline
 
 clean:
 	rm -rf $(VENV)
