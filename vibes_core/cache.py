@@ -40,7 +40,8 @@ class Cache:
         self._client = None
         self._experiment_id = None
 
-    def _connect(self):
+    def connect(self):
+        """The tracking store, opened on first use (it takes a second or two)."""
         if self._client is not None:
             return self._client, self._experiment_id
         # A tracking server that is down must cost seconds, not minutes of retries.
@@ -89,7 +90,7 @@ class Cache:
             return found.experiment_id
 
     def _runs(self, filter_string: str, max_results: int = 1000):
-        client, experiment_id = self._connect()
+        client, experiment_id = self.connect()
         return client.search_runs(
             [experiment_id], filter_string, order_by=["attributes.start_time DESC"],
             max_results=max_results,
@@ -101,7 +102,7 @@ class Cache:
             if not runs:
                 return None
             run = runs[0]
-            client, _ = self._connect()
+            client, _ = self.connect()
             with tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp:
                 stored = json.loads(Path(client.download_artifacts(run.info.run_id, SUMMARY, tmp))
                                     .read_text())  # fmt: skip
@@ -117,7 +118,7 @@ class Cache:
     def posterior_file(self, hit: Hit, folder: str) -> Path:
         """Download the full posterior of a hit into ``folder``."""
         try:
-            client, _ = self._connect()
+            client, _ = self.connect()
             return Path(client.download_artifacts(hit.run_id, POSTERIOR, folder))
         except Exception as error:
             raise CacheError(f"cannot read the cached posterior: {first_line(error)}") from error
@@ -126,7 +127,7 @@ class Cache:
               options: dict, posterior_path: Path) -> str:  # fmt: skip
         run_id = None
         try:
-            client, experiment_id = self._connect()
+            client, experiment_id = self.connect()
             run = client.create_run(
                 experiment_id,
                 tags={"vibes_key": key, **{f"vibes_{k}": str(v) for k, v in tags.items()}},
@@ -153,7 +154,7 @@ class Cache:
     def clear(self, experiment: str) -> int:
         """Delete every run of one experiment, artifacts included; the count deleted."""
         try:
-            client, _ = self._connect()
+            client, _ = self.connect()
             runs = self._runs(f"tags.vibes_experiment = '{experiment}'")
             for run in runs:
                 delete_artifacts(run.info.artifact_uri)

@@ -291,15 +291,6 @@ def stats_sql(experiment_type, home: Path) -> str:
     return sql
 
 
-def events(lake: Lake, name: str):
-    """An experiment's events as an Ibis table (queries run in DuckDB, on the lake)."""
-    import ibis
-
-    get(lake, name)
-    backend = ibis.duckdb.from_connection(lake.con)
-    return backend.table(name, database=(ALIAS, EXPERIMENT_SCHEMA))
-
-
 def sufficient_stats(lake: Lake, name: str, as_of: int | None = None) -> list[dict]:
     """The few rows a model is fitted on, one per group, now or at snapshot ``as_of``."""
     query = stats_sql(get_type(get(lake, name).type), lake.config.home)

@@ -53,9 +53,10 @@ def posterior(
     warn: Callable[[str], None] = warn_on_stderr,
     progress: bool | Callable[[float], None] = False,
 ) -> dict:
-    """``progress``: True for PyMC's progress bar on stderr, or a function given the fraction
-    of sampling done (in steps of 1%)."""
-    """The decision-ready summary of one experiment's posterior, as JSON-ready data."""
+    """The decision-ready summary of one experiment's posterior, as JSON-ready data.
+
+    ``progress``: True for PyMC's progress bar on stderr, or a function given the fraction of
+    sampling done (in steps of 1%)."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
     unknown = set(settings.options) - set(kind.summary_options)

@@ -68,7 +68,7 @@ class VibesApp(App):
             from vibes_core.config import load_config
 
             with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
-                Cache(load_config())._connect()
+                Cache(load_config()).connect()
         finally:
             self.models_ready.set()
 

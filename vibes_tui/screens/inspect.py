@@ -125,9 +125,10 @@ class InspectScreen(Screen):
     @work(thread=True, group="cache")
     def clear_cache(self) -> None:
         from vibes_core.cache import Cache, CacheError
+        from vibes_core.config import load_config
 
         try:
-            deleted = Cache(self.app.lake().config).clear(self.experiment)
+            deleted = Cache(load_config()).clear(self.experiment)
         except CacheError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
