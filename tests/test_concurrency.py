@@ -122,3 +122,24 @@ def test_first_use_from_four_processes_at_once(home):
         assert lister.returncode == 0, err.decode()
         assert json.loads(out) == []
     assert lake_state(home)[1] == {"vibes.experiments": 0}
+
+
+def test_threads_of_one_process_compile_the_statistics_at_once(ab_test, home):
+    """The dashboard's workers read statistics in parallel on a cold cache of compiled SQL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from vibes_core import catalog
+
+    for memo in (home / "cache").glob("stats-*.sql"):
+        memo.unlink()
+    with catalog.open_lake() as lake:
+
+        def stats(_):
+            with lake.for_thread() as own:
+                return catalog.sufficient_stats(own, ab_test)
+
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(stats, range(8)))
+    assert all(result == results[0] for result in results)
+    assert sum(row["trials"] for row in results[0]) == 200
+    assert len(list((home / "cache").glob("stats-*"))) == 1  # no temporary file left behind

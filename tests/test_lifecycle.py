@@ -34,6 +34,7 @@ def test_walkthrough_from_the_readme(home, tmp_path):
         ("ab_test_1", "Test 1: Homepage Button Color", "ab-test", 500)
     ]
     assert listed[0]["created_at"].endswith("Z")
+    assert listed[0]["last_upload"] >= listed[0]["created_at"][:19]  # to the second
 
     deleted = run_vibes("experiments", "delete", "ab_test_1")
     assert deleted.code == 0, deleted.err
@@ -150,3 +151,25 @@ def test_version_and_help(cli):
         assert command in helped.out
     generate_help = cli("generate", "ab-test", "--help").out
     assert "--variants" in generate_help and "--base-rate" in generate_help
+
+
+def test_history_lists_each_batch_and_the_total_after_it(cli, ab_test, home):
+    from vibes_core import catalog
+    from vibes_core.config import load_config
+    from vibes_core.lake import Lake
+
+    batch = cli("generate", "ab-test", "-n", "30", "--seed", "2", "--format", "ndjson").out
+    uploaded = cli("events", "upload", ab_test, stdin=batch).json()
+    cli("generate", "bernoulli", "-n", "5", "-o", home.parent / "coin.json")
+    coin = ["--type", "bernoulli", "--initial-data-file", home.parent / "coin.json"]
+    cli("experiments", "create", "coin", *coin)  # a snapshot of another experiment
+    with Lake(load_config(), create=False) as lake:
+        history = catalog.history(lake, ab_test)
+        over_time = catalog.events_over_time(lake, ab_test)
+        before = catalog.events_over_time(lake, ab_test, as_of=history[0]["snapshot"])
+    assert [(h["added"], h["events"]) for h in history] == [(200, 200), (30, 230)]
+    assert history[1]["snapshot"] == uploaded["snapshot"]
+    assert history[0]["time"] <= history[1]["time"]
+    assert set(over_time["groups"]) == {"A", "B"}
+    assert sum(sum(days.values()) for days in over_time["groups"].values()) == 230
+    assert sum(sum(days.values()) for days in before["groups"].values()) == 200

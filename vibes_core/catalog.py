@@ -8,6 +8,7 @@ import hashlib
 import inspect
 import os
 import re
+import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -27,6 +28,7 @@ NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"
 EXPERIMENT_SCHEMA = "main"
+ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,67 @@ def event_counts(lake: Lake) -> dict[str, int]:
         f"AND schema_name = '{EXPERIMENT_SCHEMA}'"
     ).fetchall()
     return dict(rows)
+
+
+def last_uploads(lake: Lake) -> dict[str, str]:
+    """When each experiment last got events (ISO 8601, UTC), from the snapshot log alone."""
+    meta = lake.metadata_schema
+    rows = lake.con.execute(
+        f"SELECT t.table_name, strftime(max(timezone('UTC', s.snapshot_time)), '{ISO_SECONDS}') "
+        f"FROM (SELECT snapshot_time, unnest(changes['tables_inserted_into'])::BIGINT AS id "
+        f"      FROM ducklake_snapshots('{ALIAS}')) s "
+        f"JOIN {meta}.ducklake_table t ON t.table_id = s.id "
+        f"JOIN {meta}.ducklake_schema USING (schema_id) "
+        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
+        f"AND schema_name = '{EXPERIMENT_SCHEMA}' GROUP BY 1"
+    ).fetchall()
+    return dict(rows)
+
+
+def history(lake: Lake, name: str) -> list[dict]:
+    """Every snapshot that added events to the experiment: when, how many, and the total."""
+    get(lake, name)
+    meta = lake.metadata_schema
+    created = lake.con.execute(
+        f"SELECT t.begin_snapshot FROM {meta}.ducklake_table t "
+        f"JOIN {meta}.ducklake_schema USING (schema_id) "
+        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
+        f"AND schema_name = '{EXPERIMENT_SCHEMA}' AND table_name = {name_literal(name)}"
+    ).fetchone()[0]
+    rows = lake.con.execute(
+        f"SELECT c.snapshot_id, strftime(timezone('UTC', s.snapshot_time), '{ISO_SECONDS}'), "
+        f"count(*) FROM ducklake_table_changes('{ALIAS}', '{EXPERIMENT_SCHEMA}', "
+        f"{name_literal(name)}, {int(created)}, {lake.snapshot_id()}) c "
+        f"JOIN ducklake_snapshots('{ALIAS}') s USING (snapshot_id) "
+        f"WHERE c.change_type = 'insert' GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    total, snapshots = 0, []
+    for snapshot, time, added in rows:
+        total += added
+        snapshots.append({"snapshot": snapshot, "time": time, "added": added, "events": total})
+    return snapshots
+
+
+def events_over_time(lake: Lake, name: str, as_of: int | None = None) -> dict:
+    """Events per day (per hour when they span two days or less), per group if the type has
+    groups: {"unit": "day", "groups": {group: {period: count}}}."""
+    experiment = get(lake, name)
+    group = get_type(experiment.type).group_column
+    source = experiment.table + (f" AT (VERSION => {int(as_of)})" if as_of is not None else "")
+    span = lake.con.execute(
+        f"SELECT date_diff('hour', min(timestamp), max(timestamp)) FROM {source}"
+    ).fetchone()[0]
+    unit = "hour" if span is not None and span <= 48 else "day"
+    label = "%Y-%m-%d %H:00" if unit == "hour" else "%Y-%m-%d"
+    by = quote_ident(group) if group else "'all'"
+    rows = lake.con.execute(
+        f"SELECT {by}, strftime(date_trunc('{unit}', timestamp), '{label}'), count(*) "
+        f"FROM {source} GROUP BY ALL ORDER BY 2, 1"
+    ).fetchall()
+    groups: dict[str, dict[str, int]] = {}
+    for key, period, count in rows:
+        groups.setdefault(str(key), {})[period] = count
+    return {"unit": unit, "groups": groups}
 
 
 def get(lake: Lake, name: str) -> Experiment:
@@ -257,15 +320,21 @@ def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
         ],
         "rows": row_count(lake, schema or EXPERIMENT_SCHEMA, table),
         "head": [
-            dict(zip(head.columns, map(json_value, row), strict=True)) for row in head.fetchall()
+            dict(zip(head.columns, map(ingest.json_value, row), strict=True))
+            for row in head.fetchall()
         ],
     }
 
 
-def json_value(value):
-    if isinstance(value, datetime):
-        return value.isoformat() + ("Z" if value.tzinfo is None else "")
-    return value
+def latest_events(lake: Lake, name: str, limit: int, as_of: int | None = None) -> dict:
+    """The ``limit`` latest events of an experiment (now or at snapshot ``as_of``), newest
+    first; ties broken by every column, so the same data always shows the same rows."""
+    experiment = get(lake, name)
+    source = experiment.table + (f" AT (VERSION => {int(as_of)})" if as_of is not None else "")
+    result = lake.con.execute(f"SELECT * FROM {source} ORDER BY ALL DESC LIMIT {int(limit)}")
+    columns = [d[0] for d in result.description]
+    rows = [list(map(ingest.json_value, row)) for row in result.fetchall()]
+    return {"columns": columns, "rows": rows}
 
 
 def stats_sql(experiment_type, home: Path) -> str:
@@ -285,9 +354,12 @@ def stats_sql(experiment_type, home: Path) -> str:
     events = ibis.table(schema, name="events")
     sql = ibis.to_sql(experiment_type.sufficient_stats(events), dialect="duckdb")
     memo.parent.mkdir(parents=True, exist_ok=True)
-    partial = memo.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(sql)
-    partial.replace(memo)  # atomic: a reader sees all of it or none
+    # A file of its own per writer (threads of one process too), then an atomic rename: a
+    # reader sees all of it or none.
+    handle, partial = tempfile.mkstemp(dir=memo.parent, prefix=memo.name, suffix=".tmp")
+    with os.fdopen(handle, "w") as out:
+        out.write(sql)
+    os.replace(partial, memo)
     return sql
 
 

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -129,6 +130,38 @@ def staged_events(
             yield stage(con, source, experiment_type, initial=initial)
         finally:
             con.execute(f"DROP TABLE IF EXISTS {STAGED}")
+
+
+def preview(
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    experiment_type: ExperimentType,
+    rows: int = 10,
+) -> dict:
+    """The events an upload of ``path`` would add: their count and the first ``rows``, parsed.
+
+    Validated exactly as an upload is (through ``staged_events``); a bad file raises
+    ``InvalidInput`` with the same message. A missing timestamp shows as the current time.
+    """
+    names = [c.name for c in experiment_type.columns]
+    with staged_events(con, path, experiment_type) as staged:
+        values = ", ".join(staged.parsed[name] for name in names)
+        now = datetime.now(UTC).replace(tzinfo=None)  # the one parameter, as in insert_sql
+        head = con.execute(
+            f"SELECT {values} FROM {STAGED} ORDER BY {RECORD} LIMIT {int(rows)}", [now]
+        ).fetchall()
+    return {
+        "rows": staged.rows,
+        "columns": names,
+        "head": [[json_value(value) for value in row] for row in head],
+    }
+
+
+def json_value(value):
+    """A value read from DuckDB as JSON has it: timestamps (naive ones are UTC) in ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    return value
 
 
 def stage(

@@ -116,6 +116,15 @@ def db_init() -> None:
         )
 
 
+@db_app.command("demo")
+def db_demo() -> None:
+    """Create a few demo experiments (one of each type) to try the dashboard on."""
+    from vibes_core import catalog, demo
+
+    with catalog.open_lake() as lake:
+        emit({"created": demo.seed(lake), "snapshot": lake.snapshot_id()})
+
+
 @db_app.command("list-tables")
 def db_list_tables() -> None:
     """Every table in the lake with its row count."""
@@ -164,7 +173,8 @@ def experiments_create(
 
 @experiments_app.command("list")
 def experiments_list() -> None:
-    """Every experiment as a JSON array: name, display_name, type, created_at, events."""
+    """Every experiment as a JSON array: name, display_name, type, created_at, events,
+    last_upload."""
     from dataclasses import asdict
 
     from vibes_core import catalog
@@ -172,7 +182,9 @@ def experiments_list() -> None:
     with catalog.open_lake() as lake:
         experiments = catalog.list_experiments(lake)
         counts = catalog.event_counts(lake)
-    emit([{**asdict(e), "events": counts[e.name]} for e in experiments])
+        uploads = catalog.last_uploads(lake)
+    emit([{**asdict(e), "events": counts[e.name], "last_upload": uploads.get(e.name)}
+          for e in experiments])  # fmt: skip
 
 
 @experiments_app.command("schema")

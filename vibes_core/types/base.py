@@ -80,12 +80,15 @@ class ExperimentType:
             ],
         }
 
-    def generate(self, n: int, rng: "np.random.Generator", **options: Any) -> "pa.Table":
-        """``n`` realistic events with true rates drawn per group; timestamps added here."""
+    def generate(
+        self, n: int, rng: "np.random.Generator", end: datetime | None = None, **options: Any
+    ) -> "pa.Table":
+        """``n`` realistic events with true rates drawn per group; timestamps added here, over
+        the two weeks before ``end`` (UTC; default now)."""
         import pyarrow as pa
 
         columns = self.simulate(n, rng, **options)
-        return pa.table({"timestamp": spread_timestamps(n, rng), **columns})
+        return pa.table({"timestamp": spread_timestamps(n, rng, end), **columns})
 
     def simulate(self, n: int, rng: "np.random.Generator", **options: Any) -> dict:
         """Column name -> array of ``n`` values, everything but the timestamp."""
@@ -107,13 +110,26 @@ class ExperimentType:
         """Decision-ready numbers: ``groups`` rows, a one-sentence ``decision``, ``warnings``."""
         raise NotImplementedError
 
+    quantity: ClassVar[str] = "parameter"  # what the parameter is, for plots: "conversion rate"
 
-def spread_timestamps(n: int, rng: "np.random.Generator", days: int = 14) -> "pa.Array":
-    """Sorted UTC timestamps over the ``days`` before now, as a data export would have them."""
+    def plots(self, posterior, groups, summary: dict, options: dict) -> list[dict]:
+        """Plot specs for the dashboard (see vibes_core.plots), given the summary made from the
+        same posterior: by default each group's posterior density."""
+        from vibes_core.plots import densities
+
+        per = f" per {self.group_column}" if self.group_column else ""
+        return [densities(posterior, options["hdi_prob"], f"{self.quantity}{per}", self.quantity)]
+
+
+def spread_timestamps(
+    n: int, rng: "np.random.Generator", end: datetime | None = None, days: int = 14
+) -> "pa.Array":
+    """Sorted UTC timestamps over the ``days`` before ``end``, as a data export would have
+    them."""
     import numpy as np
     import pyarrow as pa
 
-    end = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "ms")
+    end = np.datetime64(end or datetime.now(UTC).replace(tzinfo=None), "ms")
     offsets = np.sort(rng.uniform(0, days * 86400 * 1000, n))[::-1].astype("timedelta64[ms]")
     return pa.array(end - offsets, type=pa.timestamp("ms", tz="UTC"))
 
