@@ -23,6 +23,9 @@ from vibes_core.types import get_type
 
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
 R_HAT_LIMIT = 1.01
+# Smaller steps than PyMC's 0.8: a group with no events has its mode at 0, whose steep
+# right tail on the log scale made NUTS diverge now and then.
+TARGET_ACCEPT = 0.9
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,14 @@ def posterior(
     use_cache: bool = True,
     warn: Callable[[str], None] = warn_on_stderr,
     progress: bool | Callable[[float], None] = False,
+    plots: bool = False,
 ) -> dict:
     """The decision-ready summary of one experiment's posterior, as JSON-ready data.
 
     ``progress``: True for PyMC's progress bar on stderr, or a function given the fraction of
-    sampling done (in steps of 1%)."""
+    sampling done (in steps of 1%). ``plots``: add the type's plot specs (``"plots"``) and, for
+    MCMC, rank plots of the chains (``"traces"``); see vibes_core.plots. They are for the
+    dashboard: never cached, never in ``vibes posterior --json``."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
     unknown = set(settings.options) - set(kind.summary_options)
@@ -83,8 +89,10 @@ def posterior(
         "prior": dict(zip(kind.prior_names, prior, strict=True)),
     }
     if exact:
-        summary = kind.summarize(kind.exact(groups, prior), groups, options)
-        return {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
+        closed_form = kind.exact(groups, prior)
+        summary = kind.summarize(closed_form, groups, options)
+        result = {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
+        return with_plots(result, kind, closed_form, groups, options) if plots else result
 
     key = cache_key(name, kind, stats, prior, settings)
     cache = Cache(lake.config)
@@ -92,13 +100,17 @@ def posterior(
         try:
             hit = cache.lookup(key)
             if hit is not None:
-                return {**head, "cached": True, **resummarize(cache, hit, kind, groups, options)}
+                draws = cached_draws(cache, hit, kind, groups.names) if plots else None
+                summary = resummarize(cache, hit, kind, groups, options, draws)
+                result = {**head, "cached": True, **summary}
+                return with_plots(result, kind, draws, groups, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
 
     idata, seconds = sample(kind.model(groups, prior), settings, progress)
     diagnostics = diagnose(idata, kind.parameter, seconds, settings)
-    summary = kind.summarize(draws_of(idata, kind.parameter, groups.names), groups, options)
+    draws = draws_of(idata, kind.parameter, groups.names)
+    summary = kind.summarize(draws, groups, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = {"method": "mcmc", **summary, "diagnostics": diagnostics}
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
@@ -121,7 +133,18 @@ def posterior(
             )
         except CacheError as error:
             warn(f"{error}; the answer is right but was not cached")
-    return {**head, "cached": False, **result}
+    result = {**head, "cached": False, **result}
+    return with_plots(result, kind, draws, groups, options) if plots else result
+
+
+def with_plots(summary: dict, kind, posterior, groups, options: dict) -> dict:
+    """The summary with the type's plots, and rank plots of the chains for an MCMC fit."""
+    from vibes_core.plots import traces
+
+    plotted = {**summary, "plots": kind.plots(posterior, groups, summary, options)}
+    if summary["diagnostics"]:
+        plotted["traces"] = traces(posterior, summary["diagnostics"]["chains"])
+    return plotted
 
 
 def with_expected(groups, expected: list[str]):
@@ -149,6 +172,7 @@ def cache_key(name: str, kind, stats: list[dict], prior, settings: Settings) -> 
         "stats": stats,
         "prior": list(prior),
         "sampler": SAMPLER,
+        "target_accept": TARGET_ACCEPT,
         "pymc": version("pymc"),
         **fit_settings(settings),
     }
@@ -159,21 +183,28 @@ def fit_settings(settings: Settings) -> dict:
     return {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed")}
 
 
-def resummarize(cache: Cache, hit: Hit, kind, groups, options: dict) -> dict:
-    """A cached fit's summary; for other summary options, recomputed from its stored draws."""
+def resummarize(cache: Cache, hit: Hit, kind, groups, options: dict, draws=None) -> dict:
+    """A cached fit's summary; for other summary options, recomputed from its stored draws
+    (``draws``, when the caller has read them already)."""
     if hit.options == options:
         return hit.summary
+    if draws is None:
+        draws = cached_draws(cache, hit, kind, groups.names)
+    summary = kind.summarize(draws, groups, options)
+    diagnostics = hit.summary["diagnostics"]
+    summary["warnings"] += diagnostic_warnings(diagnostics)
+    return {"method": "mcmc", **summary, "diagnostics": diagnostics}
+
+
+def cached_draws(cache: Cache, hit: Hit, kind, names: list[str]):
+    """The draws of a cached fit, read from its stored posterior."""
     import xarray as xr
 
     with (
         tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp,
         xr.open_datatree(cache.posterior_file(hit, tmp), engine="h5netcdf") as idata,
     ):
-        posterior = draws_of(idata, kind.parameter, groups.names)
-    summary = kind.summarize(posterior, groups, options)
-    diagnostics = hit.summary["diagnostics"]
-    summary["warnings"] += diagnostic_warnings(diagnostics)
-    return {"method": "mcmc", **summary, "diagnostics": diagnostics}
+        return draws_of(idata, kind.parameter, names)
 
 
 def sample(model, settings: Settings, progress: bool | Callable[[float], None]):
@@ -205,6 +236,7 @@ def sample(model, settings: Settings, progress: bool | Callable[[float], None]):
             progressbar=progress is True,
             callback=callback,
             compute_convergence_checks=False,
+            target_accept=TARGET_ACCEPT,
         )
     return idata, time.perf_counter() - start
 

@@ -22,6 +22,7 @@ class AbTest(BetaBinomial):
         GenerateOption("base-rate", float, None, "control's true rate (default: Beta(2, 18))"),
     )
     summary_options = ("control", "split")
+    quantity = "conversion rate"
 
     def simulate(self, n, rng, variants="A,B", base_rate=None):
         import numpy as np
@@ -78,6 +79,22 @@ class AbTest(BetaBinomial):
             warnings.append("only one variant: there is nothing to compare it with")
         return {"groups": rows, "control": control, "srm": srm, "warnings": warnings,
                 "decision": decide(posterior, rows)}  # fmt: skip
+
+    def plots(self, posterior, groups, summary, options):
+        """The conversion rates, then each variant's relative uplift over the control."""
+        from vibes_core.plots import derived_densities
+
+        specs = super().plots(posterior, groups, summary, options)
+        names, draws = posterior.names, posterior.draws()
+        c = names.index(summary["control"])
+        # The same arithmetic as the summary's uplift_rel, so the HDIs agree to the last digit.
+        uplifts = {name: (draws[:, i] - draws[:, c]) / draws[:, c]
+                   for i, name in enumerate(names) if i != c}  # fmt: skip
+        if uplifts:
+            specs.append(derived_densities(uplifts, options["hdi_prob"],
+                                           f"relative uplift over {names[c]}",
+                                           f"(variant - {names[c]}) / {names[c]}"))  # fmt: skip
+        return specs
 
 
 def decide(posterior, rows: list[dict]) -> str:

@@ -19,6 +19,7 @@ class Bandits(BetaBinomial):
         GenerateOption("arms", str, "arm_1,arm_2,arm_3", "arm names"),
         GenerateOption("batches", int, 20, "rounds of Thompson-sampling allocation"),
     )
+    quantity = "reward rate"
 
     def simulate(self, n, rng, arms="arm_1,arm_2,arm_3", batches=20):
         import numpy as np
@@ -68,6 +69,15 @@ class Bandits(BetaBinomial):
             "decision": f"{leader['name']} is best with {percent(leader['p_best'])} probability; "
             f"next batch: {shares}",
         }
+
+    def plots(self, posterior, groups, summary, options):
+        """The reward rates, then the next batch's allocation."""
+        from vibes_core.plots import bars
+
+        allocation = summary["allocation"]
+        return [*super().plots(posterior, groups, summary, options),
+                bars("next batch (Thompson sampling)", list(allocation), list(allocation.values()),
+                     "share of the next batch")]  # fmt: skip
 
 
 def thompson_allocation(p_best) -> list[float]:

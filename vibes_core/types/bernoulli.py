@@ -12,6 +12,7 @@ class Bernoulli(BetaBinomial):
         GenerateOption("rate", float, None, "true success rate (default: drawn from Beta(2, 18))"),
     )
     summary_options = ("threshold",)
+    quantity = "success rate"
 
     def simulate(self, n, rng, rate=None):
         rate = probability(rate, "rate") or rng.beta(2, 18)

@@ -30,6 +30,7 @@ class PoissonCohorts(GammaPoisson):
         GenerateOption("cohorts", str, "2026-07,2026-08,2026-09,2026-10", "cohort names"),
     )
     summary_options = ("reference",)
+    quantity = "event rate"
 
     def simulate(self, n, rng, cohorts="2026-07,2026-08,2026-09,2026-10"):
         import numpy as np
@@ -77,6 +78,20 @@ class PoissonCohorts(GammaPoisson):
             f"probability: {top['mean']:.3g} events per unit of exposure ({percent(prob, 0)} HDI "
             f"{top['hdi_low']:.3g} to {top['hdi_high']:.3g})",
         }
+
+    def plots(self, posterior, groups, summary, options):
+        """The rates per unit of exposure, then each cohort's rate ratio to the reference."""
+        from vibes_core.plots import derived_densities
+
+        specs = super().plots(posterior, groups, summary, options)
+        names, draws = posterior.names, posterior.draws()
+        r = names.index(summary["reference"])
+        ratios = {name: draws[:, i] / draws[:, r] for i, name in enumerate(names) if i != r}
+        if ratios:
+            specs.append(derived_densities(ratios, options["hdi_prob"],
+                                           f"rate ratio to {names[r]}",
+                                           f"cohort rate / {names[r]} rate"))  # fmt: skip
+        return specs
 
 
 TYPE = PoissonCohorts()

@@ -1,0 +1,194 @@
+"""Plot specs from the core (vibes_core.plots, the types' plots) and the widget that draws them."""
+
+import html
+import json
+
+import numpy as np
+import pytest
+from textual.app import App
+
+from tests.test_inference import binomial_rows, events_file
+from vibes_core import catalog, inference
+from vibes_core.plots import traces
+from vibes_core.posterior import Draws
+from vibes_tui.widgets.plot import PlotView
+
+SMALL_FIT = inference.Settings(draws=200, tune=200, chains=2)
+
+
+def create(cli, tmp_path, type_name: str, rows: list[dict]) -> None:
+    created = cli("experiments", "create", "e", "--type", type_name,
+                  "--initial-data-file", events_file(tmp_path, rows))  # fmt: skip
+    assert created.code == 0, created.err
+
+
+def posterior(name: str = "e", settings: inference.Settings | None = None, **keywords) -> dict:
+    with catalog.open_lake() as lake:
+        return inference.posterior(lake, name, settings or inference.Settings(), plots=True,
+                                   **keywords)  # fmt: skip
+
+
+def area(series: dict) -> float:
+    return float(np.trapezoid(series["y"], series["x"]))
+
+
+def assert_densities_match(spec: dict, groups: list[dict]) -> None:
+    """The spec's HDIs and means are the summary's, to the last digit."""
+    assert spec["kind"] == "density"
+    assert [s["name"] for s in spec["series"]] == [g["name"] for g in groups]
+    for series, group in zip(spec["series"], groups, strict=True):
+        assert series["hdi"] == [group["hdi_low"], group["hdi_high"]]
+        assert series["mean"] == group["mean"]
+        assert len(series["x"]) == len(series["y"]) <= 200
+
+
+def test_exact_density_is_the_beta_posterior(cli, tmp_path):
+    create(cli, tmp_path, "bernoulli", binomial_rows(None, "outcome", {None: (30, 100)}))
+    summary = posterior(exact=True)
+    [spec] = summary["plots"]
+    assert spec["title"] == "success rate"
+    assert_densities_match(spec, summary["groups"])
+    [series] = spec["series"]
+    assert area(series) == pytest.approx(1, abs=0.005)
+    mode = series["x"][int(np.argmax(series["y"]))]  # Beta(31, 71): (31 - 1) / (31 + 71 - 2)
+    assert mode == pytest.approx(0.3, abs=0.005)
+
+
+def test_ab_test_plots_rates_and_uplifts_with_the_summary_hdis(cli, tmp_path):
+    # One variant 20 times narrower than another: its peak must still be on the grid.
+    counts = {"A": (1000, 10000), "B": (9, 50), "C": (61, 500)}
+    create(cli, tmp_path, "ab-test", binomial_rows("variant", "outcome", counts))
+    summary = posterior(exact=True, settings=inference.Settings(options={"control": "C"}))
+    rates, uplifts = summary["plots"]
+    assert rates["title"] == "conversion rate per variant"
+    assert_densities_match(rates, summary["groups"])
+    for series in rates["series"]:
+        assert area(series) == pytest.approx(1, abs=0.01)
+    assert uplifts["title"] == "relative uplift over C"
+    assert [s["name"] for s in uplifts["series"]] == ["A", "B"]
+    for series in uplifts["series"]:
+        group = next(g for g in summary["groups"] if g["name"] == series["name"])
+        assert series["hdi"] == [group["uplift_rel"]["hdi_low"], group["uplift_rel"]["hdi_high"]]
+        assert series["mean"] == group["uplift_rel"]["mean"]
+        assert area(series) == pytest.approx(1, abs=0.02)  # a kernel estimate from draws
+
+
+def test_poisson_plots_rates_and_ratios(cli, tmp_path):
+    rows = [{"cohort": c, "events": e, "exposure": x}
+            for c, e, x in [("p", 3, 10.0), ("q", 40, 100.0), ("r", 0, 5.0)]]  # fmt: skip
+    create(cli, tmp_path, "poisson-cohorts", rows)
+    summary = posterior(exact=True, settings=inference.Settings(options={"reference": "q"}))
+    rates, ratios = summary["plots"]
+    assert_densities_match(rates, summary["groups"])
+    for series in rates["series"]:  # r has no events: its density is highest at 0
+        assert area(series) == pytest.approx(1, abs=0.01)
+        assert all(np.isfinite(series["y"]))
+    assert ratios["title"] == "rate ratio to q"
+    for series in ratios["series"]:
+        group = next(g for g in summary["groups"] if g["name"] == series["name"])
+        assert series["hdi"] == [group["rate_ratio"]["hdi_low"], group["rate_ratio"]["hdi_high"]]
+
+
+def test_bandit_plots_the_allocation(cli, tmp_path):
+    rows = binomial_rows("arm", "reward", {"a": (5, 100), "b": (30, 100), "c": (10, 100)})
+    create(cli, tmp_path, "multi-armed-bandits", rows)
+    summary = posterior(exact=True)
+    rates, allocation = summary["plots"]
+    assert rates["title"] == "reward rate per arm"
+    assert allocation["kind"] == "bars" and allocation["labels"] == ["a", "b", "c"]
+    assert sum(allocation["values"]) == pytest.approx(1)
+    assert allocation["values"] == list(summary["allocation"].values())
+
+
+def test_rank_plots_are_flat_for_mixed_chains_and_not_for_a_stuck_one():
+    rng = np.random.default_rng(0)
+    chains, per_chain = 4, 2000
+    mixed = Draws(["x"], rng.normal(size=(chains * per_chain, 1)))
+    [spec] = traces(mixed, chains)
+    assert spec["kind"] == "lines" and [s["name"] for s in spec["series"]] == [
+        f"chain {c}" for c in range(chains)
+    ]
+    for series in spec["series"]:
+        assert np.mean(series["y"]) == pytest.approx(1)  # every draw counted once
+        assert max(abs(y - 1) for y in series["y"]) < 0.5
+    stuck = mixed.samples.copy()
+    stuck[:per_chain] += 2  # chain 0 (the first rows: chain-major) samples somewhere else
+    [spec] = traces(Draws(["x"], stuck), chains)
+    first = spec["series"][0]["y"]
+    assert first[-1] > 3 and first[0] < 0.1  # its draws pile up at the top ranks
+
+
+def test_mcmc_plots_survive_the_cache_but_never_reach_it(cli, ab_test):
+    fitted = posterior(ab_test, SMALL_FIT)
+    assert fitted["cached"] is False and fitted["method"] == "mcmc"
+    assert_densities_match(fitted["plots"][0], fitted["groups"])
+    assert [spec["title"] for spec in fitted["traces"]] == [
+        f"rank plot of {g['name']} (flat near 1 = chains agree)" for g in fitted["groups"]
+    ]
+    for spec in fitted["traces"]:  # a well-mixed fit: each chain has its share of low ranks
+        for chain in spec["series"]:
+            below_median = sum(chain["y"][:10]) / sum(chain["y"])
+            assert 0.3 < below_median < 0.7
+
+    json.dumps([fitted["plots"], fitted["traces"]], allow_nan=False)  # plain JSON data
+
+    hit = posterior(ab_test, SMALL_FIT)
+    assert hit["cached"] is True
+    for fresh, cached in zip(fitted["plots"], hit["plots"], strict=True):
+        assert [s["hdi"] for s in cached["series"]] == [s["hdi"] for s in fresh["series"]]
+    assert hit["traces"] == fitted["traces"]
+
+    # Other summary options on the hit: the stored draws are read once, for both.
+    other = posterior(ab_test, inference.Settings(draws=200, tune=200, chains=2,
+                                                  options={"control": "B"}))  # fmt: skip
+    assert other["cached"] is True and other["plots"][1]["title"] == "relative uplift over B"
+    a = next(g for g in other["groups"] if g["name"] == "A")
+    assert other["plots"][1]["series"][0]["hdi"] == [a["uplift_rel"]["hdi_low"],
+                                                     a["uplift_rel"]["hdi_high"]]  # fmt: skip
+
+    printed = cli("posterior", ab_test, "--json", "--draws", 200, "--tune", 200, "--chains", 2)
+    assert printed.code == 0, printed.err
+    assert printed.json()["cached"] is True  # the stored summary: no plots in it either
+    assert "plots" not in printed.json() and "traces" not in printed.json()
+    exact = cli("posterior", ab_test, "--json", "--exact").json()
+    assert "plots" not in exact and "traces" not in exact
+
+
+class PlotApp(App):
+    def compose(self):
+        yield PlotView()
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "no-colour-ansi"])
+async def test_plot_view_draws_every_kind_of_spec(cli, tmp_path, monkeypatch, no_color):
+    rows = binomial_rows("variant", "outcome", {"control": (40, 400), "treatment": (55, 400)})
+    create(cli, tmp_path, "ab-test", rows)
+    specs = posterior(exact=True)["plots"]
+    draws = Draws(["x"], np.random.default_rng(0).normal(size=(400, 1)))
+    specs += [{"kind": "bars", "title": "next batch", "xlabel": "share",
+               "labels": ["left", "right"], "values": [0.25, 0.75]}, *traces(draws, 2)]  # fmt: skip
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    app = PlotApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        if no_color:
+            app.theme = "ansi-dark"
+        assert app.no_color is no_color
+        view = app.query_one(PlotView)
+        assert "conversion" not in screen_text(app)  # constructed empty
+        expected = [
+            ("conversion rate per variant", "control", "treatment"),
+            ("relative uplift over control", "treatment"),
+            ("next batch", "left 25%", "right 75%"),
+            ("rank plot of x", "chain 0", "chain 1"),
+        ]
+        for spec, words in zip(specs, expected, strict=True):
+            view.show(spec)
+            await pilot.pause()
+            text = screen_text(app)
+            for word in words:
+                assert word in text, (spec["title"], word)
+
+
+def screen_text(app) -> str:
+    return html.unescape(app.export_screenshot()).replace("\xa0", " ")

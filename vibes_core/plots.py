@@ -1,0 +1,128 @@
+"""Plots of a posterior as plain data: the core decides what to draw, a UI only draws it.
+
+Every function returns a spec, a JSON-ready dict of lists of floats (~150 points a series):
+
+- ``{"kind": "density", "title", "xlabel", "hdi_prob",
+  "series": [{"name", "x", "y", "hdi": [lo, hi], "mean"}]}`` - posterior densities;
+- ``{"kind": "bars", "title", "xlabel", "labels", "values"}`` - one bar per label;
+- ``{"kind": "lines", "title", "xlabel", "ylabel", "reference",
+  "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``.
+"""
+
+import numpy as np
+
+from vibes_core.posterior import Conjugate, Draws, Posterior, interval
+
+TAIL = 0.0005  # a density plot spans each series' central 99.9%
+POINTS = 150  # per density plot, shared among its series
+MIN_POINTS = 30  # per series, however many there are
+KDE_BINS = 1000  # draws are binned before smoothing: cost grows with bins, not draws
+RANK_BINS = 20
+
+
+def densities(
+    posterior: Posterior, prob: float, title: str = "posterior density", xlabel: str = ""
+) -> dict:
+    """Each group's posterior density with its HDI and mean: exact for a conjugate posterior,
+    a kernel density estimate for draws."""
+    groups = range(len(posterior.names))
+    if isinstance(posterior, Conjugate):
+        x = grid([posterior.quantile(i, np.array([TAIL, 1 - TAIL])) for i in groups])
+        ys = [finite(np.exp(posterior.log_pdf(i, x))) for i in groups]
+    else:
+        columns = posterior.samples.T
+        x = grid([np.quantile(column, [TAIL, 1 - TAIL]) for column in columns])
+        ys = [sample_density(column, x) for column in columns]
+    series = [
+        {"name": name, "x": x.tolist(), "y": y.tolist(), "hdi": [low, high], "mean": float(mean)}
+        for name, y, (low, high), mean in zip(
+            posterior.names, ys, posterior.hdi(prob), posterior.mean(), strict=True
+        )
+    ]
+    return density_spec(title, xlabel, prob, series)
+
+
+def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, xlabel: str) -> dict:
+    """The density of quantities computed from draws (an uplift, a ratio), one per name, with
+    the same mean and HDI as ``posterior.interval`` gives for them."""
+    x = grid([np.quantile(values, [TAIL, 1 - TAIL]) for values in samples.values()])
+    series = []
+    for name, values in samples.items():
+        summary = interval(values, prob)
+        series.append({
+            "name": name,
+            "x": x.tolist(),
+            "y": sample_density(values, x).tolist(),
+            "hdi": [summary["hdi_low"], summary["hdi_high"]],
+            "mean": summary["mean"],
+        })  # fmt: skip
+    return density_spec(title, xlabel, prob, series)
+
+
+def density_spec(title: str, xlabel: str, prob: float, series: list[dict]) -> dict:
+    return {"kind": "density", "title": title, "xlabel": xlabel, "hdi_prob": prob,
+            "series": series}  # fmt: skip
+
+
+def bars(title: str, labels: list[str], values: list[float], xlabel: str = "") -> dict:
+    return {"kind": "bars", "title": title, "xlabel": xlabel, "labels": list(labels),
+            "values": [float(v) for v in values]}  # fmt: skip
+
+
+def traces(draws: Draws, chains: int) -> list[dict]:
+    """One rank plot per group: where each chain's draws rank among all draws, in 20 bins,
+    relative to an even spread. Chains that sample the same distribution all stay near 1; a
+    chain stuck apart piles up at one end. Reads better than a trace at terminal resolution."""
+    total = len(draws.samples)
+    per_chain = total // chains
+    edges = np.linspace(0, total, RANK_BINS + 1)
+    centers = ((edges[:-1] + edges[1:]) / 2 / total).tolist()
+    even = per_chain / RANK_BINS
+    specs = []
+    for g, name in enumerate(draws.names):
+        ranks = np.argsort(np.argsort(draws.samples[:, g], kind="stable"))
+        # The samples are chain-major: chain c holds rows c*per_chain to (c+1)*per_chain.
+        per = ranks[: chains * per_chain].reshape(chains, per_chain)
+        series = [
+            {"name": f"chain {c}", "x": centers,
+             "y": (np.histogram(chain, edges)[0] / even).tolist()}
+            for c, chain in enumerate(per)
+        ]  # fmt: skip
+        specs.append({
+            "kind": "lines",
+            "title": f"rank plot of {name} (flat near 1 = chains agree)",
+            "xlabel": "rank among all draws (fraction)",
+            "ylabel": "draws / even share",
+            "reference": 1.0,
+            "series": series,
+        })  # fmt: skip
+    return specs
+
+
+def grid(ranges: list) -> np.ndarray:
+    """One x axis for all series, its points spread over each series' own range: a narrow
+    density next to wide ones still gets enough points to show its peak."""
+    each = max(POINTS // len(ranges), MIN_POINTS)
+    return np.unique(np.concatenate([np.linspace(low, high, each) for low, high in ranges]))
+
+
+def sample_density(samples: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density estimate at ``x`` with Silverman's bandwidth, from the draws
+    binned finely first (200,000 exact draws cost no more than 4,000 MCMC ones)."""
+    q25, q75 = np.quantile(samples, [0.25, 0.75])
+    spread = min(samples.std(), (q75 - q25) / 1.34) or samples.std()
+    bandwidth = 0.9 * spread * len(samples) ** -0.2
+    if not bandwidth > 0:  # every draw equal: no density to speak of
+        return np.zeros_like(x)
+    low, high = np.quantile(samples, [TAIL, 1 - TAIL])
+    counts, edges = np.histogram(
+        samples, KDE_BINS, range=(low - 4 * bandwidth, high + 4 * bandwidth)
+    )
+    centers = (edges[:-1] + edges[1:]) / 2
+    kernel = np.exp(-0.5 * ((x[:, None] - centers[None, :]) / bandwidth) ** 2)
+    return kernel @ counts / (len(samples) * bandwidth * np.sqrt(2 * np.pi))
+
+
+def finite(values: np.ndarray) -> np.ndarray:
+    """JSON has no inf or NaN (a density can be infinite at a boundary)."""
+    return np.where(np.isfinite(values), values, 0.0)
