@@ -1,0 +1,199 @@
+"""A batch of events for one experiment: previewed and validated first, then uploaded."""
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.worker import get_current_worker
+
+from vibes_core.errors import VibesError
+from vibes_tui.widgets.files import FileField
+
+PREVIEW_ROWS = 10
+
+
+class UploadScreen(Screen[dict]):
+    """Dismissed with ``catalog.upload``'s result (experiment, events_added, events, snapshot)."""
+
+    DEFAULT_CSS = """
+    UploadScreen #form {
+        padding: 0 1;
+        scrollbar-size-vertical: 1;
+    }
+    UploadScreen #intro {
+        margin: 1 0;
+    }
+    UploadScreen #path-error {
+        color: $error;
+    }
+    UploadScreen #actions {
+        height: auto;
+    }
+    UploadScreen #actions Button {
+        margin-right: 2;
+    }
+    UploadScreen #summary {
+        margin-top: 1;
+    }
+    UploadScreen #head {
+        height: auto;
+        max-height: 14;
+    }
+    UploadScreen .hidden {
+        display: none;
+    }
+    """
+    BINDINGS: ClassVar = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("ctrl+s", "upload", "Upload"),
+    ]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.experiment = name
+        self.previewed: dict | None = None  # the last valid preview of the path in the field
+        self.uploading = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form"):
+            yield Static(
+                f"Events to add to {self.experiment}: JSON array, NDJSON, CSV or Parquet. "
+                "Enter (or Preview) checks the file; nothing is written until Upload.",
+                id="intro",
+                markup=False,
+            )
+            yield FileField("path")
+            yield Static("", id="path-error", classes="hidden", markup=False)
+            with Horizontal(id="actions"):
+                yield Button("Preview", id="preview")
+                yield Button("Upload (ctrl+s)", id="upload", variant="primary", disabled=True)
+            yield Static("", id="summary", markup=False)
+            yield ProgressBar(total=None, show_eta=False, id="progress", classes="hidden")
+            yield DataTable(id="head", cursor_type="none", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"upload to {self.experiment}"
+        self.query_one("#path", Input).focus()
+
+    # --- preview ---------------------------------------------------------------------------
+
+    @on(Input.Changed, "#path")
+    def path_changed(self, event: Input.Changed) -> None:
+        """Another path: the last preview no longer says anything about it."""
+        if self.previewed and event.value.strip() == self.previewed["path"]:
+            return  # a picked file's preview may come back before the change is seen
+        self.previewed = None
+        self.query_one("#upload", Button).disabled = True
+        self.show_problem("")
+        self.query_one("#summary", Static).update("")
+        self.query_one("#head", DataTable).clear(columns=True)
+
+    @on(Input.Submitted, "#path")
+    @on(Button.Pressed, "#preview")
+    @on(FileField.Picked)
+    def action_preview(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.show_problem("give the path of a JSON, NDJSON, CSV or Parquet file")
+            return
+        if self.uploading:
+            return
+        self.query_one("#summary", Static).update(f"checking {path}…")
+        self.preview(path)
+
+    @work(thread=True, exclusive=True, group="preview")
+    def preview(self, path: str) -> None:
+        from vibes_core import catalog, ingest
+        from vibes_core.types import get_type
+
+        try:
+            lake = self.app.lake()
+            try:
+                experiment_type = get_type(catalog.get(lake, self.experiment).type)
+                preview = ingest.preview(lake.con, path, experiment_type, rows=PREVIEW_ROWS)
+            finally:
+                lake.close()
+        except VibesError as error:
+            if not get_current_worker().is_cancelled:
+                self.app.call_from_thread(self.preview_failed, path, str(error))
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_preview, path, preview)
+
+    def show_preview(self, path: str, preview: dict) -> None:
+        if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
+            return  # left, or the field changed while the file was read
+        self.previewed = {**preview, "path": path}
+        self.query_one("#summary", Static).update(
+            f"valid: {preview['rows']:,} events, ready to upload"
+            f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
+        )
+        table = self.query_one("#head", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*preview["columns"])
+        table.add_rows([["" if v is None else str(v) for v in row] for row in preview["head"]])
+        self.query_one("#upload", Button).disabled = False
+
+    def preview_failed(self, path: str, message: str) -> None:
+        if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
+            return
+        self.query_one("#summary", Static).update("")
+        self.show_problem(message)
+
+    def show_problem(self, message: str) -> None:
+        shown = self.query_one("#path-error", Static)
+        shown.update(Text(message, style="bold red") if message else "")
+        shown.set_class(not message, "hidden")
+
+    # --- upload ----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#upload")
+    def action_upload(self) -> None:
+        if self.previewed is None or self.uploading:
+            return  # only a file that was shown valid is uploaded
+        self.uploading = True
+        self.query_one("#upload", Button).disabled = True
+        self.query_one("#preview", Button).disabled = True
+        self.query_one("#progress").remove_class("hidden")
+        self.query_one("#summary", Static).update(f"uploading {self.previewed['rows']:,} events…")
+        self.upload(self.previewed["path"])
+
+    @work(thread=True, exclusive=True, group="upload")
+    def upload(self, path: str) -> None:
+        from vibes_core import catalog
+
+        try:
+            lake = self.app.lake()
+            try:
+                result = catalog.upload(lake, self.experiment, path)
+            finally:
+                lake.close()
+        except Exception as error:  # a bug must not lose the screen: say it; the lake is as it was
+            self.app.call_from_thread(self.upload_failed, str(error) or type(error).__name__)
+            return
+        self.app.call_from_thread(self.uploaded, result)
+
+    def uploaded(self, result: dict) -> None:
+        added = result["events_added"]
+        self.notify(f"uploaded {added:,} events to {self.experiment}", title="Upload finished")
+        self.app.refresh_experiments()
+        if self.is_current:  # not left with escape while it ran
+            self.dismiss(result)
+
+    def upload_failed(self, message: str) -> None:
+        self.notify(message, title="Not uploaded", severity="error")
+        if not self.is_attached:  # left with escape while it ran
+            return
+        self.uploading = False
+        self.previewed = None  # the file changed since its preview, or the lake refused it
+        self.query_one("#preview", Button).disabled = False
+        self.query_one("#progress").add_class("hidden")
+        self.query_one("#summary", Static).update("")
+        self.show_problem(message)
