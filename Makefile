@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench screenshots clean
 
 run: $(STAMP)
 	$(BIN)/vibes tui
@@ -33,6 +33,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/upload_throughput.py
 	$(BIN)/python bench/tui_launch.py
 	$(BIN)/python bench/fit_speed.py  # its naive baseline takes minutes: --skip-baseline
+
+screenshots: $(STAMP)
+	scripts/screenshots
 
 clean:
 	rm -rf $(VENV)

@@ -1,11 +1,14 @@
 """The dashboard through Textual's Pilot, on a temporary VIBES_HOME with real data."""
 
+from datetime import datetime, timedelta
+
 import pytest
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, RadioButton, Static, TabbedContent
 
 from tests.conftest import lake_state, run_vibes
 from vibes_tui.app import VibesApp
 from vibes_tui.screens.confirm import ConfirmDelete
+from vibes_tui.screens.create import CreateScreen
 from vibes_tui.screens.experiments import ExperimentsScreen
 from vibes_tui.screens.help import HelpScreen
 from vibes_tui.screens.inspect import InspectScreen
@@ -53,13 +56,15 @@ async def test_home_lists_experiments_with_their_results(home, three):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
         rows = table_rows(app)
-        assert [row[:4] for row in rows] == [
-            ["ab", "ab", "ab-test", "400"],
-            ["cohorts", "cohorts", "poisson-cohorts", "200"],
-            ["coin", "coin", "bernoulli", "100"],
+        assert [row[:3] + row[5:] for row in rows] == [
+            ["ab", "ab-test", "400", "ab"],
+            ["cohorts", "poisson-cohorts", "200", "cohorts"],
+            ["coin", "bernoulli", "100", "coin"],
         ]
-        assert rows[0][5].startswith(("A ", "B "))  # the leader and its P(best)
-        assert rows[2][5].endswith("%")
+        assert rows[0][3].startswith(("A ", "B "))  # the leader and its P(best)
+        assert rows[2][3].endswith("%")
+        uploaded = datetime.strptime(rows[0][4], "%Y-%m-%d %H:%M")  # local time
+        assert abs(uploaded - datetime.now()) < timedelta(minutes=10)
         assert status(app) == "3 experiments"
 
 
@@ -73,7 +78,7 @@ async def test_filter_and_sort(home, three):
         assert "2 of 3" in status(app)
         await pilot.press("escape")
         assert len(table_rows(app)) == 3 and app.screen.query_one("#filter", Input).value == ""
-        for _ in range(3):  # name -> display name -> type -> events (biggest first)
+        for _ in range(2):  # name -> type -> events (biggest first)
             await pilot.press("s")
         assert [row[0] for row in table_rows(app)] == ["ab", "cohorts", "coin"]
 
@@ -85,9 +90,9 @@ async def test_refreshes_when_another_process_uploads_and_keeps_the_selection(ho
         await pilot.press("down", "down")  # coin
         events = run_vibes("generate", "ab-test", "-n", "50", "--format", "ndjson").out.encode()
         assert run_vibes("events", "upload", "ab", stdin=events).code == 0
-        await until(pilot, lambda: table_rows(app)[0][3] == "450", 30)  # polled every 2 s
+        await until(pilot, lambda: table_rows(app)[0][2] == "450", 30)  # polled every 2 s
         await settle(app, pilot)
-        assert table_rows(app)[0][3] == "450"
+        assert table_rows(app)[0][2] == "450"
         table = app.screen.query_one(DataTable)
         assert table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == "coin"
 
@@ -190,3 +195,54 @@ async def test_command_palette_opens_an_experiment(home, three):
         await pilot.pause()
         assert isinstance(app.screen, InspectScreen) and app.screen.experiment == "cohorts"
         await settle(app, pilot)
+
+
+def selected(app) -> str:
+    table = app.screen.query_one(DataTable)
+    return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+
+async def test_history_picks_the_posterior_as_of_an_earlier_snapshot(home, three):
+    events = run_vibes("generate", "ab-test", "-n", "50", "--format", "ndjson").out.encode()
+    assert run_vibes("events", "upload", "ab", stdin=events).code == 0
+    app = VibesApp()
+    app.models_ready.set()  # no MCMC: this is about which data the posterior is of
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter", "4")
+        screen = app.screen
+        snapshots = screen.query_one("#snapshots", DataTable)
+        await until(
+            pilot,
+            lambda: (
+                snapshots.row_count == 2
+                and "..." not in [str(row[4]) for row in map(snapshots.get_row_at, (0, 1))]
+            ),
+        )
+        assert [[str(cell) for cell in snapshots.get_row_at(i)][2:4] for i in (0, 1)] == [
+            ["50", "450"], ["400", "400"]]  # fmt: skip
+        await pilot.press("down", "enter")  # the creation's snapshot
+        await until(pilot, lambda: screen.summary and screen.as_of is not None
+                    and sum(g["trials"] for g in screen.summary["groups"]) == 400)  # fmt: skip
+        assert screen.query_one(TabbedContent).active == "posterior"
+        assert f"as of snapshot {screen.as_of}" in screen.sub_title
+        await pilot.press("l")
+        await until(pilot, lambda: sum(g["trials"] for g in screen.summary["groups"]) == 450)
+        assert screen.as_of is None
+
+
+async def test_new_experiment_from_home_is_selected_once_created(home, three):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("n")
+        form = app.screen
+        assert isinstance(form, CreateScreen)
+        await pilot.press(*"zeta")
+        form.query_one("#from-demo", RadioButton).value = True
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
+                    and "zeta" in app.screen.rows and selected(app) == "zeta", 60)  # fmt: skip
+        await settle(app, pilot)
+    assert lake_state(home)[1]["zeta"] == 1000

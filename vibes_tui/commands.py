@@ -12,9 +12,10 @@ class VibesCommands(Provider):
         app = self.app
         home = next((s for s in app.screen_stack if isinstance(s, ExperimentsScreen)), None)
         found = [
-            (f"open {name}", partial(app.open_experiment, name), f"{cells[2]}, {cells[3]:,} events")
-            for name, cells in (home.rows.items() if home else [])
-        ]
+            (f"open {row.name}", partial(app.open_experiment, row.name),
+             f"{row.type}, {row.events:,} events")
+            for row in (home.rows.values() if home else [])
+        ]  # fmt: skip
         return [
             *found,
             ("refresh the experiments", app.refresh_experiments, "read the lake again"),

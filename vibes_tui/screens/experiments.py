@@ -1,6 +1,6 @@
 """Home: every experiment, filterable and sortable, refreshed when another process writes."""
 
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,19 +11,39 @@ from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
 
-COLUMNS = (("name", "name"), ("display", "display name"), ("type", "type"),
-           ("events", "events"), ("created", "created"), ("result", "result"))  # fmt: skip
+# The display name comes last: free text of any length, it should not push the result off
+# an 80-column screen.
+COLUMNS = (("name", "name"), ("type", "type"), ("events", "events"), ("result", "result"),
+           ("uploaded", "last upload"), ("display", "display name"))  # fmt: skip
 POLL_SECONDS = 2.0
+HEADLINE_BATCH_SECONDS = 0.25
 
 
-def row_of(experiment, events: int) -> tuple:
-    created = experiment.created_at[:16].replace("T", " ")
-    return (experiment.name, experiment.display_name, experiment.type, events, created)
+class Row(NamedTuple):
+    name: str
+    display: str
+    type: str
+    events: int
+    uploaded: str  # local time, to the minute
+
+
+def row_of(experiment, events: int, uploaded: str | None) -> Row:
+    return Row(experiment.name, experiment.display_name, experiment.type, events,
+               local_time(uploaded or experiment.created_at))  # fmt: skip
+
+
+def local_time(iso_utc: str) -> str:
+    """A catalog time (UTC) as the person at the terminal reads clocks: local, to the minute."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 class ExperimentsScreen(Screen):
     BINDINGS: ClassVar = [
         Binding("enter", "inspect", "Open"),
+        Binding("n", "create", "New"),
+        Binding("u", "upload", "Upload"),
         Binding("slash", "filter", "Filter"),
         Binding("s", "sort", "Sort"),
         Binding("d", "delete", "Delete"),
@@ -34,9 +54,10 @@ class ExperimentsScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: dict[str, tuple] = {}  # name -> cells, as loaded
+        self.rows: dict[str, Row] = {}  # as loaded
         self.headlines: dict[tuple[str, int], str] = {}  # (name, events) -> result
         self.snapshot: int | None = None
+        self.select_after_load: str | None = None  # e.g. the experiment just created
         self.sort_column, self.sort_reverse = "name", False
 
     def compose(self) -> ComposeResult:
@@ -63,7 +84,7 @@ class ExperimentsScreen(Screen):
 
     # --- loading ------------------------------------------------------------------------
 
-    def read(self) -> tuple[int, dict[str, tuple]]:
+    def read(self) -> tuple[int, dict[str, Row]]:
         """The snapshot and a row per experiment, on the calling thread's own connection."""
         from vibes_core import catalog
 
@@ -72,9 +93,12 @@ class ExperimentsScreen(Screen):
             snapshot = lake.snapshot_id()
             experiments = catalog.list_experiments(lake)
             counts = catalog.event_counts(lake)
+            uploads = catalog.last_uploads(lake)
         finally:
             lake.close()
-        return snapshot, {e.name: row_of(e, counts.get(e.name, 0)) for e in experiments}
+        return snapshot, {
+            e.name: row_of(e, counts.get(e.name, 0), uploads.get(e.name)) for e in experiments
+        }
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
@@ -102,8 +126,11 @@ class ExperimentsScreen(Screen):
             self.app.call_from_thread(self.load)
 
     @work(thread=True, exclusive=True, group="headlines")
-    def compute_headlines(self, rows: dict[str, tuple]) -> None:
-        """The exact posterior's headline per experiment, filled in as they come."""
+    def compute_headlines(self, rows: dict[str, Row]) -> None:
+        """The exact posterior's headline per experiment, shown in batches as they come (one
+        table update per batch keeps a list of a thousand experiments responsive)."""
+        import time
+
         from vibes_core import inference
 
         worker = get_current_worker()
@@ -111,25 +138,31 @@ class ExperimentsScreen(Screen):
             lake = self.app.lake()
         except VibesError:
             return  # the list already says what is wrong
+        batch, sent = {}, time.monotonic()
         try:
-            for name, cells in rows.items():
-                key = (name, cells[3])
+            for name, row in rows.items():
+                key = (name, row.events)
                 if worker.is_cancelled:  # a newer load took over
                     return
-                if key in self.headlines or not cells[3]:
+                if key in self.headlines or not row.events:
                     continue
                 try:
                     summary = inference.posterior(lake, name, exact=True)
                     self.headlines[key] = inference.headline(summary)
                 except Exception:  # e.g. deleted meanwhile: no headline, no crash
                     self.headlines[key] = "-"
-                self.app.call_from_thread(self.show_headline, name, self.headlines[key])
+                batch[name] = self.headlines[key]
+                if time.monotonic() - sent > HEADLINE_BATCH_SECONDS:
+                    self.app.call_from_thread(self.show_headlines, batch)
+                    batch, sent = {}, time.monotonic()
+            if batch:
+                self.app.call_from_thread(self.show_headlines, batch)
         finally:
             lake.close()
 
     # --- showing ------------------------------------------------------------------------
 
-    def show(self, snapshot: int, rows: dict[str, tuple]) -> None:
+    def show(self, snapshot: int, rows: dict[str, Row]) -> None:
         self.snapshot, self.rows = snapshot, rows
         self.render_rows()
         self.app.call_after_refresh(self.app.start_warm_up)
@@ -137,19 +170,20 @@ class ExperimentsScreen(Screen):
     def render_rows(self) -> None:
         """Fill the table from ``rows`` with the filter and sort applied, keeping the cursor."""
         table = self.query_one(DataTable)
-        selected = self.selected_name()
+        selected, self.select_after_load = self.select_after_load or self.selected_name(), None
         needle = self.query_one("#filter", Input).value.strip().lower()
         shown = [
-            cells for cells in self.rows.values()
-            if not needle or any(needle in str(cell).lower() for cell in cells[:3])
+            row for row in self.rows.values()
+            if not needle or any(needle in text.lower() for text in (row.name, row.display,
+                                                                     row.type))
         ]  # fmt: skip
         table.clear()
-        for cells in shown:
-            name, events = cells[0], cells[3]
-            result = self.headlines.get((name, events), "..." if events else "-")
-            table.add_row(*cells[:3], f"{events:,}", *cells[4:], result, key=name)
+        for row in shown:
+            result = self.headlines.get((row.name, row.events), "..." if row.events else "-")
+            table.add_row(row.name, row.type, f"{row.events:,}", result, row.uploaded,
+                          row.display, key=row.name)  # fmt: skip
         self.sort_rows()
-        if selected in self.rows and any(c[0] == selected for c in shown):
+        if selected in self.rows and any(row.name == selected for row in shown):
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         total = len(self.rows)
         self.show_status(
@@ -164,10 +198,11 @@ class ExperimentsScreen(Screen):
 
         self.query_one(DataTable).sort(self.sort_column, key=key, reverse=self.sort_reverse)
 
-    def show_headline(self, name: str, text: str) -> None:
+    def show_headlines(self, headlines: dict[str, str]) -> None:
         table = self.query_one(DataTable)
-        if name in table.rows:
-            table.update_cell(name, "result", text, update_width=True)
+        for name, text in headlines.items():
+            if name in table.rows:
+                table.update_cell(name, "result", text, update_width=True)
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
@@ -229,13 +264,32 @@ class ExperimentsScreen(Screen):
         if name:
             self.app.open_experiment(name)
 
+    def action_create(self) -> None:
+        from vibes_tui.screens.create import CreateScreen
+
+        def created(name: str | None) -> None:
+            if name:
+                self.select_after_load = name
+                self.load()
+
+        self.app.push_screen(CreateScreen(), created)
+
+    def action_upload(self) -> None:
+        from vibes_tui.screens.upload import UploadScreen
+
+        name = self.selected_name()
+        if name:
+            self.app.push_screen(UploadScreen(name))
+        else:
+            self.notify("no experiment to upload to: create one first (n)", severity="warning")
+
     def action_delete(self) -> None:
         from vibes_tui.screens.confirm import ConfirmDelete
 
         name = self.selected_name()
         if not name:
             return
-        events = self.rows[name][3]
+        events = self.rows[name].events
 
         def confirmed(yes: bool | None) -> None:
             if yes:

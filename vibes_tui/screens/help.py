@@ -17,7 +17,8 @@ the mouse works too, but nothing needs it.
 | key | what it does |
 |---|---|
 | `?` / `F1` | this help |
-| `ctrl+p` | command palette |
+| `ctrl+p` | command palette: every experiment and the main actions |
+| `ctrl+t` | pick a colour theme |
 | `q` / `escape` | back (quit on the experiments list) |
 
 ## Experiments (home)
@@ -27,6 +28,8 @@ The experiments in the lake, refreshed by itself when anyone uploads.
 | key | what it does |
 |---|---|
 | `enter` | open the selected experiment |
+| `n` | create an experiment (from a file or generated demo events) |
+| `u` | upload a file of events to the selected experiment |
 | `/` | filter by name, title or type (`escape` clears) |
 | `s` | sort by the next column (or click a header) |
 | `d` | delete the selected experiment (asks first) |
@@ -35,15 +38,25 @@ The experiments in the lake, refreshed by itself when anyone uploads.
 ## Experiment
 
 The exact posterior shows at once; the MCMC fit replaces it when done (or at once from the
-cache). Tabs: *Posterior* (estimates, HDIs, the decision), *Diagnostics* (r_hat, ESS,
-divergences, sampler), *Data* (first rows, counts per group).
+cache). Tabs: *Posterior* (estimates, HDIs, the decision, density plots), *Diagnostics*
+(r_hat, ESS, divergences, sampler, rank plots per chain), *Data* (counts per group, events
+over time, first rows), *History* (every snapshot that added events, with the result at
+each: `enter` on one shows the posterior as of then).
 
 | key | what it does |
 |---|---|
-| `1` `2` `3` | the Posterior, Diagnostics and Data tabs |
+| `1` `2` `3` `4` | the Posterior, Diagnostics, Data and History tabs |
 | `f` | fit again, ignoring the cache |
 | `c` | clear this experiment's cached fits |
+| `u` | upload more events |
+| `l` | back to the latest data after picking a snapshot |
 | `escape` / `q` | back to the list |
+
+## Create (`n`) and Upload (`u`)
+
+Forms: `tab` moves between fields, `ctrl+s` submits, `escape` goes back. The name is checked
+as you type; a file is validated against the type's schema (shown beside the form) before
+anything is written, and nothing is written unless all of it is valid.
 """
 
 

@@ -1,10 +1,11 @@
-"""One experiment: its posterior (exact at once, MCMC when ready), diagnostics and data."""
+"""One experiment: its posterior (exact at once, MCMC when ready), diagnostics, data, history."""
 
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import (
     DataTable,
@@ -18,7 +19,9 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
-from vibes_tui.report import footer, summary_table
+from vibes_tui.report import footer, known, summary_table
+from vibes_tui.screens.experiments import local_time
+from vibes_tui.widgets.plot import PlotView
 
 DATA_ROWS = 20
 
@@ -32,49 +35,75 @@ class InspectScreen(Screen):
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("f", "refit", "Refit"),
         Binding("c", "clear_cache", "Clear cache"),
+        Binding("u", "upload", "Upload"),
+        Binding("l", "latest", "Latest", show=False),
         Binding("1", "tab('posterior')", "Posterior", show=False),
         Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
         Binding("3", "tab('data')", "Data", show=False),
+        Binding("4", "tab('history')", "History", show=False),
     ]
 
     def __init__(self, name: str) -> None:
         super().__init__()
         self.experiment = name
         self.summary: dict | None = None
+        self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
+        self.history: list[dict] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent():
-            with TabPane("Posterior", id="posterior"):
+            with TabPane("Posterior", id="posterior"), VerticalScroll():
                 yield Static("computing the exact posterior...", id="decision")
                 yield DataTable(id="summary", cursor_type="none", zebra_stripes=True)
                 yield Static("", id="warnings")
                 yield Static("", id="fit-status")
                 yield ProgressBar(total=1.0, id="fit-progress", show_eta=False)
-            with TabPane("Diagnostics", id="diagnostics"):
+                yield VerticalScroll(id="plots")
+            with TabPane("Diagnostics", id="diagnostics"), VerticalScroll():
                 yield Static("the MCMC fit has not finished yet", id="diagnostics-text")
-            with TabPane("Data", id="data"):
+                yield VerticalScroll(id="traces")
+            with TabPane("Data", id="data"), VerticalScroll():
                 yield Static("", id="counts")
+                yield PlotView(id="over-time")
                 yield DataTable(id="head", cursor_type="row", zebra_stripes=True)
+            with TabPane("History", id="history"):
+                yield Static("reading the lake's snapshots...", id="history-status")
+                yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.experiment
         self.query_one("#fit-progress").add_class("hidden")
+        table = self.query_one("#snapshots", DataTable)
+        for key, label in (("snapshot", "snapshot"), ("time", "time"), ("added", "added"),
+                           ("events", "events"), ("result", "result")):  # fmt: skip
+            table.add_column(label, key=key)
+        self.reload()
+
+    def reload(self) -> None:
+        """Everything again: after an upload, or for another snapshot."""
+        self.sub_title = self.experiment + (
+            f" as of snapshot {self.as_of}" if self.as_of is not None else ""
+        )
+        self.fit_status("")
         self.load_exact()
         self.load_data()
+        self.load_history()
 
     # --- workers ------------------------------------------------------------------------
 
-    @work(thread=True, group="exact")
+    @work(thread=True, exclusive=True, group="exact")
     def load_exact(self) -> None:
         from vibes_core import inference
 
+        as_of = self.as_of
         try:
-            summary = self.with_lake(lambda lake: inference.posterior(lake, self.experiment,
-                                                                      exact=True))  # fmt: skip
+            summary = self.with_lake(lambda lake: inference.posterior(
+                lake, self.experiment, exact=True, as_of=as_of, plots=True))  # fmt: skip
         except VibesError as error:
             self.app.call_from_thread(self.failed, str(error))
+            return
+        if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self.show, summary)
         self.app.call_from_thread(self.fit)
@@ -89,6 +118,7 @@ class InspectScreen(Screen):
         self.app.call_from_thread(self.fit_status, "fitting with MCMC...", progress=0.0)
         warnings: list[str] = []
         worker = get_current_worker()
+        as_of = self.as_of
 
         def progress(done: float) -> None:
             if worker.is_cancelled:  # a newer fit replaced this one: stop sampling
@@ -97,8 +127,8 @@ class InspectScreen(Screen):
 
         try:
             summary = self.with_lake(lambda lake: inference.posterior(
-                lake, self.experiment, use_cache=use_cache, warn=warnings.append,
-                progress=progress))  # fmt: skip
+                lake, self.experiment, as_of=as_of, use_cache=use_cache, warn=warnings.append,
+                progress=progress, plots=True))  # fmt: skip
         except FitReplaced:
             return
         except Exception as error:  # a fit that fails must leave the exact answer standing
@@ -110,17 +140,47 @@ class InspectScreen(Screen):
         summary["warnings"] = warnings + summary["warnings"]
         self.app.call_from_thread(self.show, summary)
 
-    @work(thread=True, group="data")
+    @work(thread=True, exclusive=True, group="data")
     def load_data(self) -> None:
         from vibes_core import catalog
 
+        as_of = self.as_of
         try:
-            inspected, stats = self.with_lake(lambda lake: (
-                catalog.inspect_table(lake, self.experiment, DATA_ROWS),
-                catalog.sufficient_stats(lake, self.experiment)))  # fmt: skip
+            latest, stats, over_time = self.with_lake(lambda lake: (
+                catalog.latest_events(lake, self.experiment, DATA_ROWS, as_of),
+                catalog.sufficient_stats(lake, self.experiment, as_of),
+                catalog.events_over_time(lake, self.experiment, as_of)))  # fmt: skip
         except VibesError:
             return  # the posterior tab says what is wrong
-        self.app.call_from_thread(self.show_data, inspected, stats)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_data, latest, stats, over_time)
+
+    @work(thread=True, exclusive=True, group="history")
+    def load_history(self) -> None:
+        """The snapshots that added events, then the exact headline at each, as they come."""
+        from vibes_core import catalog, inference
+
+        worker = get_current_worker()
+        try:
+            lake = self.app.lake()
+        except VibesError:
+            return
+        try:
+            history = catalog.history(lake, self.experiment)
+            self.app.call_from_thread(self.show_history, history)
+            for entry in reversed(history):  # the latest first: it is the one people look at
+                if worker.is_cancelled:
+                    return
+                try:
+                    text = inference.headline(inference.posterior(
+                        lake, self.experiment, exact=True, as_of=entry["snapshot"]))  # fmt: skip
+                except Exception:  # e.g. deleted meanwhile: no headline, no crash
+                    text = "-"
+                self.app.call_from_thread(self.show_snapshot_headline, entry["snapshot"], text)
+        except VibesError as error:
+            self.app.call_from_thread(self.history_status, f"error: {error}")
+        finally:
+            lake.close()
 
     @work(thread=True, group="cache")
     def clear_cache(self) -> None:
@@ -157,12 +217,26 @@ class InspectScreen(Screen):
         self.query_one("#warnings", Static).update(
             "\n".join(f"warning: {w}" for w in summary["warnings"])
         )
+        self.show_plots("#plots", summary.get("plots", []))
         if summary["method"] == "mcmc":
             self.fit_status(footer(summary))
             self.query_one("#diagnostics-text", Static).update(diagnostics_text(summary))
+            self.show_plots("#traces", summary.get("traces", []))
             self.notify(f"{self.experiment}: MCMC posterior ready", timeout=3)
         else:
             self.fit_status("exact posterior; the MCMC fit follows")
+
+    def show_plots(self, where: str, specs: list[dict]) -> None:
+        """One plot per spec, reusing the views already there so that nothing flickers."""
+        box = self.query_one(where, VerticalScroll)
+        views = list(box.query(PlotView))
+        for extra in views[len(specs) :]:
+            extra.remove()
+        for i, spec in enumerate(specs):
+            if i >= len(views):
+                views.append(PlotView())
+                box.mount(views[-1])
+            views[i].show(spec)
 
     def fit_status(self, text: str, progress: float | None = None) -> None:
         self.query_one("#fit-status", Static).update(text)
@@ -179,20 +253,65 @@ class InspectScreen(Screen):
         self.query_one("#decision", Static).update(f"error: {message}")
         self.notify(message, title=self.experiment, severity="error")
 
-    def show_data(self, inspected: dict, stats: list[dict]) -> None:
+    def show_data(self, latest: dict, stats: list[dict], over_time: dict) -> None:
         table = self.query_one("#head", DataTable)
-        table.add_columns(*(column["name"] for column in inspected["columns"]))
-        table.add_rows([[str(value) for value in row.values()] for row in inspected["head"]])
+        table.clear(columns=True)
+        table.add_columns(*latest["columns"])
+        table.add_rows([[str(value) for value in row] for row in latest["rows"]])
         counts = "  ".join(
             ", ".join(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
                       for key, value in row.items())
             for row in stats
         )  # fmt: skip
+        events = sum(sum(periods.values()) for periods in over_time["groups"].values())
         self.query_one("#counts", Static).update(
-            f"{inspected['rows']:,} events; per group: {counts}\nfirst {DATA_ROWS} rows:"
+            f"{events:,} events; per group: {counts}\n"
+            f"the latest {DATA_ROWS} events are below the plot"
+        )
+        self.query_one("#over-time", PlotView).show(over_time_spec(over_time))
+
+    def show_history(self, history: list[dict]) -> None:
+        self.history = history
+        table = self.query_one("#snapshots", DataTable)
+        table.clear()
+        for entry in reversed(history):
+            table.add_row(str(entry["snapshot"]), local_time(entry["time"]),
+                          f"{entry['added']:,}", f"{entry['events']:,}", "...",
+                          key=str(entry["snapshot"]))  # fmt: skip
+        shown = "latest" if self.as_of is None else f"snapshot {self.as_of}"
+        self.history_status(
+            f"{len(history)} snapshots added events; showing {shown}. "
+            "enter: the posterior as of that snapshot, l: the latest"
         )
 
+    def show_snapshot_headline(self, snapshot: int, text: str) -> None:
+        table = self.query_one("#snapshots", DataTable)
+        if str(snapshot) in table.rows:
+            table.update_cell(str(snapshot), "result", text, update_width=True)
+
+    def history_status(self, text: str) -> None:
+        self.query_one("#history-status", Static).update(text)
+
     # --- actions ------------------------------------------------------------------------
+
+    @on(DataTable.RowSelected, "#snapshots")
+    def snapshot_chosen(self, event: DataTable.RowSelected) -> None:
+        snapshot = int(event.row_key.value)
+        latest = self.history and snapshot == self.history[-1]["snapshot"]
+        self.show_as_of(None if latest else snapshot)
+
+    def show_as_of(self, snapshot: int | None) -> None:
+        self.as_of = snapshot
+        self.query_one(TabbedContent).active = "posterior"
+        self.reload()
+
+    @on(TabbedContent.TabActivated)
+    def tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "history":  # arrows and enter pick a snapshot at once
+            self.query_one("#snapshots", DataTable).focus()
+
+    def action_latest(self) -> None:
+        self.show_as_of(None)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -203,17 +322,40 @@ class InspectScreen(Screen):
     def action_clear_cache(self) -> None:
         self.clear_cache()
 
+    def action_upload(self) -> None:
+        from vibes_tui.screens.upload import UploadScreen
+
+        def uploaded(result: dict | None) -> None:
+            if result:
+                self.show_as_of(None)
+
+        self.app.push_screen(UploadScreen(self.experiment), uploaded)
+
+
+def over_time_spec(over_time: dict) -> dict:
+    """Events per period as one bar series per group."""
+    periods = sorted({p for counts in over_time["groups"].values() for p in counts})
+    return {
+        "kind": "bars",
+        "title": f"events per {over_time['unit']}",
+        "labels": periods,
+        "series": [
+            {"name": group, "values": [counts.get(p, 0) for p in periods]}
+            for group, counts in over_time["groups"].items()
+        ],
+    }
+
 
 def diagnostics_text(summary: dict) -> str:
     d = summary["diagnostics"]
     rows = [
-        ("max r_hat", d["max_r_hat"], "<= 1.01 is converged"),
-        ("min bulk ESS", d["min_ess_bulk"], "effective draws for the means"),
-        ("min tail ESS", d["min_ess_tail"], "effective draws for the HDIs"),
+        ("max r_hat", known(d["max_r_hat"], ".3f"), "<= 1.01 is converged"),
+        ("min bulk ESS", known(d["min_ess_bulk"], ".0f"), "effective draws for the means"),
+        ("min tail ESS", known(d["min_ess_tail"], ".0f"), "effective draws for the HDIs"),
         ("divergences", d["divergences"], "0 is what you want"),
         ("sampler", d["sampler"], ""),
         ("chains x draws", f"{d['chains']} x {d['draws']} (after {d['tune']} tuning)", ""),
-        ("seconds", d["seconds"], "from the cache" if summary["cached"] else "this fit"),
+        ("fit", "from the cache" if summary["cached"] else f"{d['seconds']} s", ""),
     ]
-    return "\n".join(f"{name:<15} {'n/a' if value is None else value!s:<28} {note}"
+    return "\n".join(f"{name:<15} {value!s:<28} {note}"
                      for name, value, note in rows)  # fmt: skip

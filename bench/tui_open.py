@@ -1,0 +1,99 @@
+"""Dashboard responsiveness, watched on a real screen (`vibes tui` in tmux at 80x24):
+
+1. opening an experiment whose fit is cached, after the background start-up (PyMC, MLflow)
+   has finished: from `enter` to the MCMC posterior drawn ("from the cache") - goal < 0.3 s;
+2. opening one that was never fitted: from `enter` to its exact posterior drawn - goal < 0.3 s;
+3. with 1,000 experiments, while their headlines are still being computed: from typing a
+   filter to the table showing the one match.
+"""
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from common import VIBES, vibes
+from tui_launch import SESSION, populate, screen
+
+ROUNDS = 5
+WARM_UP_SECONDS = 15  # PyMC, ArviZ and MLflow imported, MLflow's store opened
+
+
+def start(home: Path, expect: str) -> None:
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
+                    "-e", f"VIBES_HOME={home}", f"{VIBES} tui"], check=True)  # fmt: skip
+    wait_for(expect, time.perf_counter())
+
+
+def keys(*names: str) -> float:
+    """Send keys; the time just before they left."""
+    now = time.perf_counter()
+    subprocess.run(["tmux", "send-keys", "-t", SESSION, *names], check=True)
+    return now
+
+
+def wait_for(text: str, since: float, timeout: float = 60.0) -> float:
+    while time.perf_counter() - since < timeout:
+        if text in screen():
+            return time.perf_counter() - since
+        time.sleep(0.002)
+    raise TimeoutError(f"{text!r} never appeared:\n{screen()}")
+
+
+def stop() -> None:
+    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
+
+
+def report(what: str, times: list[float], goal: str) -> None:
+    print(f"{what}: median of {len(times)} {statistics.median(times):.3f} s "
+          f"(min {min(times):.3f}, max {max(times):.3f}); {goal}")  # fmt: skip
+
+
+def opening(home: Path) -> None:
+    env = {**os.environ, "VIBES_HOME": str(home)}
+    vibes("db", "demo", env=env)
+    vibes("posterior", "checkout_button", env=env)  # cached from now on
+    events = home / "fresh.json"
+    vibes("generate", "ab-test", "-n", 1000, "-o", events, env=env)
+    for i in range(ROUNDS):
+        vibes("experiments", "create", f"fresh_{i}", "--type", "ab-test",
+              "--initial-data-file", events, env=env)  # fmt: skip
+    cached, exact = [], []
+    for i in range(ROUNDS):
+        start(home, "experiments")
+        time.sleep(WARM_UP_SECONDS)
+        cached.append(wait_for("from the cache", keys("Enter")))  # checkout_button: first row
+        keys("Escape")
+        wait_for("experiments", time.perf_counter())
+        keys("/", *f"fresh_{i}", "Enter")
+        wait_for("1 of", time.perf_counter())
+        exact.append(wait_for("exact posterior; the MCMC fit follows", keys("Enter")))
+        stop()
+    report("open a cached fit, after start-up", cached, "goal < 0.3 s")
+    report("open an unfitted experiment, exact posterior", exact, "goal < 0.3 s")
+
+
+def filtering(home: Path) -> None:
+    populate(home, 1000)
+    times = []
+    for i in range(ROUNDS):
+        start(home, "1000 experiments")  # the headlines are being computed from here on
+        keys("/")
+        times.append(wait_for("1 of 1000 experiments", keys(*f"exp_{997 - i:04d}")))
+        stop()
+    report("1,000 experiments: filter typed to one row shown, headlines computing", times,
+           "responsive if well under 0.5 s")  # fmt: skip
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+        opening(Path(home))
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+        filtering(Path(home))
+
+
+if __name__ == "__main__":
+    main()

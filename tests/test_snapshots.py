@@ -1,0 +1,110 @@
+"""Every screen as an SVG, compared with the one accepted before: a layout regression fails.
+
+The lake is the seeded demo (vibes_core.demo) with its snapshot times frozen, and every fit
+comes from the cache, so each screenshot is the same on every run. `make screenshots` accepts
+new ones (pytest --snapshot-update) and turns them into screenshots/ for the README.
+"""
+
+import pytest
+
+from tests.test_tui import until
+from vibes_core import catalog, demo, inference
+from vibes_core.config import load_config
+from vibes_tui.app import VibesApp
+from vibes_tui.screens.inspect import InspectScreen
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.xdist_group("snapshots"),  # one worker seeds the demo lake once for all
+]
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """The demo lake, every experiment fitted once so that the dashboard shows cached fits."""
+    home = tmp_path_factory.mktemp("snapshots") / "vibes-home"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VIBES_HOME", str(home))
+        env.setenv("TZ", "UTC")  # the dashboard shows local times
+        for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "NO_COLOR"):
+            env.delenv(name, raising=False)
+        with catalog.open_lake() as lake:
+            for name in demo.seed(lake):
+                inference.posterior(lake, name, warn=lambda message: None)
+        demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")
+        events = home.parent / "batch.csv"
+        events.write_text("variant,outcome,timestamp\n" + "".join(
+            f"{'AB'[i % 2]},{str(i % 7 == 0).lower()},2026-11-03T0{i % 10}:00:00Z\n"
+            for i in range(40)))  # fmt: skip
+        env.chdir(home.parent)  # the upload screen shows the path as typed: batch.csv
+        yield home
+
+
+async def settled(pilot) -> None:
+    """Every worker done, every toast gone: what the person sees once the app is quiet."""
+    app = pilot.app
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    if isinstance(app.screen, InspectScreen):
+        screen = app.screen
+        await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc", 120)
+        await app.workers.wait_for_complete()
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def snapshot(snap_compare, size, *keys: str, then=None) -> bool:
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settled(pilot)
+        if then:
+            await then(pilot)
+            await settled(pilot)
+
+    return snap_compare(VibesApp(), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_home(demo_home, snap_compare, size):
+    assert snapshot(snap_compare, size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4"], ids=["posterior", "diagnostics", "data",
+                                                           "history"])  # fmt: skip
+def test_inspect(demo_home, snap_compare, size, tab):
+    assert snapshot(snap_compare, size, "enter", tab)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_bandit_allocation(demo_home, snap_compare, size):
+    assert snapshot(snap_compare, size, "down", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_create(demo_home, snap_compare, size):
+    async def fill(pilot) -> None:
+        await pilot.press(*"new_test")
+
+    assert snapshot(snap_compare, size, "n", then=fill)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_upload_preview(demo_home, snap_compare, size):
+    async def preview(pilot) -> None:
+        await pilot.press(*"batch.csv", "enter")
+
+    assert snapshot(snap_compare, size, "u", then=preview)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_delete_modal(demo_home, snap_compare, size):
+    assert snapshot(snap_compare, size, "d")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(demo_home, snap_compare, size):
+    assert snapshot(snap_compare, size, "question_mark")
