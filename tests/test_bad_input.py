@@ -3,7 +3,7 @@ the same snapshot id and the same row count in every table."""
 
 import pytest
 
-from tests.conftest import lake_state
+from tests.conftest import lake_state, run_vibes
 
 AB = ("events", "upload", "ab")
 POISSON = ("experiments", "create", "p", "--type", "poisson-cohorts")
@@ -136,3 +136,10 @@ def test_upload_from_a_terminal_without_a_file_says_what_to_do(cli, ab_test, mon
     from vibes_tui.cli import main
 
     assert main(["events", "upload", ab_test]) == 1
+
+
+def test_the_dashboard_on_an_unopenable_lake_is_one_line(home, tmp_path):
+    missing = f"sqlite:{tmp_path / 'missing' / 'catalog.sqlite'}"
+    result = run_vibes("tui", env={"VIBES_CATALOG_URL": missing})
+    assert result.code == 1
+    assert result.err.startswith("vibes: error: no lake at") and result.err.count("\n") == 1

@@ -70,3 +70,26 @@ def test_a_missing_extension_fails_with_what_to_install(home, tmp_path):
         "vibes: error: DuckDB extension 'sqlite_scanner' is not installed: "
         "pip install duckdb-extension-sqlite-scanner==1.5.5"
     )
+
+
+def test_extension_signatures_are_checked_once_per_file(home):
+    """The first process checks each extension's signature; later ones trust the same,
+    unchanged file, and any change to it brings the check back."""
+    import json
+
+    from vibes_core import catalog
+
+    def checks_signatures() -> bool:
+        with catalog.open_lake() as lake:
+            setting = "SELECT current_setting('allow_unsigned_extensions')"
+            return not lake.con.execute(setting).fetchone()[0]
+
+    record = home / "cache" / "checked-extensions.json"
+    assert checks_signatures() and record.exists()
+    assert not checks_signatures()
+    files = json.loads(record.read_text())
+    assert len(files) == 2 and all(name.endswith(".duckdb_extension") for name in files)
+    changed = {name: [size + 1, *rest] for name, (size, *rest) in files.items()}
+    record.write_text(json.dumps(changed))
+    assert checks_signatures()
+    assert json.loads(record.read_text()) == files

@@ -7,7 +7,7 @@ new ones (pytest --snapshot-update) and turns them into screenshots/ for the REA
 
 import pytest
 
-from tests.test_tui import until
+from tests.test_tui import settle, until
 from vibes_core import catalog, demo, inference
 from vibes_core.config import load_config
 from vibes_tui.app import VibesApp
@@ -44,12 +44,11 @@ def demo_home(tmp_path_factory):
 async def settled(pilot) -> None:
     """Every worker done, every toast gone: what the person sees once the app is quiet."""
     app = pilot.app
-    await pilot.pause()
-    await app.workers.wait_for_complete()
+    await settle(app, pilot)
     if isinstance(app.screen, InspectScreen):
         screen = app.screen
         await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc", 120)
-        await app.workers.wait_for_complete()
+        await settle(app, pilot)
     app.clear_notifications()
     await pilot.pause()
 

@@ -1,9 +1,11 @@
 """The dashboard through Textual's Pilot, on a temporary VIBES_HOME with real data."""
 
+import contextlib
 from datetime import datetime, timedelta
 
 import pytest
 from textual.widgets import DataTable, Input, RadioButton, Static, TabbedContent
+from textual.worker import WorkerCancelled
 
 from tests.conftest import lake_state, run_vibes
 from vibes_tui.app import VibesApp
@@ -18,7 +20,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 async def settle(app, pilot) -> None:
     await pilot.pause()
-    await app.workers.wait_for_complete()
+    with contextlib.suppress(WorkerCancelled):  # an exclusive worker replaced by a newer one
+        await app.workers.wait_for_complete()
     await pilot.pause()
 
 

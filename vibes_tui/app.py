@@ -6,14 +6,16 @@ workers; each worker talks to the lake through its own DuckDB connection.
 
 import contextlib
 import threading
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from vibes_core.lake import Lake
 from vibes_tui.commands import VibesCommands
+
+if TYPE_CHECKING:  # DuckDB is imported by the thread that opens the lake (see entry.py)
+    from vibes_core.lake import Lake
 
 
 class VibesApp(App):
@@ -26,7 +28,7 @@ class VibesApp(App):
 
     COMMANDS = App.COMMANDS | {VibesCommands}
 
-    def __init__(self, lake: Lake | None = None) -> None:
+    def __init__(self, lake: "Lake | None" = None) -> None:
         super().__init__()
         self._lake = lake  # opened by the first worker that needs it, if not given
         self._lake_lock = threading.Lock()
@@ -48,7 +50,12 @@ class VibesApp(App):
     def lake_is_open(self) -> bool:
         return self._lake is not None
 
-    def lake(self) -> Lake:
+    def main_lake(self) -> "Lake":
+        """The lake's own connection, for the UI thread only (closing a thread's connection
+        can wait on DuckDB while a worker queries: never on the UI thread)."""
+        return self._lake
+
+    def lake(self) -> "Lake":
         """A connection to the lake for the calling thread (the lake opens on first use)."""
         from vibes_core import catalog
 
@@ -62,13 +69,16 @@ class VibesApp(App):
         """After the first paint: the imports a fit needs, so that opening one is quick."""
         try:
             import arviz_stats  # noqa: F401
+            import h5netcdf  # noqa: F401  # reads a cached fit's draws
             import pymc  # noqa: F401
+            import xarray  # noqa: F401
 
+            import vibes_tui.screens.inspect  # noqa: F401  # with its plots
             from vibes_core.cache import Cache, CacheError
             from vibes_core.config import load_config
 
             with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
-                Cache(load_config()).connect()
+                Cache(load_config()).lookup("warm-up")  # MLflow's store, its first query
         finally:
             self.models_ready.set()
 

@@ -17,17 +17,32 @@ def main() -> int:
 
 
 def dashboard() -> int:
-    from vibes_core import catalog
-    from vibes_core.errors import VibesError
+    import threading
 
-    try:
-        # Opening the lake before Textual starts keeps the two from competing for the GIL;
-        # a lake that cannot be opened is a one-line error, as for any command.
-        lake = catalog.open_lake()
-    except VibesError as error:
-        print(f"vibes: error: {error}", file=sys.stderr)
-        return 1
+    opened: dict = {}
+
+    def open_lake() -> None:
+        from vibes_core import catalog
+
+        try:
+            opened["lake"] = catalog.open_lake()
+        except Exception as error:  # handed to the main thread
+            opened["error"] = error
+
+    # DuckDB opens the lake (mostly native code) while Textual is imported (Python): the two
+    # overlap on two cores. Textual starts only after, so that it does not compete with it.
+    opening = threading.Thread(target=open_lake, name="open-lake")
+    opening.start()
     from vibes_tui.app import VibesApp
 
-    VibesApp(lake).run()
+    opening.join()
+    from vibes_core.errors import VibesError
+
+    error = opened.get("error")
+    if isinstance(error, VibesError):  # a one-line error, as for any command
+        print(f"vibes: error: {error}", file=sys.stderr)
+        return 1
+    if error:
+        raise error
+    VibesApp(opened["lake"]).run()
     return 0

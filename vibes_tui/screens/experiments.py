@@ -74,8 +74,9 @@ class ExperimentsScreen(Screen):
         table.focus()
         if self.app.lake_is_open:  # a few milliseconds: draw the first screen with its data
             try:
-                self.show(*self.read())
-                self.compute_headlines(self.rows)
+                self.show(*self.read(self.app.main_lake()))
+                # After the first paint: the worker's imports would compete with it.
+                self.call_after_refresh(self.compute_headlines, self.rows)
             except VibesError as error:
                 self.show_error(str(error))
         else:
@@ -84,18 +85,14 @@ class ExperimentsScreen(Screen):
 
     # --- loading ------------------------------------------------------------------------
 
-    def read(self) -> tuple[int, dict[str, Row]]:
-        """The snapshot and a row per experiment, on the calling thread's own connection."""
+    def read(self, lake) -> tuple[int, dict[str, Row]]:
+        """The snapshot and a row per experiment."""
         from vibes_core import catalog
 
-        lake = self.app.lake()
-        try:
-            snapshot = lake.snapshot_id()
-            experiments = catalog.list_experiments(lake)
-            counts = catalog.event_counts(lake)
-            uploads = catalog.last_uploads(lake)
-        finally:
-            lake.close()
+        snapshot = lake.snapshot_id()
+        experiments = catalog.list_experiments(lake)
+        counts = catalog.event_counts(lake)
+        uploads = catalog.last_uploads(lake)
         return snapshot, {
             e.name: row_of(e, counts.get(e.name, 0), uploads.get(e.name)) for e in experiments
         }
@@ -103,7 +100,11 @@ class ExperimentsScreen(Screen):
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
         try:
-            snapshot, rows = self.read()
+            lake = self.app.lake()
+            try:
+                snapshot, rows = self.read(lake)
+            finally:
+                lake.close()
         except VibesError as error:
             self.app.call_from_thread(self.show_error, str(error))
             self.app.call_from_thread(self.app.start_warm_up)

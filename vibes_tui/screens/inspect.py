@@ -48,6 +48,7 @@ class InspectScreen(Screen):
         self.experiment = name
         self.summary: dict | None = None
         self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
+        self.tabs_loaded = False  # Data and History, loaded after the posterior
         self.history: list[dict] = []
 
     def compose(self) -> ComposeResult:
@@ -86,9 +87,10 @@ class InspectScreen(Screen):
             f" as of snapshot {self.as_of}" if self.as_of is not None else ""
         )
         self.fit_status("")
+        self.summary, self.tabs_loaded = None, False
+        # Both at once: a cached fit (a tenth of a second) need not wait for the exact one.
         self.load_exact()
-        self.load_data()
-        self.load_history()
+        self.fit()
 
     # --- workers ------------------------------------------------------------------------
 
@@ -106,7 +108,6 @@ class InspectScreen(Screen):
         if get_current_worker().is_cancelled:
             return
         self.app.call_from_thread(self.show, summary)
-        self.app.call_from_thread(self.fit)
 
     @work(thread=True, exclusive=True, group="fit")
     def fit(self, use_cache: bool = True) -> None:
@@ -206,7 +207,13 @@ class InspectScreen(Screen):
     # --- showing ------------------------------------------------------------------------
 
     def show(self, summary: dict) -> None:
+        if summary["method"] == "exact" and self.summary and self.summary["method"] == "mcmc":
+            return  # the cached fit came first
         self.summary = summary
+        if not self.tabs_loaded:  # the other tabs' data once the posterior is on screen
+            self.tabs_loaded = True
+            self.load_data()
+            self.load_history()
         headers, rows, marked = summary_table(summary)
         table = self.query_one("#summary", DataTable)
         table.clear(columns=True)
