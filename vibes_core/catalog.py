@@ -105,30 +105,34 @@ def list_experiments(lake: Lake) -> list[Experiment]:
     return [Experiment(*row) for row in rows]
 
 
+def experiment_tables(lake: Lake) -> str:
+    """A subquery of the catalog: the live experiment tables (table_id, table_name,
+    begin_snapshot), read from DuckLake's metadata without touching any table."""
+    meta = lake.metadata_schema
+    return (
+        f"(SELECT table_id, table_name, t.begin_snapshot FROM {meta}.ducklake_table t "
+        f"JOIN {meta}.ducklake_schema s USING (schema_id) "
+        f"WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
+        f"AND schema_name = '{EXPERIMENT_SCHEMA}')"
+    )
+
+
 def event_counts(lake: Lake) -> dict[str, int]:
     """Events per experiment table, from the catalog's statistics: no table is scanned."""
-    meta = lake.metadata_schema
     rows = lake.con.execute(
-        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {meta}.ducklake_table t "
-        f"JOIN {meta}.ducklake_schema USING (schema_id) "
-        f"LEFT JOIN {meta}.ducklake_table_stats s USING (table_id) "
-        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
-        f"AND schema_name = '{EXPERIMENT_SCHEMA}'"
+        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {experiment_tables(lake)} t "
+        f"LEFT JOIN {lake.metadata_schema}.ducklake_table_stats s USING (table_id)"
     ).fetchall()
     return dict(rows)
 
 
 def last_uploads(lake: Lake) -> dict[str, str]:
     """When each experiment last got events (ISO 8601, UTC), from the snapshot log alone."""
-    meta = lake.metadata_schema
     rows = lake.con.execute(
         f"SELECT t.table_name, strftime(max(timezone('UTC', s.snapshot_time)), '{ISO_SECONDS}') "
         f"FROM (SELECT snapshot_time, unnest(changes['tables_inserted_into'])::BIGINT AS id "
         f"      FROM ducklake_snapshots('{ALIAS}')) s "
-        f"JOIN {meta}.ducklake_table t ON t.table_id = s.id "
-        f"JOIN {meta}.ducklake_schema USING (schema_id) "
-        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
-        f"AND schema_name = '{EXPERIMENT_SCHEMA}' GROUP BY 1"
+        f"JOIN {experiment_tables(lake)} t ON t.table_id = s.id GROUP BY 1"
     ).fetchall()
     return dict(rows)
 
@@ -136,12 +140,9 @@ def last_uploads(lake: Lake) -> dict[str, str]:
 def history(lake: Lake, name: str) -> list[dict]:
     """Every snapshot that added events to the experiment: when, how many, and the total."""
     get(lake, name)
-    meta = lake.metadata_schema
     created = lake.con.execute(
-        f"SELECT t.begin_snapshot FROM {meta}.ducklake_table t "
-        f"JOIN {meta}.ducklake_schema USING (schema_id) "
-        f"WHERE t.end_snapshot IS NULL AND ducklake_schema.end_snapshot IS NULL "
-        f"AND schema_name = '{EXPERIMENT_SCHEMA}' AND table_name = {name_literal(name)}"
+        f"SELECT begin_snapshot FROM {experiment_tables(lake)} "
+        f"WHERE table_name = {name_literal(name)}"
     ).fetchone()[0]
     rows = lake.con.execute(
         f"SELECT c.snapshot_id, strftime(timezone('UTC', s.snapshot_time), '{ISO_SECONDS}'), "
