@@ -39,7 +39,7 @@ def wait_for(text: str, since: float, timeout: float = 60.0) -> float:
     while time.perf_counter() - since < timeout:
         if text in screen():
             return time.perf_counter() - since
-        time.sleep(0.002)
+        time.sleep(0.01)
     raise TimeoutError(f"{text!r} never appeared:\n{screen()}")
 
 

@@ -150,6 +150,26 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
         assert isinstance(app.screen, ExperimentsScreen)
 
 
+async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_is_fine(
+    home, three
+):
+    assert run_vibes("posterior", "ab").code == 0  # fitted and cached by another process
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        home_screen = app.screen
+        await until(pilot, lambda: ("ab", 400) in home_screen.cached_fits, 120)  # prefetched
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, InspectScreen)
+        assert screen.summary["method"] == "mcmc" and screen.summary["cached"]
+        await pilot.press("escape")  # before the Data and History tabs have loaded
+        assert app.screen is home_screen
+        await settle(app, pilot)
+        await pilot.pause(0.5)  # their answers arrive for a closed screen: ignored, no crash
+        assert app.is_running and app.screen is home_screen
+
+
 async def test_a_fit_that_fails_leaves_the_exact_answer_and_says_why(home, three):
     app = VibesApp()
     app.models_ready.set()  # skip the warm-up: this fit must fail, not wait for PyMC

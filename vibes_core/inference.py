@@ -56,13 +56,15 @@ def posterior(
     warn: Callable[[str], None] = warn_on_stderr,
     progress: bool | Callable[[float], None] = False,
     plots: bool = False,
-) -> dict:
+    fit: bool = True,
+) -> dict | None:
     """The decision-ready summary of one experiment's posterior, as JSON-ready data.
 
     ``progress``: True for PyMC's progress bar on stderr, or a function given the fraction of
     sampling done (in steps of 1%). ``plots``: add the type's plot specs (``"plots"``) and, for
     MCMC, rank plots of the chains (``"traces"``); see vibes_core.plots. They are for the
-    dashboard: never cached, never in ``vibes posterior --json``."""
+    dashboard: never cached, never in ``vibes posterior --json``. ``fit=False``: the cached
+    MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
     unknown = set(settings.options) - set(kind.summary_options)
@@ -106,6 +108,8 @@ def posterior(
                 return with_plots(result, kind, draws, groups, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
+    if not fit:
+        return None
 
     idata, seconds = sample(kind.model(groups, prior), settings, progress)
     diagnostics = diagnose(idata, kind.parameter, seconds, settings)

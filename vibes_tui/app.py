@@ -69,23 +69,25 @@ class VibesApp(App):
         """After the first paint: the imports a fit needs, so that opening one is quick."""
         try:
             import arviz_stats  # noqa: F401
-            import h5netcdf  # noqa: F401  # reads a cached fit's draws
+            import h5netcdf.legacyapi  # noqa: F401  # reads a cached fit's draws
             import pymc  # noqa: F401
             import xarray  # noqa: F401
 
-            import vibes_tui.screens.inspect  # noqa: F401  # with its plots
-            from vibes_core.cache import Cache, CacheError
+            import vibes_core.plots  # noqa: F401
+            import vibes_tui.screens.inspect  # noqa: F401
+            from vibes_core.cache import Cache, CacheError, artifacts
             from vibes_core.config import load_config
 
             with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
                 Cache(load_config()).lookup("warm-up")  # MLflow's store, its first query
+            artifacts(load_config().home.as_uri())  # MLflow's artifact stores, found once
         finally:
             self.models_ready.set()
 
-    def open_experiment(self, name: str) -> None:
+    def open_experiment(self, name: str, exact: dict | None = None) -> None:
         from vibes_tui.screens.inspect import InspectScreen
 
-        self.push_screen(InspectScreen(name))
+        self.push_screen(InspectScreen(name, exact))
 
     def refresh_experiments(self) -> None:
         from vibes_tui.screens.experiments import ExperimentsScreen

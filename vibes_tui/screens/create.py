@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Footer,
@@ -26,6 +25,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from vibes_core.errors import AlreadyExists, InvalidInput, InvalidName, VibesError
+from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.files import FileField
 
 MAX_DEMO_EVENTS = 10_000_000
@@ -40,7 +40,7 @@ class Request:
     events: int
 
 
-class CreateScreen(Screen[str]):
+class CreateScreen(WorkerScreen[str]):
     """Dismissed with the new experiment's name once it is in the lake."""
 
     DEFAULT_CSS = """
@@ -162,7 +162,7 @@ class CreateScreen(Screen[str]):
         except VibesError:
             return  # creating will say what is wrong with the lake
         if taken and not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.name_taken, name)
+            self.from_worker(self.name_taken, name)
 
     def name_taken(self, name: str) -> None:
         from vibes_core.catalog import taken
@@ -275,9 +275,9 @@ class CreateScreen(Screen[str]):
             finally:
                 lake.close()
         except Exception as error:  # a bug must not lose the form: say it, keep the screen
-            self.app.call_from_thread(self.failed, request, error)
+            self.from_worker(self.failed, request, error)
             return
-        self.app.call_from_thread(self.created, request.name, result["events"])
+        self.from_worker(self.created, request.name, result["events"])
 
     def created(self, name: str, events: int) -> None:
         self.notify(f"created {name}: {events:,} events")

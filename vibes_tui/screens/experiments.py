@@ -17,6 +17,8 @@ COLUMNS = (("name", "name"), ("type", "type"), ("events", "events"), ("result", 
            ("uploaded", "last upload"), ("display", "display name"))  # fmt: skip
 POLL_SECONDS = 2.0
 HEADLINE_BATCH_SECONDS = 0.25
+PREFETCH_AFTER_SECONDS = 0.2  # the cursor rests on a row this long: fetch its cached fit
+PREFETCHED = 20  # cached fits kept in memory, the latest
 
 
 class Row(NamedTuple):
@@ -56,6 +58,9 @@ class ExperimentsScreen(Screen):
         super().__init__()
         self.rows: dict[str, Row] = {}  # as loaded
         self.headlines: dict[tuple[str, int], str] = {}  # (name, events) -> result
+        self.exact: dict[tuple[str, int], dict] = {}  # (name, events) -> exact summary
+        self.cached_fits: dict[tuple[str, int], dict] = {}  # -> MCMC summary with plots
+        self.prefetch_timer = None
         self.snapshot: int | None = None
         self.select_after_load: str | None = None  # e.g. the experiment just created
         self.sort_column, self.sort_reverse = "name", False
@@ -148,8 +153,8 @@ class ExperimentsScreen(Screen):
                 if key in self.headlines or not row.events:
                     continue
                 try:
-                    summary = inference.posterior(lake, name, exact=True)
-                    self.headlines[key] = inference.headline(summary)
+                    self.exact[key] = inference.posterior(lake, name, exact=True)
+                    self.headlines[key] = inference.headline(self.exact[key])
                 except Exception:  # e.g. deleted meanwhile: no headline, no crash
                     self.headlines[key] = "-"
                 batch[name] = self.headlines[key]
@@ -160,6 +165,33 @@ class ExperimentsScreen(Screen):
                 self.app.call_from_thread(self.show_headlines, batch)
         finally:
             lake.close()
+
+    @work(thread=True, exclusive=True, group="prefetch")
+    def prefetch(self, key: tuple[str, int]) -> None:
+        """The highlighted experiment's cached MCMC fit, so that opening it shows it at once
+        (reading it takes a tenth of a second, which is long when the screen is drawing)."""
+        from vibes_core import inference
+
+        self.app.call_from_thread(self.app.start_warm_up)
+        self.app.models_ready.wait()
+        if key in self.cached_fits or get_current_worker().is_cancelled:
+            return
+        try:
+            lake = self.app.lake()
+            try:
+                summary = inference.posterior(lake, key[0], plots=True, fit=False,
+                                              warn=lambda message: None)  # fmt: skip
+            finally:
+                lake.close()
+        except Exception:  # opening it will show what is wrong
+            return
+        if summary is not None:
+            self.app.call_from_thread(self.keep_fit, key, summary)
+
+    def keep_fit(self, key: tuple[str, int], summary: dict) -> None:
+        self.cached_fits[key] = summary
+        while len(self.cached_fits) > PREFETCHED:
+            self.cached_fits.pop(next(iter(self.cached_fits)))  # the oldest
 
     # --- showing ------------------------------------------------------------------------
 
@@ -262,8 +294,19 @@ class ExperimentsScreen(Screen):
 
     def action_inspect(self) -> None:
         name = self.selected_name()
-        if name:
-            self.app.open_experiment(name)
+        if name:  # with what is known of its posterior: the inspect screen shows it at once
+            key = (name, self.rows[name].events)
+            self.app.open_experiment(name, self.cached_fits.get(key) or self.exact.get(key))
+
+    @on(DataTable.RowHighlighted)
+    def row_highlighted(self) -> None:
+        if self.prefetch_timer is not None:
+            self.prefetch_timer.stop()
+        name = self.selected_name()
+        if name in self.rows and self.rows[name].events:
+            key = (name, self.rows[name].events)
+            self.prefetch_timer = self.set_timer(PREFETCH_AFTER_SECONDS,
+                                                 lambda: self.prefetch(key))  # fmt: skip
 
     def action_create(self) -> None:
         from vibes_tui.screens.create import CreateScreen

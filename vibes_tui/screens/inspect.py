@@ -6,7 +6,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     DataTable,
     Footer,
@@ -20,6 +19,7 @@ from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
 from vibes_tui.report import footer, known, summary_table
+from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
 from vibes_tui.widgets.plot import PlotView
 
@@ -30,7 +30,7 @@ class FitReplaced(Exception):
     """Raised inside a fit's progress callback to stop sampling nobody waits for any more."""
 
 
-class InspectScreen(Screen):
+class InspectScreen(WorkerScreen):
     BINDINGS: ClassVar = [
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("f", "refit", "Refit"),
@@ -43,9 +43,12 @@ class InspectScreen(Screen):
         Binding("4", "tab('history')", "History", show=False),
     ]
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, known: dict | None = None) -> None:
+        """``known``: the posterior as the home screen has it (exact without plots, or a
+        cached MCMC fit), shown before the first paint."""
         super().__init__()
         self.experiment = name
+        self.known = known
         self.summary: dict | None = None
         self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
         self.tabs_loaded = False  # Data and History, loaded after the posterior
@@ -87,10 +90,22 @@ class InspectScreen(Screen):
             f" as of snapshot {self.as_of}" if self.as_of is not None else ""
         )
         self.fit_status("")
-        self.summary, self.tabs_loaded = None, False
-        # Both at once: a cached fit (a tenth of a second) need not wait for the exact one.
-        self.load_exact()
+        self.summary, self.tabs_loaded, self.exact_started = None, False, False
+        known, self.known = self.known, None  # later reloads follow new uploads
+        if known and self.as_of is None:
+            self.show(known)
+            if known["method"] == "mcmc":
+                return
+        else:
+            self.start_exact()
+        # Workers compete with the first paint, and with each other, for the GIL: the cached
+        # fit (a tenth of a second) comes first, the exact posterior's plots only on a miss.
         self.fit()
+
+    def start_exact(self) -> None:
+        if not self.exact_started:
+            self.exact_started = True
+            self.load_exact()
 
     # --- workers ------------------------------------------------------------------------
 
@@ -103,43 +118,51 @@ class InspectScreen(Screen):
             summary = self.with_lake(lambda lake: inference.posterior(
                 lake, self.experiment, exact=True, as_of=as_of, plots=True))  # fmt: skip
         except VibesError as error:
-            self.app.call_from_thread(self.failed, str(error))
+            self.from_worker(self.failed, str(error))
             return
         if get_current_worker().is_cancelled:
             return
-        self.app.call_from_thread(self.show, summary)
+        self.from_worker(self.show, summary)
 
     @work(thread=True, exclusive=True, group="fit")
     def fit(self, use_cache: bool = True) -> None:
         from vibes_core import inference
 
-        self.app.call_from_thread(self.fit_status, "loading PyMC...", progress=0.0)
-        self.app.call_from_thread(self.app.start_warm_up)
-        self.app.models_ready.wait()
-        self.app.call_from_thread(self.fit_status, "fitting with MCMC...", progress=0.0)
+        if not self.app.models_ready.is_set():
+            self.from_worker(self.start_exact)
+            self.from_worker(self.fit_status, "loading PyMC...", progress=0.0)
+            self.app.call_from_thread(self.app.start_warm_up)
+            self.app.models_ready.wait()
         warnings: list[str] = []
         worker = get_current_worker()
         as_of = self.as_of
 
+        def posterior(**options) -> dict | None:
+            return self.with_lake(lambda lake: inference.posterior(
+                lake, self.experiment, as_of=as_of, warn=warnings.append, plots=True,
+                **options))  # fmt: skip
+
         def progress(done: float) -> None:
             if worker.is_cancelled:  # a newer fit replaced this one: stop sampling
                 raise FitReplaced
-            self.app.call_from_thread(self.fit_status, "fitting with MCMC...", progress=done)
+            self.from_worker(self.fit_status, "fitting with MCMC...", progress=done)
 
         try:
-            summary = self.with_lake(lambda lake: inference.posterior(
-                lake, self.experiment, as_of=as_of, use_cache=use_cache, warn=warnings.append,
-                progress=progress, plots=True))  # fmt: skip
+            summary = posterior(fit=False) if use_cache else None
+            if summary is None:
+                self.from_worker(self.start_exact)
+                self.from_worker(self.fit_status, "fitting with MCMC...", progress=0.0)
+                summary = posterior(use_cache=False, progress=progress)
         except FitReplaced:
             return
         except Exception as error:  # a fit that fails must leave the exact answer standing
             if not worker.is_cancelled:
-                self.app.call_from_thread(self.fit_failed, str(error) or type(error).__name__)
+                self.from_worker(self.fit_failed, str(error) or type(error).__name__)
             return
         if worker.is_cancelled:
             return
         summary["warnings"] = warnings + summary["warnings"]
-        self.app.call_from_thread(self.show, summary)
+        self.from_worker(self.show, summary)
 
     @work(thread=True, exclusive=True, group="data")
     def load_data(self) -> None:
@@ -154,7 +177,7 @@ class InspectScreen(Screen):
         except VibesError:
             return  # the posterior tab says what is wrong
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_data, latest, stats, over_time)
+            self.from_worker(self.show_data, latest, stats, over_time)
 
     @work(thread=True, exclusive=True, group="history")
     def load_history(self) -> None:
@@ -168,7 +191,7 @@ class InspectScreen(Screen):
             return
         try:
             history = catalog.history(lake, self.experiment)
-            self.app.call_from_thread(self.show_history, history)
+            self.from_worker(self.show_history, history)
             for entry in reversed(history):  # the latest first: it is the one people look at
                 if worker.is_cancelled:
                     return
@@ -177,9 +200,9 @@ class InspectScreen(Screen):
                         lake, self.experiment, exact=True, as_of=entry["snapshot"]))  # fmt: skip
                 except Exception:  # e.g. deleted meanwhile: no headline, no crash
                     text = "-"
-                self.app.call_from_thread(self.show_snapshot_headline, entry["snapshot"], text)
+                self.from_worker(self.show_snapshot_headline, entry["snapshot"], text)
         except VibesError as error:
-            self.app.call_from_thread(self.history_status, f"error: {error}")
+            self.from_worker(self.history_status, f"error: {error}")
         finally:
             lake.close()
 
@@ -191,10 +214,10 @@ class InspectScreen(Screen):
         try:
             deleted = Cache(load_config()).clear(self.experiment)
         except CacheError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error")
+            self.app.call_from_thread(self.app.notify, str(error), severity="error")
             return
         self.app.call_from_thread(
-            self.notify, f"deleted {deleted} cached fit(s) of {self.experiment}"
+            self.app.notify, f"deleted {deleted} cached fit(s) of {self.experiment}"
         )
 
     def with_lake(self, work):
@@ -210,10 +233,10 @@ class InspectScreen(Screen):
         if summary["method"] == "exact" and self.summary and self.summary["method"] == "mcmc":
             return  # the cached fit came first
         self.summary = summary
-        if not self.tabs_loaded:  # the other tabs' data once the posterior is on screen
-            self.tabs_loaded = True
-            self.load_data()
-            self.load_history()
+        if not self.tabs_loaded and "plots" in summary:  # the other tabs' data, once this
+            self.tabs_loaded = True  # posterior is on the screen (they compete for the GIL)
+            self.call_after_refresh(self.load_data)
+            self.call_after_refresh(self.load_history)
         headers, rows, marked = summary_table(summary)
         table = self.query_one("#summary", DataTable)
         table.clear(columns=True)
@@ -224,11 +247,12 @@ class InspectScreen(Screen):
         self.query_one("#warnings", Static).update(
             "\n".join(f"warning: {w}" for w in summary["warnings"])
         )
-        self.show_plots("#plots", summary.get("plots", []))
+        # After the numbers are on the screen: plots take as long to draw as all the rest.
+        self.call_after_refresh(self.show_plots, "#plots", summary.get("plots", []))
         if summary["method"] == "mcmc":
             self.fit_status(footer(summary))
             self.query_one("#diagnostics-text", Static).update(diagnostics_text(summary))
-            self.show_plots("#traces", summary.get("traces", []))
+            self.call_after_refresh(self.show_plots, "#traces", summary.get("traces", []))
             self.notify(f"{self.experiment}: MCMC posterior ready", timeout=3)
         else:
             self.fit_status("exact posterior; the MCMC fit follows")

@@ -7,17 +7,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
+from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.files import FileField
 
 PREVIEW_ROWS = 10
 
 
-class UploadScreen(Screen[dict]):
+class UploadScreen(WorkerScreen[dict]):
     """Dismissed with ``catalog.upload``'s result (experiment, events_added, events, snapshot)."""
 
     DEFAULT_CSS = """
@@ -122,10 +122,10 @@ class UploadScreen(Screen[dict]):
                 lake.close()
         except VibesError as error:
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self.preview_failed, path, str(error))
+                self.from_worker(self.preview_failed, path, str(error))
             return
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_preview, path, preview)
+            self.from_worker(self.show_preview, path, preview)
 
     def show_preview(self, path: str, preview: dict) -> None:
         if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
@@ -176,9 +176,9 @@ class UploadScreen(Screen[dict]):
             finally:
                 lake.close()
         except Exception as error:  # a bug must not lose the screen: say it; the lake is as it was
-            self.app.call_from_thread(self.upload_failed, str(error) or type(error).__name__)
+            self.from_worker(self.upload_failed, str(error) or type(error).__name__)
             return
-        self.app.call_from_thread(self.uploaded, result)
+        self.from_worker(self.uploaded, result)
 
     def uploaded(self, result: dict) -> None:
         added = result["events_added"]
