@@ -32,6 +32,8 @@ class Result:
 def home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "vibes-home"
     monkeypatch.setenv("VIBES_HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # not the user's config.toml
+    monkeypatch.delenv("VIBES_CONFIG", raising=False)
     for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH"):
         monkeypatch.delenv(name, raising=False)
     return home

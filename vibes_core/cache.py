@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibes_core.config import Config
+from vibes_core.config import Config, mask
 from vibes_core.errors import first_line
 
 EXPERIMENT = "vibes-posteriors"
@@ -48,6 +48,7 @@ class Cache:
         # A tracking server that is down must cost seconds, not minutes of retries.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+        self.config.export_environment()
         try:
             with warnings.catch_warnings(), self._first_use_lock():
                 warnings.simplefilter("ignore")
@@ -58,8 +59,8 @@ class Cache:
                 client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
                 self._experiment_id = self._experiment(client)
         except Exception as error:
-            raise CacheError(f"cannot reach MLflow at {self.config.mlflow_tracking_uri}: "
-                             f"{first_line(error)}") from error  # fmt: skip
+            raise CacheError(f"cannot reach MLflow at {mask(self.config.mlflow_tracking_uri)}: "
+                             f"{mask(first_line(error))}") from error  # fmt: skip
         self._client = client
         return client, self._experiment_id
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from vibes_core import ingest
+from vibes_core.config import mask
 from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, NotFound
 from vibes_core.lake import ALIAS, Lake, quote_ident
 from vibes_core.types import get_type
@@ -65,7 +66,7 @@ def open_lake(config=None) -> Lake:
         if not lake.config.auto_init:
             lake.close()
             raise ConfigError(
-                f"the lake at {lake.config.catalog_url} has no experiments table: "
+                f"the lake at {mask(lake.config.catalog_url)} has no experiments table: "
                 "run `vibes db init`"
             )
         init(lake)

@@ -3,15 +3,66 @@
 The embedded default is a DuckLake catalog in SQLite plus local Parquet files under
 ``VIBES_HOME`` (default: the platform's user data directory). ``VIBES_CATALOG_URL`` and
 ``VIBES_DATA_PATH`` point the same program at e.g. a PostgreSQL catalog and an ``s3://`` path.
+
+Every setting is an environment variable, or the same key in a TOML file: ``$VIBES_CONFIG``,
+else ``config.toml`` in the platform's user config directory (``~/.config/vibes/`` on Linux).
+The environment wins over the file.
 """
 
 import os
-from dataclasses import dataclass
+import re
+import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from vibes_core.errors import ConfigError
 
 CATALOG_KINDS = ("sqlite", "postgres")
+KEYS = (
+    "VIBES_HOME",
+    "VIBES_CATALOG_URL",
+    "VIBES_DATA_PATH",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ENDPOINT_URL",
+    "AWS_REGION",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_S3_BUCKET_NAME",
+    "MLFLOW_S3_ENDPOINT_URL",
+)
+# What boto3 (MLflow's S3 artifacts) reads from the process environment itself.
+EXPORTED = tuple(key for key in KEYS if key.startswith(("AWS_", "MLFLOW_S3_")))
+
+
+@dataclass(frozen=True)
+class S3:
+    """DuckDB's S3 secret: path-style URLs and SSL from the endpoint's scheme."""
+
+    key_id: str | None
+    secret: str | None
+    region: str | None
+    endpoint: str | None  # e.g. http://localhost:9000; None: AWS itself
+
+    def secret_sql(self) -> str:
+        from vibes_core.lake import sql_literal
+
+        options = ["TYPE s3"]
+        if self.key_id:
+            options += [f"KEY_ID {sql_literal(self.key_id)}",
+                        f"SECRET {sql_literal(self.secret or '')}"]  # fmt: skip
+        if self.region:
+            options.append(f"REGION {sql_literal(self.region)}")
+        if self.endpoint:
+            url = urlsplit(self.endpoint)
+            if url.scheme not in ("http", "https") or not url.netloc:
+                raise ConfigError(
+                    f"AWS_ENDPOINT_URL {self.endpoint!r} is not a URL: "
+                    "use e.g. http://localhost:9000"
+                )
+            options += [f"ENDPOINT {sql_literal(url.netloc)}", "URL_STYLE 'path'",
+                        f"USE_SSL {str(url.scheme == 'https').lower()}"]  # fmt: skip
+        return f"CREATE OR REPLACE SECRET vibes_s3 ({', '.join(options)})"
 
 
 @dataclass(frozen=True)
@@ -22,6 +73,16 @@ class Config:
     auto_init: bool  # the embedded catalog creates itself; a configured one needs `vibes db init`
     mlflow_tracking_uri: str
     mlflow_artifact_location: str | None  # None: the tracking server's default
+    s3: S3 | None = None  # set when the data path is on S3
+    settings: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, source)
+    file: Path | None = None  # the config file read, if any
+
+    def export_environment(self) -> None:
+        """Settings from the file that boto3 and MLflow read from the environment only."""
+        for key in EXPORTED:
+            value, source = self.settings.get(key, (None, None))
+            if source == "file":
+                os.environ.setdefault(key, value)
 
     @property
     def catalog_kind(self) -> str:
@@ -48,8 +109,39 @@ def normalize_catalog_url(url: str) -> str:
     return url
 
 
+def config_file(env) -> Path:
+    if env.get("VIBES_CONFIG"):
+        return Path(env["VIBES_CONFIG"]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("vibes", appauthor=False)) / "config.toml"
+
+
+def read_file(path: Path, required: bool) -> dict[str, str]:
+    if not path.is_file():
+        if required:
+            raise ConfigError(f"VIBES_CONFIG {path} does not exist: create it or unset it")
+        return {}
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read the config file {path}: {error}") from error
+    unknown = sorted(set(data) - set(KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; the keys are {', '.join(KEYS)}")
+    wrong = [key for key, value in data.items() if not isinstance(value, str)]
+    if wrong:
+        raise ConfigError(f"{path}: {wrong[0]} must be a string (in quotes)")
+    return data
+
+
 def load_config(env: os._Environ | dict | None = None) -> Config:
     env = os.environ if env is None else env
+    path = config_file(env)
+    from_file = read_file(path, required=bool(env.get("VIBES_CONFIG")))
+    settings = {key: (from_file[key], "file") for key in from_file}
+    settings |= {key: (env[key], "environment") for key in KEYS if env.get(key)}
+    env = {key: value for key, (value, _) in settings.items()}
     home = Path(env.get("VIBES_HOME") or default_home()).expanduser().absolute()
     catalog = env.get("VIBES_CATALOG_URL")
     data_path = env.get("VIBES_DATA_PATH")
@@ -62,7 +154,12 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         auto_init=not catalog,
         mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
         mlflow_artifact_location=artifact_location(env, home),
-    )
+        s3=S3(env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"),
+              env.get("AWS_REGION"), env.get("AWS_ENDPOINT_URL"))
+        if (data_path or "").startswith("s3://") else None,
+        settings=settings,
+        file=path if from_file else None,
+    )  # fmt: skip
 
 
 def artifact_location(env, home: Path) -> str | None:
@@ -72,3 +169,25 @@ def artifact_location(env, home: Path) -> str | None:
     if env.get("MLFLOW_TRACKING_URI"):
         return None
     return (home / "mlartifacts").as_uri()
+
+
+SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
+PASSWORD_IN_LIBPQ = re.compile(
+    r"(password\s*=\s*)('[^']*'|[^\s\"']+?)(?=:?\s|:?$|[\"'])", re.IGNORECASE
+)
+PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]+:)([^@/\s]+)(@)")
+
+
+def mask(text: str) -> str:
+    """``text`` with any password in it (libpq ``password=...``, ``user:password@``) hidden."""
+    text = PASSWORD_IN_LIBPQ.sub(r"\1****", text)
+    return PASSWORD_IN_URL.sub(r"\1****\3", text)
+
+
+def shown(key: str, value: str) -> str:
+    """A setting as `vibes config show` prints it: secrets masked."""
+    if key in SECRET_KEYS:
+        return "****"
+    if key == "AWS_ACCESS_KEY_ID":
+        return value[:4] + "****" if len(value) > 8 else "****"
+    return mask(value)

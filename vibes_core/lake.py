@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from vibes_core.config import Config, load_config
+from vibes_core.config import Config, load_config, mask
 from vibes_core.errors import ConfigError, first_line
 
 ALIAS = "lake"
@@ -123,6 +124,44 @@ def retry(action: Callable[[], object], what: str) -> object:
             delay = min(delay * 2, 1.0)
 
 
+def count_data_files(con: duckdb.DuckDBPyConnection, data_path: str) -> int:
+    """Parquet files under an S3 data path, listed as the lake reads them: a missing bucket,
+    bad keys or an endpoint that is down raise ConfigError, before anything is written."""
+    pattern = sql_literal(data_path.rstrip("/") + "/**")
+    try:
+        return con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()[0]
+    except duckdb.Error as error:
+        message = first_line(error)
+        bucket = data_path.removeprefix("s3://").split("/")[0]
+        if "404" in message or "NoSuchBucket" in message:
+            problem = f"bucket {bucket!r} does not exist: create it (docker compose up -d does)"
+        elif any(code in message for code in ("403", "InvalidAccessKeyId", "SignatureDoes")):
+            problem = (f"S3 refused access to {bucket!r}: check AWS_ACCESS_KEY_ID and "
+                       "AWS_SECRET_ACCESS_KEY")  # fmt: skip
+        else:
+            problem = f"cannot reach S3 for {bucket!r} ({message}): check AWS_ENDPOINT_URL"
+        raise ConfigError(f"VIBES_DATA_PATH {data_path}: {problem}") from error
+
+
+POSTGRES_PROBLEMS = (  # what libpq says -> what to do
+    (r"Connection refused|could not translate host|timeout expired|No route to host",
+     "PostgreSQL does not answer there: is it running, and are host and port right?"),
+    (r"password authentication failed|no password supplied",
+     "PostgreSQL refused the password: check user and password in VIBES_CATALOG_URL"),
+    (r'role "[^"]+" does not exist', "PostgreSQL has no such user: check VIBES_CATALOG_URL"),
+    (r'database "([^"]+)" does not exist',
+     "PostgreSQL has no database named {0}: create it (docker compose up -d does)"),
+)  # fmt: skip
+
+
+def postgres_problem(error: Exception) -> str | None:
+    for pattern, advice in POSTGRES_PROBLEMS:
+        found = re.search(pattern, str(error))
+        if found:
+            return advice.format(*found.groups())
+    return None
+
+
 class Lake:
     """One DuckDB connection with the DuckLake attached as ``lake``."""
 
@@ -142,6 +181,10 @@ class Lake:
         for file in files:
             self.con.execute(f"LOAD {sql_literal(file)}")
         checked.record()
+        if self.config.s3:
+            self.con.execute(self.config.s3.secret_sql())
+            if create:  # a bucket that is missing or refuses us: before the catalog is made
+                count_data_files(self.con, self.config.data_path)
         if create:
             self._make_local_dirs()
         retry(lambda: self._attach(create), "opening the lake")
@@ -180,12 +223,15 @@ class Lake:
         except duckdb.Error as error:
             if is_transient(error):
                 raise
+            where, problem = mask(self.config.catalog_url), postgres_problem(error)
+            if problem:
+                raise ConfigError(f"cannot open the lake at {where}: {problem}") from error
             if not create and ("unable to open" in str(error).lower() or "not exist" in str(error)):
-                raise ConfigError(
-                    f"no lake at {self.config.catalog_url}: run `vibes db init` to create it"
-                ) from error
+                raise ConfigError(f"no lake at {where}: run `vibes db init` to create it") from (
+                    error
+                )
             raise ConfigError(
-                f"cannot open the lake at {self.config.catalog_url}: {first_line(error)}"
+                f"cannot open the lake at {where}: {mask(first_line(error))}"
             ) from error
 
     def for_thread(self) -> "Lake":

@@ -463,6 +463,50 @@ def cache_clear(name: Annotated[str, typer.Argument(help="the experiment")]) -> 
     emit({"experiment": name, "deleted": deleted})
 
 
+config_app = typer.Typer(help="Where the lake and the cache live, and whether they answer.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """The effective settings, where each comes from, every secret masked."""
+    from vibes_core.config import KEYS, config_file, load_config, mask, shown
+
+    config = load_config()
+    settings = {
+        key: {"value": shown(key, config.settings[key][0]), "source": config.settings[key][1]}
+        for key in KEYS
+        if key in config.settings
+    }
+    emit({
+        "config_file": str(config.file or config_file(os.environ)),
+        "config_file_found": config.file is not None,
+        "settings": settings,
+        "effective": {
+            "home": str(config.home),
+            "catalog": mask(config.catalog_url),
+            "data_path": config.data_path,
+            "mlflow_tracking_uri": mask(config.mlflow_tracking_uri),
+            "mlflow_artifact_location": config.mlflow_artifact_location,
+        },
+    })  # fmt: skip
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Connect to each service (catalog, data, MLflow, its artifacts): OK or what is wrong.
+    Exits 1 if any fails."""
+    from vibes_core.check import check
+    from vibes_core.config import load_config
+
+    results = check(load_config())
+    for result in results:
+        say(f"{result['service']:<17} {'OK  ' if result['ok'] else 'FAIL'} {result['detail']}")
+    emit(results)
+    if not all(result["ok"] for result in results):
+        raise typer.Exit(1)
+
+
 def validated(name: str) -> str:
     from vibes_core.catalog import validate_name
 
@@ -476,7 +520,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error becomes one line on stderr and an exit code (1, or 2 for usage)."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="vibes", standalone_mode=False)
+        # Without standalone mode, click returns the code of a typer.Exit instead of raising.
+        code = command.main(args=argv, prog_name="vibes", standalone_mode=False)
+        if isinstance(code, int):
+            return code
     except typer.Exit as done:
         return done.exit_code
     except click.UsageError as error:

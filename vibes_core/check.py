@@ -1,0 +1,86 @@
+"""`vibes config check`: each configured service reached for real, and what is wrong if not."""
+
+import os
+from pathlib import Path
+
+from vibes_core.config import Config, mask
+from vibes_core.errors import VibesError, first_line
+
+
+def check(config: Config) -> list[dict]:
+    """One entry per service: ``service``, ``ok`` and ``detail`` (what to do when not ok)."""
+    return [
+        probe("catalog", lambda: catalog(config)),
+        probe("data", lambda: data(config)),
+        probe("mlflow", lambda: mlflow(config)),
+        probe("mlflow artifacts", lambda: artifacts(config)),
+    ]
+
+
+def probe(service: str, run) -> dict:
+    try:
+        return {"service": service, "ok": True, "detail": run()}
+    except Exception as error:  # every failure is a finding, not a crash
+        return {"service": service, "ok": False, "detail": mask(first_line(error))}
+
+
+def catalog(config: Config) -> str:
+    from vibes_core.lake import Lake
+
+    if config.auto_init and not Path(config.catalog_url.split(":", 1)[1]).exists():
+        return f"{mask(config.catalog_url)}: created on first use"
+    with Lake(config, create=False) as lake:
+        return f"{mask(config.catalog_url)}: snapshot {lake.snapshot_id()}"
+
+
+def data(config: Config) -> str:
+    if not config.data_path.startswith("s3://"):
+        folder = Path(config.data_path)
+        if folder.exists() and not folder.is_dir():
+            raise VibesError(f"{folder} is a file, not a directory: set VIBES_DATA_PATH")
+        return f"{config.data_path}: local files"
+    return f"{config.data_path}: {s3_listing(config)}"
+
+
+def s3_listing(config: Config) -> str:
+    import duckdb
+
+    from vibes_core.lake import count_data_files, extension_file, sql_literal
+
+    con = duckdb.connect(config={"allow_unsigned_extensions": True})
+    try:
+        con.execute(f"LOAD {sql_literal(extension_file('httpfs'))}")
+        con.execute(config.s3.secret_sql())
+        return f"reachable, {count_data_files(con, config.data_path)} files"
+    finally:
+        con.close()
+
+
+def mlflow(config: Config) -> str:
+    from vibes_core.cache import Cache
+
+    Cache(config).connect()
+    return f"{mask(config.mlflow_tracking_uri)}: reachable"
+
+
+def artifacts(config: Config) -> str:
+    location = config.mlflow_artifact_location
+    if not location or not location.startswith("s3://"):
+        return f"{location or 'the tracking server default'}"
+    import boto3
+    import botocore.exceptions
+
+    config.export_environment()
+    bucket = location.removeprefix("s3://").split("/")[0]
+    endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+    try:
+        boto3.client("s3", endpoint_url=endpoint).head_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchBucket"):
+            raise VibesError(f"bucket {bucket!r} does not exist: create it "
+                             "(docker compose up -d does)") from error  # fmt: skip
+        raise VibesError(f"S3 refused access to {bucket!r} ({code}): check the AWS keys") from error
+    except botocore.exceptions.BotoCoreError as error:
+        raise VibesError(f"cannot reach S3 at {endpoint}: {first_line(error)}") from error
+    return f"{location}: bucket reachable"
