@@ -205,6 +205,10 @@ def test_bad_configuration_is_one_clear_line_and_creates_nothing(services):
     one_line_error(run_vibes("db", "init", env=no_user), "no such user")
 
     one_line_error(run_vibes("experiments", "list"), "run `vibes db init`")  # not yet created
+    assert run_vibes("db", "init").code == 0
+    elsewhere = {"VIBES_DATA_PATH": f"s3://{services['buckets']['lake']}/elsewhere/"}
+    one_line_error(run_vibes("experiments", "list", env=elsewhere),
+                   "is not where this catalog keeps its files")  # fmt: skip
 
 
 def test_config_check_names_each_failing_service(services):
@@ -261,3 +265,27 @@ def test_four_processes_upload_to_one_experiment_without_loss_or_duplicates(serv
         snapshots = len(catalog.history(lake, "shared"))
     assert counts == (2000, 2000)
     assert snapshots == 1 + 100  # the first events, then one snapshot per batch
+
+
+def test_a_fit_while_another_process_uploads_sees_one_snapshot(services, tmp_path):
+    from vibes_core import catalog
+
+    assert run_vibes("db", "init").code == 0
+    first = tmp_path / "first.json"
+    assert run_vibes("generate", "ab-test", "-n", 400, "-o", first).code == 0
+    assert run_vibes("experiments", "create", "shared", "--type", "ab-test",
+                     "--initial-data-file", first).code == 0  # fmt: skip
+    uploader = subprocess.Popen([sys.executable, "-c", UPLOADER, "1", "15"], env=os.environ,
+                                stderr=subprocess.PIPE)  # fmt: skip
+    fit = run_vibes("posterior", "shared", "--json", "--no-cache", "--draws", 200, "--tune", 200,
+                    "--chains", 1)  # fmt: skip
+    assert uploader.wait(timeout=600) == 0, uploader.stderr.read().decode()[-2000:]
+    assert fit.code == 0, fit.err
+    answer = json.loads(fit.out)
+    with catalog.open_lake() as lake:
+        at_snapshot = lake.con.execute(
+            f"SELECT count(*) FROM {catalog.table_sql('shared')} "
+            f"AT (VERSION => {answer['snapshot']})").fetchone()[0]  # fmt: skip
+        now = catalog.count_events(lake.con, "shared")
+    assert sum(group["trials"] for group in answer["groups"]) == at_snapshot
+    assert now == 400 + 15 * 20

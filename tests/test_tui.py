@@ -150,9 +150,7 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
         assert isinstance(app.screen, ExperimentsScreen)
 
 
-async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_is_fine(
-    home, three
-):
+async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_is_fine(home, three):
     assert run_vibes("posterior", "ab").code == 0  # fitted and cached by another process
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:

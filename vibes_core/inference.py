@@ -78,7 +78,7 @@ def posterior(
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
-    stats = catalog.sufficient_stats(lake, name, as_of)
+    stats = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
     groups = with_expected(kind.groups(stats), kind.expected_groups(settings.options))
     if not groups.names:
         raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")

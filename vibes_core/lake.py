@@ -143,7 +143,9 @@ def count_data_files(con: duckdb.DuckDBPyConnection, data_path: str) -> int:
         raise ConfigError(f"VIBES_DATA_PATH {data_path}: {problem}") from error
 
 
-POSTGRES_PROBLEMS = (  # what libpq says -> what to do
+ATTACH_PROBLEMS = (  # what DuckLake or libpq says -> what to do
+    (r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog "([^"]*)"',
+     "VIBES_DATA_PATH {0} is not where this catalog keeps its files: set it to {1}"),
     (r"Connection refused|could not translate host|timeout expired|No route to host",
      "PostgreSQL does not answer there: is it running, and are host and port right?"),
     (r"password authentication failed|no password supplied",
@@ -154,8 +156,8 @@ POSTGRES_PROBLEMS = (  # what libpq says -> what to do
 )  # fmt: skip
 
 
-def postgres_problem(error: Exception) -> str | None:
-    for pattern, advice in POSTGRES_PROBLEMS:
+def attach_problem(error: Exception) -> str | None:
+    for pattern, advice in ATTACH_PROBLEMS:
         found = re.search(pattern, str(error))
         if found:
             return advice.format(*found.groups())
@@ -223,7 +225,7 @@ class Lake:
         except duckdb.Error as error:
             if is_transient(error):
                 raise
-            where, problem = mask(self.config.catalog_url), postgres_problem(error)
+            where, problem = mask(self.config.catalog_url), attach_problem(error)
             if problem:
                 raise ConfigError(f"cannot open the lake at {where}: {problem}") from error
             if not create and ("unable to open" in str(error).lower() or "not exist" in str(error)):
