@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import lake_state, run_vibes
-from vibes_core.config import load_config, normalize_catalog_url
+from vibes_core.config import load_config, mask, normalize_catalog_url
 from vibes_core.errors import ConfigError
 
 
@@ -93,3 +93,39 @@ def test_extension_signatures_are_checked_once_per_file(home):
     record.write_text(json.dumps(changed))
     assert checks_signatures()
     assert json.loads(record.read_text()) == files
+
+
+def test_a_config_file_is_read_and_the_environment_wins(tmp_path):
+    file = tmp_path / "vibes.toml"
+    file.write_text(f'VIBES_HOME = "{tmp_path / "from-file"}"\n'
+                    'VIBES_DATA_PATH = "s3://bucket/data/"\n'
+                    'AWS_REGION = "eu-west-1"\n')  # fmt: skip
+    config = load_config({"VIBES_CONFIG": str(file), "AWS_REGION": "us-east-1"})
+    assert config.home == tmp_path / "from-file" and config.data_path == "s3://bucket/data/"
+    assert config.s3.region == "us-east-1"
+    assert config.settings["AWS_REGION"] == ("us-east-1", "environment")
+    assert config.settings["VIBES_DATA_PATH"] == ("s3://bucket/data/", "file")
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('VIBES_HOME = "/tmp/x"\nVIBES_COLOUR = "blue"\n', "unknown key 'VIBES_COLOUR'"),
+    ("VIBES_HOME = /tmp/x\n", "cannot read the config file"),
+    ("AWS_REGION = 3\n", "AWS_REGION must be a string"),
+])  # fmt: skip
+def test_a_bad_config_file_is_one_line_and_exit_1(home, tmp_path, text, says):
+    file = tmp_path / "vibes.toml"
+    file.write_text(text)
+    result = run_vibes("experiments", "list", env={"VIBES_CONFIG": str(file)})
+    assert result.code == 1 and says in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    missing = run_vibes("config", "show", env={"VIBES_CONFIG": str(tmp_path / "nope.toml")})
+    assert missing.code == 1 and "does not exist" in missing.err
+
+
+def test_passwords_never_show():
+    assert mask("postgres:dbname=x host=h user=u password=s3cret port=5") == (
+        "postgres:dbname=x host=h user=u password=**** port=5")  # fmt: skip
+    assert mask("postgresql+psycopg2://user:s3cret@host:5432/mlflow") == (
+        "postgresql+psycopg2://user:****@host:5432/mlflow")  # fmt: skip
+    assert mask("at postgres:dbname=x password='a b': refused") == (
+        "at postgres:dbname=x password=****: refused")  # fmt: skip
