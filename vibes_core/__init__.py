@@ -1,9 +1,24 @@
 """vibes_core: experiments on a DuckLake lakehouse, with no user interface.
 
-Nothing heavy is imported here; see ``catalog`` (experiments), ``lake`` (the connection),
-``ingest`` (event files) and ``types`` (the experiment types).
+The public API (see ``vibes_core.api``)::
+
+    import vibes_core as vc
+    vc.create(name, type_name, frame); vc.upload(name, frame); vc.experiments()
+    vc.events(name)        # an Ibis table
+    vc.fit(name)           # the summarized posterior; exact=True for the closed form
+
+Nothing heavy is imported here: the API's names load ``vibes_core.api`` when first used.
 """
 
 from vibes_core.errors import VibesError
 
-__all__ = ["VibesError"]
+API = ("open_lake", "experiments", "events", "create", "upload", "fit")
+__all__ = ["VibesError", *API]
+
+
+def __getattr__(name: str):
+    if name in API:
+        from vibes_core import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'vibes_core' has no attribute {name!r}")

@@ -1,0 +1,104 @@
+"""The public API for notebooks and scripts: everything the CLI does, from Python.
+
+    import vibes_core as vc
+
+    vc.create("signups", "bernoulli", frame)      # a pandas DataFrame or an Arrow table
+    vc.upload("signups", more_frame)              # one more batch, one more snapshot
+    vc.experiments()                              # [{name, type, events, ...}, ...]
+    vc.events("signups").group_by("outcome").count().to_pandas()   # an Ibis table
+    vc.fit("signups")                             # the MCMC posterior, summarized (cached)
+    vc.fit("signups", exact=True)                 # the closed-form one, in milliseconds
+
+Each call opens the lake of the current configuration (``VIBES_HOME`` etc.) and closes it,
+unless given ``lake=`` from ``open_lake()``. Data goes through the same validation as a file
+upload; every mistake raises a ``VibesError`` that says what to do.
+"""
+
+import contextlib
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from vibes_core import catalog
+from vibes_core.errors import InvalidInput
+from vibes_core.lake import Lake
+
+FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob")
+
+
+def open_lake() -> Lake:
+    """The lake, for several calls in a row (``with vc.open_lake() as lake: ...``)."""
+    return catalog.open_lake()
+
+
+@contextlib.contextmanager
+def _lake(lake: Lake | None):
+    if lake is not None:
+        yield lake
+        return
+    with catalog.open_lake() as opened:
+        yield opened
+
+
+def experiments(lake: Lake | None = None) -> list[dict]:
+    """Every experiment: name, display name, type, created_at and its number of events."""
+    with _lake(lake) as lake:
+        counts = catalog.event_counts(lake)
+        return [{**asdict(e), "events": counts.get(e.name, 0)}
+                for e in catalog.list_experiments(lake)]  # fmt: skip
+
+
+def events(name: str, lake: Lake | None = None):
+    """One experiment's events as an Ibis table over the lake (evaluated when you ask, e.g.
+    ``.to_pandas()``). Pass ``lake=`` to keep it usable after this call: by default the lake
+    stays open as long as the table is referenced."""
+    import ibis
+
+    lake = lake or catalog.open_lake()
+    catalog.get(lake, name)  # a clear error for an unknown name
+    return ibis.duckdb.from_connection(lake.con).sql(f"SELECT * FROM {catalog.table_sql(name)}")
+
+
+def create(name: str, type_name: str, data, display_name: str | None = None,
+           lake: Lake | None = None) -> dict:  # fmt: skip
+    """A new experiment with ``data`` (DataFrame or Arrow table) as its first events."""
+    with _lake(lake) as lake, _as_parquet(data) as path:
+        return catalog.create(lake, name, type_name, path, display_name)
+
+
+def upload(name: str, data, lake: Lake | None = None) -> dict:
+    """Append ``data`` (DataFrame or Arrow table) to an experiment: one snapshot."""
+    with _lake(lake) as lake, _as_parquet(data) as path:
+        return catalog.upload(lake, name, path)
+
+
+def fit(name: str, *, exact: bool = False, as_of: int | None = None,
+              lake: Lake | None = None, **settings) -> dict:  # fmt: skip
+    """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
+    draws, tune, chains, seed, prior, hdi_prob and the type's options (e.g. control)."""
+    from vibes_core import inference
+
+    fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}
+    chosen = inference.Settings(**fitting, options=settings)
+    with _lake(lake) as lake:
+        return inference.posterior(lake, name, chosen, exact=exact, as_of=as_of)
+
+
+@contextlib.contextmanager
+def _as_parquet(data):
+    """``data`` written to a Parquet file, so that it is validated exactly as a file is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = data if isinstance(data, pa.Table) else pa.table(data)
+    except (TypeError, ValueError, pa.ArrowException) as error:
+        raise InvalidInput(f"cannot read the events as a table ({error}): pass a pandas "
+                           "DataFrame or a pyarrow Table") from error  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="vibes-") as folder:
+        path = Path(folder) / "events.parquet"
+        pq.write_table(table, path)
+        try:
+            yield path
+        except InvalidInput as error:  # about the table given, not about our temporary file
+            raise InvalidInput(str(error).replace(str(path), "the table given")) from error
