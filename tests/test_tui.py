@@ -166,6 +166,10 @@ async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_i
         await settle(app, pilot)
         await pilot.pause(0.5)  # their answers arrive for a closed screen: ignored, no crash
         assert app.is_running and app.screen is home_screen
+        await pilot.press("enter", "c")  # open it again and clear its cache
+        await until(pilot, lambda: ("ab", 400) not in home_screen.cached_fits, 30)
+        await settle(app, pilot)
+        assert run_vibes("cache", "list", "ab").json() == []  # not shown again as cached
 
 
 async def test_a_fit_that_fails_leaves_the_exact_answer_and_says_why(home, three):

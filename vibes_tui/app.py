@@ -84,10 +84,11 @@ class VibesApp(App):
         finally:
             self.models_ready.set()
 
-    def open_experiment(self, name: str, exact: dict | None = None) -> None:
+    def open_experiment(self, name: str, known: dict | None = None) -> None:
+        """``known``: its posterior as far as the caller has it (see InspectScreen)."""
         from vibes_tui.screens.inspect import InspectScreen
 
-        self.push_screen(InspectScreen(name, exact))
+        self.push_screen(InspectScreen(name, known))
 
     def refresh_experiments(self) -> None:
         from vibes_tui.screens.experiments import ExperimentsScreen
@@ -95,6 +96,14 @@ class VibesApp(App):
         for screen in self.screen_stack:
             if isinstance(screen, ExperimentsScreen):
                 screen.load()
+
+    def forget_cached_fits(self, name: str) -> None:
+        """After its cache was cleared: the home screen must not show the old fit again."""
+        from vibes_tui.screens.experiments import ExperimentsScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, ExperimentsScreen):
+                screen.forget_cached_fits(name)
 
     def action_help(self) -> None:
         from vibes_tui.screens.help import HelpScreen

@@ -193,6 +193,10 @@ class ExperimentsScreen(Screen):
         while len(self.cached_fits) > PREFETCHED:
             self.cached_fits.pop(next(iter(self.cached_fits)))  # the oldest
 
+    def forget_cached_fits(self, name: str) -> None:
+        for key in [key for key in self.cached_fits if key[0] == name]:
+            del self.cached_fits[key]
+
     # --- showing ------------------------------------------------------------------------
 
     def show(self, snapshot: int, rows: dict[str, Row]) -> None:

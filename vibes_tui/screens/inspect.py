@@ -216,6 +216,7 @@ class InspectScreen(WorkerScreen):
         except CacheError as error:
             self.app.call_from_thread(self.app.notify, str(error), severity="error")
             return
+        self.app.call_from_thread(self.app.forget_cached_fits, self.experiment)
         self.app.call_from_thread(
             self.app.notify, f"deleted {deleted} cached fit(s) of {self.experiment}"
         )
