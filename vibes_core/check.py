@@ -45,13 +45,14 @@ def data(config: Config) -> str:
 def s3_listing(config: Config) -> str:
     import duckdb
 
-    from vibes_core.lake import count_data_files, extension_file, sql_literal
+    from vibes_core.lake import extension_file, probe_data_path, sql_literal
 
     con = duckdb.connect(config={"allow_unsigned_extensions": True})
     try:
         con.execute(f"LOAD {sql_literal(extension_file('httpfs'))}")
         con.execute(config.s3.secret_sql())
-        return f"reachable, {count_data_files(con, config.data_path)} files"
+        probe_data_path(con, config.data_path)
+        return "reachable"
     finally:
         con.close()
 

@@ -124,12 +124,13 @@ def retry(action: Callable[[], object], what: str) -> object:
             delay = min(delay * 2, 1.0)
 
 
-def count_data_files(con: duckdb.DuckDBPyConnection, data_path: str) -> int:
-    """Parquet files under an S3 data path, listed as the lake reads them: a missing bucket,
-    bad keys or an endpoint that is down raise ConfigError, before anything is written."""
-    pattern = sql_literal(data_path.rstrip("/") + "/**")
+def probe_data_path(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
+    """List an S3 data path as the lake reads it, for a name no file has (one cheap request,
+    however big the lake): a missing bucket, bad keys or an endpoint that is down raise
+    ConfigError, before anything is written."""
+    pattern = sql_literal(data_path.rstrip("/") + "/.vibes-probe*")
     try:
-        return con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()[0]
+        con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()
     except duckdb.Error as error:
         message = first_line(error)
         bucket = data_path.removeprefix("s3://").split("/")[0]
@@ -186,7 +187,7 @@ class Lake:
         if self.config.s3:
             self.con.execute(self.config.s3.secret_sql())
             if create:  # a bucket that is missing or refuses us: before the catalog is made
-                count_data_files(self.con, self.config.data_path)
+                probe_data_path(self.con, self.config.data_path)
         if create:
             self._make_local_dirs()
         retry(lambda: self._attach(create), "opening the lake")
@@ -229,9 +230,8 @@ class Lake:
             if problem:
                 raise ConfigError(f"cannot open the lake at {where}: {problem}") from error
             if not create and ("unable to open" in str(error).lower() or "not exist" in str(error)):
-                raise ConfigError(f"no lake at {where}: run `vibes db init` to create it") from (
-                    error
-                )
+                problem = "run `vibes db init` to create it"
+                raise ConfigError(f"no lake at {where}: {problem}") from error
             raise ConfigError(
                 f"cannot open the lake at {where}: {mask(first_line(error))}"
             ) from error
