@@ -56,7 +56,7 @@ def main() -> None:
     if not shutil.which("tmux"):
         raise SystemExit("tmux is needed: apt-get install tmux")
     for count, rounds in ((50, 7), (1000, 3)):
-        with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+        with tempfile.TemporaryDirectory(prefix="vibes-bench-", ignore_cleanup_errors=True) as home:
             populate(Path(home), count)
             launch(Path(home), f"{count} experiments")  # warm the OS file cache once
             times = [launch(Path(home), f"{count} experiments") for _ in range(rounds)]

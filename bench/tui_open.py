@@ -94,9 +94,9 @@ def filtering(home: Path) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-", ignore_cleanup_errors=True) as home:
         opening(Path(home))
-    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-", ignore_cleanup_errors=True) as home:
         filtering(Path(home))
 
 
