@@ -45,12 +45,12 @@ def data(config: Config) -> str:
 def s3_listing(config: Config) -> str:
     import duckdb
 
-    from vibes_core.lake import extension_file, probe_data_path, sql_literal
+    from vibes_core.lake import extension_file, probe_data_path, sql_literal, use_s3
 
-    con = duckdb.connect(config={"allow_unsigned_extensions": True})
+    con = duckdb.connect(config={"autoinstall_known_extensions": False})
     try:
-        con.execute(f"LOAD {sql_literal(extension_file('httpfs'))}")
-        con.execute(config.s3.secret_sql())
+        con.execute(f"LOAD {sql_literal(extension_file('httpfs'))}")  # signature checked
+        use_s3(con, config.s3)
         probe_data_path(con, config.data_path)
         return "reachable"
     finally:
@@ -71,16 +71,17 @@ def artifacts(config: Config) -> str:
     import boto3
     import botocore.exceptions
 
+    from vibes_core.lake import bucket_of, no_bucket
+
     config.export_environment()
-    bucket = location.removeprefix("s3://").split("/")[0]
+    bucket = bucket_of(location)
     endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
     try:
         boto3.client("s3", endpoint_url=endpoint).head_bucket(Bucket=bucket)
     except botocore.exceptions.ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchBucket"):
-            raise VibesError(f"bucket {bucket!r} does not exist: create it "
-                             "(docker compose up -d does)") from error  # fmt: skip
+            raise VibesError(no_bucket(bucket)) from error
         raise VibesError(f"S3 refused access to {bucket!r} ({code}): check the AWS keys") from error
     except botocore.exceptions.BotoCoreError as error:
         raise VibesError(f"cannot reach S3 at {endpoint}: {first_line(error)}") from error

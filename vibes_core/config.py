@@ -14,7 +14,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from vibes_core.errors import ConfigError
 
@@ -37,32 +36,12 @@ EXPORTED = tuple(key for key in KEYS if key.startswith(("AWS_", "MLFLOW_S3_")))
 
 @dataclass(frozen=True)
 class S3:
-    """DuckDB's S3 secret: path-style URLs and SSL from the endpoint's scheme."""
+    """Where S3 is and how to sign in (lake.use_s3 makes it a DuckDB secret)."""
 
     key_id: str | None
     secret: str | None
     region: str | None
     endpoint: str | None  # e.g. http://localhost:9000; None: AWS itself
-
-    def secret_sql(self) -> str:
-        from vibes_core.lake import sql_literal
-
-        options = ["TYPE s3"]
-        if self.key_id:
-            options += [f"KEY_ID {sql_literal(self.key_id)}",
-                        f"SECRET {sql_literal(self.secret or '')}"]  # fmt: skip
-        if self.region:
-            options.append(f"REGION {sql_literal(self.region)}")
-        if self.endpoint:
-            url = urlsplit(self.endpoint)
-            if url.scheme not in ("http", "https") or not url.netloc:
-                raise ConfigError(
-                    f"AWS_ENDPOINT_URL {self.endpoint!r} is not a URL: "
-                    "use e.g. http://localhost:9000"
-                )
-            options += [f"ENDPOINT {sql_literal(url.netloc)}", "URL_STYLE 'path'",
-                        f"USE_SSL {str(url.scheme == 'https').lower()}"]  # fmt: skip
-        return f"CREATE OR REPLACE SECRET vibes_s3 ({', '.join(options)})"
 
 
 @dataclass(frozen=True)

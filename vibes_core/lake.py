@@ -15,10 +15,11 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
-from vibes_core.config import Config, load_config, mask
+from vibes_core.config import S3, Config, load_config, mask
 from vibes_core.errors import ConfigError, first_line
 
 ALIAS = "lake"
@@ -124,6 +125,32 @@ def retry(action: Callable[[], object], what: str) -> object:
             delay = min(delay * 2, 1.0)
 
 
+def use_s3(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
+    """DuckDB's S3 secret for this connection: path-style URLs, SSL from the endpoint's scheme."""
+    options = ["TYPE s3"]
+    if s3.key_id:
+        options += [f"KEY_ID {sql_literal(s3.key_id)}", f"SECRET {sql_literal(s3.secret or '')}"]
+    if s3.region:
+        options.append(f"REGION {sql_literal(s3.region)}")
+    if s3.endpoint:
+        url = urlsplit(s3.endpoint)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise ConfigError(
+                f"AWS_ENDPOINT_URL {s3.endpoint!r} is not a URL: use e.g. http://localhost:9000"
+            )
+        options += [f"ENDPOINT {sql_literal(url.netloc)}", "URL_STYLE 'path'",
+                    f"USE_SSL {str(url.scheme == 'https').lower()}"]  # fmt: skip
+    con.execute(f"CREATE OR REPLACE SECRET vibes_s3 ({', '.join(options)})")
+
+
+def bucket_of(url: str) -> str:
+    return url.removeprefix("s3://").split("/")[0]
+
+
+def no_bucket(bucket: str) -> str:
+    return f"bucket {bucket!r} does not exist: create it (docker compose up -d does)"
+
+
 def probe_data_path(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
     """List an S3 data path as the lake reads it, for a name no file has (one cheap request,
     however big the lake): a missing bucket, bad keys or an endpoint that is down raise
@@ -133,9 +160,9 @@ def probe_data_path(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
         con.execute(f"SELECT count(*) FROM glob({pattern})").fetchone()
     except duckdb.Error as error:
         message = first_line(error)
-        bucket = data_path.removeprefix("s3://").split("/")[0]
+        bucket = bucket_of(data_path)
         if "404" in message or "NoSuchBucket" in message:
-            problem = f"bucket {bucket!r} does not exist: create it (docker compose up -d does)"
+            problem = no_bucket(bucket)
         elif any(code in message for code in ("403", "InvalidAccessKeyId", "SignatureDoes")):
             problem = (f"S3 refused access to {bucket!r}: check AWS_ACCESS_KEY_ID and "
                        "AWS_SECRET_ACCESS_KEY")  # fmt: skip
@@ -185,7 +212,7 @@ class Lake:
             self.con.execute(f"LOAD {sql_literal(file)}")
         checked.record()
         if self.config.s3:
-            self.con.execute(self.config.s3.secret_sql())
+            use_s3(self.con, self.config.s3)
             if create:  # a bucket that is missing or refuses us: before the catalog is made
                 probe_data_path(self.con, self.config.data_path)
         if create:

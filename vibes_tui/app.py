@@ -78,9 +78,10 @@ class VibesApp(App):
             from vibes_core.cache import Cache, CacheError, artifacts
             from vibes_core.config import load_config
 
+            config = load_config()
             with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
-                Cache(load_config()).lookup("warm-up")  # MLflow's store, its first query
-            artifacts(load_config().home.as_uri())  # MLflow's artifact stores, found once
+                Cache(config).lookup("warm-up")  # MLflow's store, its first query
+            artifacts(config.home.as_uri())  # MLflow's artifact stores, found once
         finally:
             self.models_ready.set()
 
