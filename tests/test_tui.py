@@ -9,6 +9,7 @@ from textual.worker import WorkerCancelled
 
 from tests.conftest import lake_state, run_vibes
 from vibes_tui.app import VibesApp
+from vibes_tui.report import summary_table
 from vibes_tui.screens.confirm import ConfirmDelete
 from vibes_tui.screens.create import CreateScreen
 from vibes_tui.screens.experiments import ExperimentsScreen
@@ -148,6 +149,24 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
         assert "400 events" in str(screen.query_one("#counts").render())
         await pilot.press("escape")
         assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_a_posterior_drawn_before_the_table_measured_it_is_not_left_clipped(home, three):
+    """Exact then MCMC fills the summary table twice with cells of the same widths; a paint
+    that fell before the table measured the new cells once left them clipped for good."""
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        screen = app.screen
+        await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc")
+        await settle(app, pilot)
+        table = screen.query_one("#summary", DataTable)
+        screen.show(screen.summary)
+        table.render_line(1)  # the first row painted at once
+        await settle(app, pilot)
+        first_row = summary_table(screen.summary)[1][0]
+        assert all(cell in str(table.render_line(1).text) for cell in first_row)
 
 
 async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_is_fine(home, three):

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
+from vibes_tui.widgets.table import fill, set_cell
 
 # The display name comes last: free text of any length, it should not push the result off
 # an 80-column screen.
@@ -214,11 +215,13 @@ class ExperimentsScreen(Screen):
             if not needle or any(needle in text.lower() for text in (row.name, row.display,
                                                                      row.type))
         ]  # fmt: skip
-        table.clear()
-        for row in shown:
-            result = self.headlines.get((row.name, row.events), "..." if row.events else "-")
-            table.add_row(row.name, row.type, f"{row.events:,}", result, row.uploaded,
-                          row.display, key=row.name)  # fmt: skip
+        cells = [
+            [row.name, row.type, f"{row.events:,}",
+             self.headlines.get((row.name, row.events), "..." if row.events else "-"),
+             row.uploaded, row.display]
+            for row in shown
+        ]  # fmt: skip
+        fill(table, cells, keys=[row.name for row in shown])
         self.sort_rows()
         if selected in self.rows and any(row.name == selected for row in shown):
             table.move_cursor(row=table.get_row_index(selected), animate=False)
@@ -239,7 +242,7 @@ class ExperimentsScreen(Screen):
         table = self.query_one(DataTable)
         for name, text in headlines.items():
             if name in table.rows:
-                table.update_cell(name, "result", text, update_width=True)
+                set_cell(table, name, "result", text)
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)

@@ -22,6 +22,7 @@ from vibes_tui.report import footer, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
 from vibes_tui.widgets.plot import PlotView
+from vibes_tui.widgets.table import fill, set_cell
 
 DATA_ROWS = 20
 
@@ -239,10 +240,7 @@ class InspectScreen(WorkerScreen):
             self.call_after_refresh(self.load_data)
             self.call_after_refresh(self.load_history)
         headers, rows, marked = summary_table(summary)
-        table = self.query_one("#summary", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*headers)
-        table.add_rows(rows)
+        fill(self.query_one("#summary", DataTable), rows, headers=headers)
         decision = summary["decision"] + (f"   (* = {marked})" if marked else "")
         self.query_one("#decision", Static).update(decision)
         self.query_one("#warnings", Static).update(
@@ -286,10 +284,9 @@ class InspectScreen(WorkerScreen):
         self.notify(message, title=self.experiment, severity="error")
 
     def show_data(self, latest: dict, stats: list[dict], over_time: dict) -> None:
-        table = self.query_one("#head", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*latest["columns"])
-        table.add_rows([[str(value) for value in row] for row in latest["rows"]])
+        fill(self.query_one("#head", DataTable),
+             [[str(value) for value in row] for row in latest["rows"]],
+             headers=latest["columns"])  # fmt: skip
         counts = "  ".join(
             ", ".join(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
                       for key, value in row.items())
@@ -304,12 +301,11 @@ class InspectScreen(WorkerScreen):
 
     def show_history(self, history: list[dict]) -> None:
         self.history = history
-        table = self.query_one("#snapshots", DataTable)
-        table.clear()
-        for entry in reversed(history):
-            table.add_row(str(entry["snapshot"]), local_time(entry["time"]),
-                          f"{entry['added']:,}", f"{entry['events']:,}", "...",
-                          key=str(entry["snapshot"]))  # fmt: skip
+        latest_first = list(reversed(history))
+        fill(self.query_one("#snapshots", DataTable),
+             [[str(entry["snapshot"]), local_time(entry["time"]), f"{entry['added']:,}",
+               f"{entry['events']:,}", "..."] for entry in latest_first],
+             keys=[str(entry["snapshot"]) for entry in latest_first])  # fmt: skip
         shown = "latest" if self.as_of is None else f"snapshot {self.as_of}"
         self.history_status(
             f"{len(history)} snapshots added events; showing {shown}. "
@@ -319,7 +315,7 @@ class InspectScreen(WorkerScreen):
     def show_snapshot_headline(self, snapshot: int, text: str) -> None:
         table = self.query_one("#snapshots", DataTable)
         if str(snapshot) in table.rows:
-            table.update_cell(str(snapshot), "result", text, update_width=True)
+            set_cell(table, str(snapshot), "result", text)
 
     def history_status(self, text: str) -> None:
         self.query_one("#history-status", Static).update(text)

@@ -13,6 +13,7 @@ from textual.worker import get_current_worker
 from vibes_core.errors import VibesError
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.files import FileField
+from vibes_tui.widgets.table import fill
 
 PREVIEW_ROWS = 10
 
@@ -135,10 +136,9 @@ class UploadScreen(WorkerScreen[dict]):
             f"valid: {preview['rows']:,} events, ready to upload"
             f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
         )
-        table = self.query_one("#head", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*preview["columns"])
-        table.add_rows([["" if v is None else str(v) for v in row] for row in preview["head"]])
+        fill(self.query_one("#head", DataTable),
+             [["" if v is None else str(v) for v in row] for row in preview["head"]],
+             headers=preview["columns"])  # fmt: skip
         self.query_one("#upload", Button).disabled = False
 
     def preview_failed(self, path: str, message: str) -> None:
