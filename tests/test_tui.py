@@ -4,6 +4,7 @@ import contextlib
 from datetime import datetime, timedelta
 
 import pytest
+from textual import events
 from textual.widgets import DataTable, Input, RadioButton, Static, TabbedContent
 from textual.worker import WorkerCancelled
 
@@ -85,6 +86,21 @@ async def test_filter_and_sort(home, three):
         for _ in range(2):  # name -> type -> events (biggest first)
             await pilot.press("s")
         assert [row[0] for row in table_rows(app)] == ["ab", "cohorts", "coin"]
+
+
+async def test_a_filter_typed_ahead_of_the_screen_lands_in_the_field(home, three):
+    """`/` and the text after it, all queued before the app handles the first key (a busy
+    app over a slow link): the text goes to the filter, not to the table."""
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        for key, character in [("slash", "/"), ("c", "c"), ("o", "o")]:
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        assert app.screen.query_one("#filter", Input).value == "co"
+        assert [row[0] for row in table_rows(app)] == ["cohorts", "coin"]
+        await pilot.press("slash")  # in the field, a slash is text
+        assert app.screen.query_one("#filter", Input).value == "co/"
 
 
 async def test_refreshes_when_another_process_uploads_and_keeps_the_selection(home, three):

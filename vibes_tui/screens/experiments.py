@@ -47,7 +47,9 @@ class ExperimentsScreen(Screen):
         Binding("enter", "inspect", "Open"),
         Binding("n", "create", "New"),
         Binding("u", "upload", "Upload"),
-        Binding("slash", "filter", "Filter"),
+        # Before the key reaches the table: the text typed after it goes to the filter even
+        # when it arrives at once (a fast typist over SSH).
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort", "Sort"),
         Binding("d", "delete", "Delete"),
         Binding("r", "refresh", "Refresh"),
@@ -204,6 +206,7 @@ class ExperimentsScreen(Screen):
         self.snapshot, self.rows = snapshot, rows
         self.render_rows()
         self.app.call_after_refresh(self.app.start_warm_up)
+        self.prefetch_soon()  # filling the table does not always post a RowHighlighted
 
     def render_rows(self) -> None:
         """Fill the table from ``rows`` with the filter and sort applied, keeping the cursor."""
@@ -265,7 +268,11 @@ class ExperimentsScreen(Screen):
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.remove_class("hidden")
-        field.focus()
+        self.set_focus(field)  # at once: field.focus() waits behind the keys already queued
+
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        """In the filter field (the only input here), `/` is text."""
+        return not (action == "filter" and isinstance(self.focused, Input))
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#filter", Input)
@@ -306,7 +313,8 @@ class ExperimentsScreen(Screen):
             self.app.open_experiment(name, self.cached_fits.get(key) or self.exact.get(key))
 
     @on(DataTable.RowHighlighted)
-    def row_highlighted(self) -> None:
+    def prefetch_soon(self) -> None:
+        """The cached fit of the row under the cursor, once the cursor has rested on it."""
         if self.prefetch_timer is not None:
             self.prefetch_timer.stop()
         name = self.selected_name()
