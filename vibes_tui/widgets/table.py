@@ -1,8 +1,9 @@
 """Filling a DataTable with its column widths set from the cells, not measured later.
 
 DataTable (Textual 8.2) measures new cells when it is next idle, but keeps the lines it drew
-before then in a cache that does not know the column widths: a paint that fell in between
-left clipped columns on the screen until the table changed again (a flaky SVG snapshot).
+before then in a cache that does not know the column widths. When a paint fell in between and
+the table's total width came out as before (the exact posterior, then the MCMC one, with cells
+of the same widths), its columns stayed clipped to their headers (a flaky SVG snapshot).
 """
 
 from collections.abc import Sequence
