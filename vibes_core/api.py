@@ -72,8 +72,8 @@ def upload(name: str, data, lake: Lake | None = None) -> dict:
         return catalog.upload(lake, name, path)
 
 
-def fit(name: str, *, exact: bool = False, as_of: int | None = None,
-              lake: Lake | None = None, **settings) -> dict:  # fmt: skip
+def fit(name: str, *, exact: bool = False, as_of: int | None = None, lake: Lake | None = None,
+        **settings) -> dict:  # fmt: skip
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
     draws, tune, chains, seed, prior, hdi_prob and the type's options (e.g. control)."""
     from vibes_core import inference

@@ -27,7 +27,7 @@ def probe(service: str, run) -> dict:
 def catalog(config: Config) -> str:
     from vibes_core.lake import Lake
 
-    if config.auto_init and not Path(config.catalog_url.split(":", 1)[1]).exists():
+    if config.auto_init and not config.sqlite_file.exists():
         return f"{mask(config.catalog_url)}: created on first use"
     with Lake(config, create=False) as lake:
         return f"{mask(config.catalog_url)}: snapshot {lake.snapshot_id()}"

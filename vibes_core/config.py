@@ -67,6 +67,11 @@ class Config:
     def catalog_kind(self) -> str:
         return self.catalog_url.split(":", 1)[0]
 
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded catalog's file; None for a PostgreSQL catalog."""
+        return Path(self.catalog_url.split(":", 1)[1]) if self.catalog_kind == "sqlite" else None
+
 
 def default_home() -> Path:
     from platformdirs import user_data_dir

@@ -227,8 +227,8 @@ class Lake:
 
     def _make_local_dirs(self) -> None:
         folders = [self.config.home]
-        if self.config.catalog_kind == "sqlite":
-            folders.append(Path(self.config.catalog_url.split(":", 1)[1]).parent)
+        if self.config.sqlite_file:
+            folders.append(self.config.sqlite_file.parent)
         if "://" not in self.config.data_path:
             folders.append(Path(self.config.data_path))
         for folder in folders:

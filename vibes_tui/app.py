@@ -17,6 +17,7 @@ from vibes_tui.commands import VibesCommands
 
 if TYPE_CHECKING:  # DuckDB is imported by the thread that opens the lake (see entry.py)
     from vibes_core.lake import Lake
+    from vibes_tui.screens.experiments import ExperimentsScreen
 
 
 class VibesApp(App):
@@ -95,20 +96,21 @@ class VibesApp(App):
 
         self.push_screen(InspectScreen(name, known))
 
-    def refresh_experiments(self) -> None:
+    @property
+    def home(self) -> "ExperimentsScreen | None":
+        """The experiments screen, under whatever screens are open on top of it."""
         from vibes_tui.screens.experiments import ExperimentsScreen
 
-        for screen in self.screen_stack:
-            if isinstance(screen, ExperimentsScreen):
-                screen.load()
+        return next((s for s in self.screen_stack if isinstance(s, ExperimentsScreen)), None)
+
+    def refresh_experiments(self) -> None:
+        if self.home:
+            self.home.load()
 
     def forget_cached_fits(self, name: str) -> None:
         """After its cache was cleared: the home screen must not show the old fit again."""
-        from vibes_tui.screens.experiments import ExperimentsScreen
-
-        for screen in self.screen_stack:
-            if isinstance(screen, ExperimentsScreen):
-                screen.forget_cached_fits(name)
+        if self.home:
+            self.home.forget_cached_fits(name)
 
     def action_help(self) -> None:
         from vibes_tui.screens.help import HelpScreen

@@ -7,10 +7,8 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 class VibesCommands(Provider):
     def commands(self) -> list[tuple[str, object, str]]:
-        from vibes_tui.screens.experiments import ExperimentsScreen
-
         app = self.app
-        home = next((s for s in app.screen_stack if isinstance(s, ExperimentsScreen)), None)
+        home = app.home
         found = [
             (f"open {row.name}", partial(app.open_experiment, row.name),
              f"{row.type}, {row.events:,} events")
