@@ -127,7 +127,7 @@ def test_as_of_version_gives_the_posterior_of_an_earlier_snapshot(cli, tmp_path)
     assert created["events"] == 200
 
     too_early = cli("posterior", "e", "--exact", "--as-of-version", "0")
-    assert too_early.code == 1 and "no data at snapshot 0" in too_early.err
+    assert too_early.code == 1 and "did not exist at snapshot 0" in too_early.err
     too_late = cli("posterior", "e", "--exact", "--as-of-version", "9999")
     assert too_late.code == 1 and "does not exist" in too_late.err
 

@@ -11,20 +11,34 @@ import fcntl
 import json
 import logging
 import os
+import sys
 import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from vibes_core.config import Config, mask
+from vibes_core.config import Config, mask, private_dir
 from vibes_core.errors import first_line
 
 EXPERIMENT = "vibes-posteriors"
 SUMMARY, POSTERIOR = "summary.json", "posterior.nc"
+# How a store broken before it was made atomically (a migration killed halfway) fails to open.
+BROKEN_STORE = ("_alembic_tmp", "out-of-date database schema", "no such table",
+                "file is not a database", "malformed", "already exists")  # fmt: skip
 
 
 class CacheError(Exception):
-    """The cache could not be read or written; never fatal."""
+    """The cache could not be read or written; never fatal. Its message is masked."""
+
+    def __init__(self, message: str):
+        super().__init__(mask(message))
+
+
+def warn_on_stderr(message: str) -> None:
+    print(f"vibes: warning: {message}", file=sys.stderr)
 
 
 @dataclass
@@ -36,8 +50,9 @@ class Hit:
 
 
 class Cache:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, warn: Callable[[str], None] = warn_on_stderr):
         self.config = config
+        self.warn = warn
         self._client = None
         self._experiment_id = None
 
@@ -56,13 +71,49 @@ class Cache:
 
                 for name in ("mlflow", "alembic"):  # after the import, which sets them up
                     logging.getLogger(name).setLevel(logging.ERROR)
-                client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
-                self._experiment_id = self._experiment(client)
+                store = self._embedded_store()
+                try:
+                    client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
+                    self._experiment_id = self._experiment(client)
+                except Exception as error:
+                    if store is None or not any(sign in str(error) for sign in BROKEN_STORE):
+                        raise
+                    self._repair(store, error)
+                    client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
+                    self._experiment_id = self._experiment(client)
         except Exception as error:
-            raise CacheError(f"cannot reach MLflow at {mask(self.config.mlflow_tracking_uri)}: "
-                             f"{mask(first_line(error))}") from error  # fmt: skip
+            raise CacheError(f"cannot reach MLflow at {self.config.mlflow_tracking_uri}: "
+                             f"{first_line(error)}") from error  # fmt: skip
         self._client = client
         return client, self._experiment_id
+
+    def _embedded_store(self) -> Path | None:
+        """The embedded SQLite store, made on first use (its artifacts folder too); None for a
+        tracking store configured elsewhere."""
+        uri = self.config.mlflow_tracking_uri
+        if uri != f"sqlite:///{self.config.home / 'mlflow.db'}":
+            return None
+        store = self.config.home / "mlflow.db"
+        location = self.config.mlflow_artifact_location or ""
+        if location.startswith("file:"):
+            private_dir(Path(unquote(urlsplit(location).path)), self.config.home)
+        if not store.exists():
+            create_store(store)
+        return store
+
+    def _repair(self, store: Path, error: Exception) -> None:
+        """Move a broken store aside and make a new one; the fits cached in it are lost."""
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        # MLflow keeps an engine per URI: its connections would still read the old file.
+        engine = SqlAlchemyStore._engine_map.pop(self.config.mlflow_tracking_uri, None)
+        if engine is not None:
+            engine.dispose()
+        aside = store.with_name(f"{store.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}")
+        os.replace(store, aside)
+        create_store(store)
+        self.warn(f"the cache's store {store} was broken ({first_line(error)}): moved aside to "
+                  f"{aside.name} and made anew; earlier cached fits are gone")  # fmt: skip
 
     @contextlib.contextmanager
     def _first_use_lock(self):
@@ -71,8 +122,9 @@ class Cache:
         if not self.config.mlflow_tracking_uri.startswith("sqlite:"):
             yield
             return
-        self.config.home.mkdir(parents=True, exist_ok=True)
-        with (self.config.home / "mlflow.lock").open("w") as lock:
+        private_dir(self.config.home, self.config.home)
+        handle = os.open(self.config.home / "mlflow.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(handle, "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             yield
 
@@ -180,6 +232,25 @@ class Cache:
             }
             for run in runs
         ]
+
+
+def create_store(store: Path) -> None:
+    """Create and migrate an MLflow SQLite store atomically: in a file beside it, renamed into
+    place when complete. MLflow's migrations take seconds, and a store killed halfway through
+    them stays broken ("table _alembic_tmp_params already exists"). Called under the lock."""
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables
+
+    for stale in store.parent.glob(f"{store.name}.creating-*"):  # a creation killed earlier
+        stale.unlink(missing_ok=True)
+    partial = store.with_name(f"{store.name}.creating-{os.getpid()}")
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # owner only
+    engine = sqlalchemy.create_engine(f"sqlite:///{partial}")
+    try:
+        _initialize_tables(engine)
+    finally:
+        engine.dispose()
+    os.replace(partial, store)
 
 
 def artifacts(artifact_uri: str):

@@ -4,6 +4,7 @@ Creating an experiment (table, metadata row and initial events), uploading a bat
 an experiment are each one transaction, so one DuckLake snapshot: all of it or none of it.
 """
 
+import contextlib
 import functools
 import hashlib
 import inspect
@@ -18,9 +19,10 @@ from pathlib import Path
 import duckdb
 
 from vibes_core import ingest
-from vibes_core.config import mask
+from vibes_core.config import mask, private_dir
 from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, NotFound
-from vibes_core.lake import ALIAS, Lake, quote_ident
+from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
+from vibes_core.text import has_control, printable
 from vibes_core.types import get_type
 from vibes_core.types.base import SQL_TYPES
 
@@ -142,10 +144,7 @@ def last_uploads(lake: Lake) -> dict[str, str]:
 def history(lake: Lake, name: str) -> list[dict]:
     """Every snapshot that added events to the experiment: when, how many, and the total."""
     get(lake, name)
-    created = lake.con.execute(
-        f"SELECT begin_snapshot FROM {experiment_tables(lake)} "
-        f"WHERE table_name = {name_literal(name)}"
-    ).fetchone()[0]
+    created = created_snapshot(lake, name)
     rows = lake.con.execute(
         f"SELECT c.snapshot_id, strftime(timezone('UTC', s.snapshot_time), '{ISO_SECONDS}'), "
         f"count(*) FROM ducklake_table_changes('{ALIAS}', '{EXPERIMENT_SCHEMA}', "
@@ -165,7 +164,7 @@ def events_over_time(lake: Lake, name: str, as_of: int | None = None) -> dict:
     groups: {"unit": "day", "groups": {group: {period: count}}}."""
     experiment = get(lake, name)
     group = get_type(experiment.type).group_column
-    source = experiment.table + (f" AT (VERSION => {int(as_of)})" if as_of is not None else "")
+    source = table_at(lake, name, as_of)
     span = lake.con.execute(
         f"SELECT date_diff('hour', min(timestamp), max(timestamp)) FROM {source}"
     ).fetchone()[0]
@@ -180,6 +179,34 @@ def events_over_time(lake: Lake, name: str, as_of: int | None = None) -> dict:
     for key, period, count in rows:
         groups.setdefault(str(key), {})[period] = count
     return {"unit": unit, "groups": groups}
+
+
+def created_snapshot(lake: Lake, name: str) -> int:
+    """The snapshot that created the experiment now named ``name``."""
+    row = lake.con.execute(
+        f"SELECT begin_snapshot FROM {experiment_tables(lake)} "
+        f"WHERE table_name = {name_literal(name)}"
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no experiment named {name!r}; `vibes experiments list` shows them")
+    return int(row[0])
+
+
+def table_at(lake: Lake, name: str, as_of: int | None) -> str:
+    """The experiment's table, now or as of snapshot ``as_of``. ``AT (VERSION => n)`` finds a
+    table by name, so before this experiment was created it would read an earlier one of the
+    same name, deleted since: a snapshot before its creation is an error instead."""
+    if as_of is None:
+        return table_sql(name)
+    created, current = created_snapshot(lake, name), lake.snapshot_id()
+    if as_of < created:
+        raise NotFound(
+            f"{name} did not exist at snapshot {as_of}: it was created at snapshot {created}; "
+            f"ask for {created} or later"
+        )
+    if as_of > current:
+        raise NotFound(f"snapshot {as_of} does not exist yet: the lake is at {current}")
+    return f"{table_sql(name)} AT (VERSION => {int(as_of)})"
 
 
 def get(lake: Lake, name: str) -> Experiment:
@@ -198,6 +225,17 @@ def exists(con, name: str) -> bool:
     return found.fetchone()[0] > 0
 
 
+def still_there(con, experiment: Experiment) -> bool:
+    """The same experiment is in the lake (in this transaction's snapshot): not deleted, and
+    not deleted then created again under its name."""
+    found = con.execute(
+        f"SELECT count(*) FROM {METADATA} WHERE name = {name_literal(experiment.name)} "
+        f"AND type = {sql_literal(experiment.type)} AND strftime(created_at, "
+        f"'%Y-%m-%dT%H:%M:%S.%fZ') = {sql_literal(experiment.created_at)}"
+    )
+    return found.fetchone()[0] > 0
+
+
 def name_literal(name: str) -> str:
     """A validated name as a SQL literal. Only names are inlined (they match NAME_PATTERN):
     binding a parameter makes DuckDB import pandas, 0.3 s and 100 MB for a lookup."""
@@ -206,6 +244,32 @@ def name_literal(name: str) -> str:
 
 def count_events(con, name: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table_sql(name)}").fetchone()[0]
+
+
+DISPLAY_NAME_LIMIT = 200  # characters; documented in the README
+
+
+def display_name_for(name: str, display_name: str | None) -> str:
+    """The title to store: ``name`` when none is given. Shown in terminals, so no control
+    characters; never blank; at most DISPLAY_NAME_LIMIT characters."""
+    if display_name is None:
+        return name
+    title = display_name.strip()
+    if not title:
+        raise InvalidName(
+            "the display name is empty: give a readable title, or leave it out to use the name"
+        )
+    if has_control(title):
+        raise InvalidName(
+            f"the display name '{printable(title)[:80]}' contains a control character: "
+            "remove it and retry"
+        )
+    if len(title) > DISPLAY_NAME_LIMIT:
+        raise InvalidName(
+            f"the display name is {len(title)} characters long: shorten it to "
+            f"{DISPLAY_NAME_LIMIT} characters or fewer"
+        )
+    return title
 
 
 def create(
@@ -218,6 +282,7 @@ def create(
 ) -> dict:
     """Create an experiment with its initial events (``source`` None means stdin)."""
     validate_name(name)
+    display_name = display_name_for(name, display_name)
     experiment_type = get_type(type_name)
     if exists(lake.con, name):
         raise AlreadyExists(taken(name))
@@ -235,7 +300,7 @@ def create(
             con.execute(f"CREATE TABLE {table_sql(name)} ({columns})")
             con.execute(
                 f"INSERT INTO {METADATA} VALUES (?, ?, ?, ?)",
-                [name, display_name or name, experiment_type.name, now],
+                [name, display_name, experiment_type.name, now],
             )
             con.execute(staged.insert_sql(table_sql(name)), [now])
 
@@ -252,14 +317,19 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
     experiment = get(lake, name)
     with ingest.staged_events(lake.con, source, get_type(experiment.type), stdin=stdin) as staged:
         now = datetime.now(UTC).replace(tzinfo=None)
-        lake.write(
-            lambda con: con.execute(staged.insert_sql(experiment.table), [now]),
-            f"uploading to {name}",
-        )
+
+        def work(con) -> int:
+            # Another process may have deleted it (or made another of the same name) meanwhile.
+            if not still_there(con, experiment):
+                raise NotFound(f"{name} was deleted while uploading; nothing was added")
+            con.execute(staged.insert_sql(experiment.table), [now])
+            return count_events(con, name)
+
+        events = lake.write(work, f"uploading to {name}")
     return {
         "experiment": name,
         "events_added": staged.rows,
-        "events": count_events(lake.con, name),
+        "events": events,
         "snapshot": lake.last_commit(),
     }
 
@@ -267,15 +337,16 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
 def delete(lake: Lake, name: str) -> dict:
     """Drop the experiment's table and its metadata row together."""
     experiment = get(lake, name)
-    events = count_events(lake.con, name)
 
-    def work(con) -> None:
+    def work(con) -> int:
         if not exists(con, name):
             raise NotFound(f"no experiment named {name!r}; it was deleted meanwhile")
+        events = count_events(con, name)
         con.execute(f"DROP TABLE {experiment.table}")
         con.execute(f"DELETE FROM {METADATA} WHERE name = ?", [name])
+        return events
 
-    lake.write(work, f"deleting {name}")
+    events = lake.write(work, f"deleting {name}")
     return {"experiment": name, "events": events, "snapshot": lake.last_commit()}
 
 
@@ -298,7 +369,8 @@ def qualified(schema: str, table: str) -> str:
 
 def row_count(lake: Lake, schema: str, table: str) -> int:
     sql = f"SELECT count(*) FROM {ALIAS}.{quote_ident(schema)}.{quote_ident(table)}"
-    return lake.con.execute(sql).fetchone()[0]
+    with lake.reading(f"reading {qualified(schema, table)}"):
+        return lake.con.execute(sql).fetchone()[0]
 
 
 def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
@@ -315,6 +387,8 @@ def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
         f"SELECT * FROM {ALIAS}.{quote_ident(schema or EXPERIMENT_SCHEMA)}.{quote_ident(table)}"
     )
     head = relation.limit(limit)
+    with lake.reading(f"reading {name}"):
+        rows = head.fetchall()
     return {
         "table": name,
         "columns": [
@@ -322,21 +396,20 @@ def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
             for column, kind in zip(relation.columns, relation.types, strict=True)
         ],
         "rows": row_count(lake, schema or EXPERIMENT_SCHEMA, table),
-        "head": [
-            dict(zip(head.columns, map(ingest.json_value, row), strict=True))
-            for row in head.fetchall()
-        ],
+        "head": [dict(zip(head.columns, map(ingest.json_value, row), strict=True)) for row in rows],
     }
 
 
 def latest_events(lake: Lake, name: str, limit: int, as_of: int | None = None) -> dict:
     """The ``limit`` latest events of an experiment (now or at snapshot ``as_of``), newest
     first; ties broken by every column, so the same data always shows the same rows."""
-    experiment = get(lake, name)
-    source = experiment.table + (f" AT (VERSION => {int(as_of)})" if as_of is not None else "")
-    result = lake.con.execute(f"SELECT * FROM {source} ORDER BY ALL DESC LIMIT {int(limit)}")
+    get(lake, name)
+    source = table_at(lake, name, as_of)
+    with lake.reading(f"reading {name}"):
+        result = lake.con.execute(f"SELECT * FROM {source} ORDER BY ALL DESC LIMIT {int(limit)}")
+        fetched = result.fetchall()
     columns = [d[0] for d in result.description]
-    rows = [list(map(ingest.json_value, row)) for row in result.fetchall()]
+    rows = [list(map(ingest.json_value, row)) for row in fetched]
     return {"columns": columns, "rows": rows}
 
 
@@ -358,30 +431,25 @@ def stats_sql(experiment_type, home: Path) -> str:
     schema = {c.name: IBIS_TYPES[c.kind] for c in experiment_type.columns}
     events = ibis.table(schema, name="events")
     sql = ibis.to_sql(experiment_type.sufficient_stats(events), dialect="duckdb")
-    memo.parent.mkdir(parents=True, exist_ok=True)
     # A file of its own per writer (threads of one process too), then an atomic rename: a
-    # reader sees all of it or none.
-    handle, partial = tempfile.mkstemp(dir=memo.parent, prefix=memo.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as out:
-        out.write(sql)
-    os.replace(partial, memo)
+    # reader sees all of it or none. A full or read-only home only costs compiling again.
+    with contextlib.suppress(OSError):
+        private_dir(memo.parent, home)
+        handle, partial = tempfile.mkstemp(dir=memo.parent, prefix=memo.name, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w") as out:
+                out.write(sql)
+            os.replace(partial, memo)
+        finally:
+            Path(partial).unlink(missing_ok=True)
     return sql
 
 
 def sufficient_stats(lake: Lake, name: str, as_of: int | None = None) -> list[dict]:
     """The few rows a model is fitted on, one per group, now or at snapshot ``as_of``."""
     query = stats_sql(get_type(get(lake, name).type), lake.config.home)
-    source = table_sql(name)
-    if as_of is not None:
-        source += f" AT (VERSION => {int(as_of)})"
-    try:
+    source = table_at(lake, name, as_of)
+    with lake.reading(f"reading {name}"):
         result = lake.con.execute(f"WITH events AS (SELECT * FROM {source}) {query}")
-    except duckdb.Error as error:
-        if as_of is None:
-            raise
-        raise NotFound(
-            f"{name} has no data at snapshot {as_of}: it did not exist then "
-            "(`vibes experiments list` shows when it was created)"
-        ) from error
     columns = [d[0] for d in result.description]
     return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]

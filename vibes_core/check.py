@@ -8,7 +8,8 @@ from vibes_core.errors import VibesError, first_line
 
 
 def check(config: Config) -> list[dict]:
-    """One entry per service: ``service``, ``ok`` and ``detail`` (what to do when not ok)."""
+    """One entry per service: ``service``, ``ok`` and ``detail`` (what to do when not ok),
+    every secret in it masked."""
     return [
         probe("catalog", lambda: catalog(config)),
         probe("data", lambda: data(config)),
@@ -19,7 +20,7 @@ def check(config: Config) -> list[dict]:
 
 def probe(service: str, run) -> dict:
     try:
-        return {"service": service, "ok": True, "detail": run()}
+        return {"service": service, "ok": True, "detail": mask(run())}
     except Exception as error:  # every failure is a finding, not a crash
         return {"service": service, "ok": False, "detail": mask(first_line(error))}
 
@@ -37,9 +38,9 @@ def data(config: Config) -> str:
     if not config.data_path.startswith("s3://"):
         folder = Path(config.data_path)
         if folder.exists() and not folder.is_dir():
-            raise VibesError(f"{folder} is a file, not a directory: set VIBES_DATA_PATH")
-        return f"{config.data_path}: local files"
-    return f"{config.data_path}: {s3_listing(config)}"
+            raise VibesError(f"{mask(str(folder))} is a file, not a directory: set VIBES_DATA_PATH")
+        return f"{mask(config.data_path)}: local files"
+    return f"{mask(config.data_path)}: {s3_listing(config)}"
 
 
 def s3_listing(config: Config) -> str:
@@ -67,7 +68,7 @@ def mlflow(config: Config) -> str:
 def artifacts(config: Config) -> str:
     location = config.mlflow_artifact_location
     if not location or not location.startswith("s3://"):
-        return f"{location or 'the tracking server default'}"
+        return mask(location or "the tracking server default")
     import boto3
     import botocore.exceptions
 
@@ -84,5 +85,7 @@ def artifacts(config: Config) -> str:
             raise VibesError(no_bucket(bucket)) from error
         raise VibesError(f"S3 refused access to {bucket!r} ({code}): check the AWS keys") from error
     except botocore.exceptions.BotoCoreError as error:
-        raise VibesError(f"cannot reach S3 at {endpoint}: {first_line(error)}") from error
-    return f"{location}: bucket reachable"
+        raise VibesError(
+            f"cannot reach S3 at {mask(str(endpoint))}: {first_line(error)}"
+        ) from error
+    return f"{mask(location)}: bucket reachable"

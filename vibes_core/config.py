@@ -11,6 +11,7 @@ The environment wins over the file.
 
 import os
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +49,14 @@ class S3:
 class Config:
     home: Path
     catalog_url: str  # DuckLake metadata location without the "ducklake:" prefix
-    data_path: str
+    data_path: str  # absolute, or a URL
     auto_init: bool  # the embedded catalog creates itself; a configured one needs `vibes db init`
     mlflow_tracking_uri: str
     mlflow_artifact_location: str | None  # None: the tracking server's default
     s3: S3 | None = None  # set when the data path is on S3
+    # VIBES_DATA_PATH was relative: resolved against the working directory to create a lake,
+    # but an existing lake's own (absolute) data path wins over it.
+    relative_data_path: bool = False
     settings: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, source)
     file: Path | None = None  # the config file read, if any
 
@@ -73,6 +77,21 @@ class Config:
         return Path(self.catalog_url.split(":", 1)[1]) if self.catalog_kind == "sqlite" else None
 
 
+# Set by the CLI when the user presses Ctrl-C. DuckDB can swallow the KeyboardInterrupt of a
+# query it was running; the lake looks here before committing, so no write commits after it.
+INTERRUPTED = threading.Event()
+
+
+def private_dir(folder: Path, home: Path) -> None:
+    """Create ``folder`` if missing; under (or at) ``home`` with owner-only permissions (0700),
+    ``home`` first, so that nobody else can read the lake or the cache inside."""
+    inside = folder == home or home in folder.parents
+    if inside and not home.exists():
+        home.parent.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=0o700 if inside else 0o777, parents=True, exist_ok=True)
+
+
 def default_home() -> Path:
     from platformdirs import user_data_dir
 
@@ -84,13 +103,24 @@ def normalize_catalog_url(url: str) -> str:
     url = url.strip().removeprefix("ducklake:")
     if url.startswith(("postgresql://", "postgres://")):
         return f"postgres:{url}"
-    kind = url.split(":", 1)[0]
-    if ":" not in url or kind not in CATALOG_KINDS:
+    kind, _, rest = url.partition(":")
+    if not rest or kind not in CATALOG_KINDS:
         raise ConfigError(
-            f"VIBES_CATALOG_URL {kind!r} is not a supported catalog: "
+            f"VIBES_CATALOG_URL {mask(kind)!r} is not a supported catalog: "
             "use sqlite:PATH, postgres:'dbname=... host=...' or postgresql://user@host/db"
         )
+    if kind == "sqlite":  # resolved once, like any relative path: not again in each directory
+        return f"sqlite:{Path(rest).expanduser().absolute()}"
     return url
+
+
+def absolute_data_path(data_path: str) -> str:
+    """A local VIBES_DATA_PATH made absolute, against the working directory of the command
+    that reads the configuration: DuckLake would store a relative one as it is and resolve it
+    again in every directory a command runs in, spreading one experiment's files over several."""
+    if "://" in data_path:
+        return data_path
+    return str(Path(data_path).expanduser().absolute()).rstrip("/") + "/"
 
 
 def config_file(env) -> Path:
@@ -134,13 +164,15 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         catalog_url=normalize_catalog_url(catalog)
         if catalog
         else f"sqlite:{home / 'catalog.sqlite'}",
-        data_path=data_path or str(home / "data") + "/",
+        data_path=absolute_data_path(data_path) if data_path else str(home / "data") + "/",
         auto_init=not catalog,
         mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
         mlflow_artifact_location=artifact_location(env, home),
         s3=S3(env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"),
               env.get("AWS_REGION"), env.get("AWS_ENDPOINT_URL"))
         if (data_path or "").startswith("s3://") else None,
+        relative_data_path=bool(data_path) and "://" not in data_path
+        and not Path(data_path).expanduser().is_absolute(),
         settings=settings,
         file=path if from_file else None,
     )  # fmt: skip
@@ -156,16 +188,32 @@ def artifact_location(env, home: Path) -> str | None:
 
 
 SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
-PASSWORD_IN_LIBPQ = re.compile(
-    r"(password\s*=\s*)('[^']*'|[^\s\"']+?)(?=:?\s|:?$|[\"'])", re.IGNORECASE
+# A key whose value is a secret, in libpq's "key=value" strings and in URL query strings:
+# password, sslpassword, secret_access_key, X-Amz-Security-Token, ...
+SECRET_KEY = r"[\w-]*(?:password|passwd|pwd|secret|token)[\w-]*"
+SECRET_IN_QUERY = re.compile(rf"([?&;]{SECRET_KEY}=)[^&;#\s]*", re.IGNORECASE)
+SECRET_IN_LIBPQ = re.compile(
+    rf"(?<![?&;\w-])({SECRET_KEY}\s*=\s*)"
+    r"('(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?"  # quoted, with \' and \\ inside
+    r"|(?:\\.|[^\s\\])+?(?=['\"]?[:,;)]?(?:\s|$)))",  # unquoted: up to a space (or the end)
+    re.IGNORECASE,
 )
-PASSWORD_IN_URL = re.compile(r"(://[^/:@\s]+:)([^@/\s]+)(@)")
+# scheme://user:password@host, the user possibly empty, the password possibly holding "@" or
+# "/" unencoded: up to the last "@" before the query string.
+PASSWORD_IN_URL = re.compile(
+    r"([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)([^\s?#]*)(?=@[^\s@/?#]*(?:[/?#\s]|$))", re.IGNORECASE
+)
 
 
 def mask(text: str) -> str:
-    """``text`` with any password in it (libpq ``password=...``, ``user:password@``) hidden."""
-    text = PASSWORD_IN_LIBPQ.sub(r"\1****", text)
-    return PASSWORD_IN_URL.sub(r"\1****\3", text)
+    """``text`` with every secret in it hidden: passwords in URLs (``user:password@``,
+    ``?password=``) and in libpq strings (``password=...``, quoted or not), tokens, keys.
+
+    The one function for anything that shows a URL, a setting or an error that may quote one.
+    """
+    text = SECRET_IN_QUERY.sub(r"\1****", text)
+    text = SECRET_IN_LIBPQ.sub(r"\1****", text)
+    return PASSWORD_IN_URL.sub(r"\1****", text)
 
 
 def shown(key: str, value: str) -> str:

@@ -14,12 +14,13 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import duckdb
 
-from vibes_core.config import S3, Config, load_config, mask
+from vibes_core.config import INTERRUPTED, S3, Config, load_config, mask, private_dir
 from vibes_core.errors import ConfigError, first_line
 
 ALIAS = "lake"
@@ -34,8 +35,26 @@ EXTENSION_WHEELS = {
     "httpfs": "duckdb_extension_httpfs",
 }
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
-# Messages of errors that mean "someone else is writing right now": try again.
-TRANSIENT = ("database is locked", "conflict", "could not serialize", "deadlock")
+# Messages of errors that mean "someone else is writing right now": try again. DuckLake says
+# "Transaction conflict", or gives up its own retries on the catalog's primary keys.
+TRANSIENT = ("database is locked", "database table is locked", "conflict", "could not serialize",
+             "deadlock", "exceeded the maximum retry count")  # fmt: skip
+# Faults of the machine, not of another writer: never retried, one line at once.
+FAULTS = (  # what the OS, SQLite or DuckDB says -> what is wrong and what to do
+    (r"No space left on device|database or disk is full|Disk quota exceeded",
+     "the disk is full: free some space and try again"),
+    (r"File too large", "a file outgrew the size limit (ulimit -f): raise it and try again"),
+    (r"Read-only file system|readonly database",
+     "the file system is read-only: use a writable VIBES_HOME (or VIBES_DATA_PATH)"),
+    (r"Permission denied|Operation not permitted",
+     "permission denied: check the owner and modes of VIBES_HOME (or VIBES_DATA_PATH)"),
+    (r"disk I/O error", "the disk failed to read or write: is it full, read-only or gone?"),
+)  # fmt: skip
+S3_UNREACHABLE = re.compile(
+    r"Could not (?:connect|establish connection)|Connection refused|Couldn't connect|"
+    r"Could not resolve host|Timeout was reached|Failed to connect",
+    re.IGNORECASE,
+)
 
 
 def sql_literal(value: str) -> str:
@@ -73,6 +92,7 @@ class ExtensionCheck:
     """
 
     def __init__(self, home: Path, files: list[str]) -> None:
+        self.home = home
         self.record_file = home / "cache" / "checked-extensions.json"
         self.stats = {file: file_stat(file) for file in files}
         try:
@@ -86,7 +106,7 @@ class ExtensionCheck:
         if self.done:
             return
         with contextlib.suppress(OSError):  # a read-only home only costs the check again
-            self.record_file.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.record_file.parent, self.home)
             handle, partial = tempfile.mkstemp(dir=self.record_file.parent, suffix=".tmp")
             with os.fdopen(handle, "w") as out:
                 json.dump({**self.known, **self.stats}, out)
@@ -99,27 +119,50 @@ def file_stat(file: str) -> list[int]:
 
 
 def is_transient(error: Exception) -> bool:
-    # A failed commit changed nothing, and every write re-checks its state when rerun.
-    if isinstance(error, duckdb.TransactionException):
-        return True
+    """Another writer got there first: a failed commit changed nothing, and every write
+    re-checks its state when rerun. A failed commit is one too (DuckLake reports some
+    conflicts only as "Failed to commit", e.g. a schema another process created meanwhile),
+    unless the disk or the network failed: those are faults, never retried."""
+    if fault(error) is not None:
+        return False
     message = str(error).lower()
-    return any(word in message for word in TRANSIENT)
+    return isinstance(error, duckdb.TransactionException) or any(w in message for w in TRANSIENT)
 
 
-def retry(action: Callable[[], object], what: str) -> object:
+def fault(error: Exception, s3: S3 | None = None) -> str | None:
+    """What an I/O error of the lake's storage means and what to do; None for anything else."""
+    message = str(error)
+    for pattern, meaning in FAULTS:
+        if re.search(pattern, message, re.IGNORECASE):
+            file = re.search(r'file "([^"]+)"', message)
+            return meaning.replace(":", f" ({mask(file.group(1))}):", 1) if file else meaning
+    url = re.search(r"(https?://[^/'\"\s]+)", message)
+    if url and S3_UNREACHABLE.search(message):
+        endpoint = s3.endpoint if s3 and s3.endpoint else url.group(1)
+        return f"cannot reach S3 at {mask(endpoint)}: check AWS_ENDPOINT_URL"
+    return None
+
+
+def retry(action: Callable[[], object], what: str, s3: S3 | None = None) -> object:
     """Run ``action`` until it stops failing because another process holds a lock."""
     deadline = time.monotonic() + WRITE_TIMEOUT_S
     delay = 0.02
     while True:
         try:
             return action()
+        except duckdb.InterruptException as error:
+            raise KeyboardInterrupt from error
         except duckdb.Error as error:
+            problem = fault(error, s3)
+            if problem:
+                raise ConfigError(f"{what} failed, nothing was changed: {problem}") from error
             if not is_transient(error):
                 raise
             if time.monotonic() > deadline:
                 raise ConfigError(
                     f"{what} gave up after retrying for {WRITE_TIMEOUT_S:.0f} s "
-                    f"({first_line(error)}); if another process holds the lake, try again later"
+                    f"({mask(first_line(error))}); another process holds the lake: "
+                    "try again later"
                 ) from error
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
@@ -136,7 +179,8 @@ def use_s3(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
         url = urlsplit(s3.endpoint)
         if url.scheme not in ("http", "https") or not url.netloc:
             raise ConfigError(
-                f"AWS_ENDPOINT_URL {s3.endpoint!r} is not a URL: use e.g. http://localhost:9000"
+                f"AWS_ENDPOINT_URL {mask(s3.endpoint)!r} is not a URL: "
+                "use e.g. http://localhost:9000"
             )
         options += [f"ENDPOINT {sql_literal(url.netloc)}", "URL_STYLE 'path'",
                     f"USE_SSL {str(url.scheme == 'https').lower()}"]  # fmt: skip
@@ -168,11 +212,22 @@ def probe_data_path(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
                        "AWS_SECRET_ACCESS_KEY")  # fmt: skip
         else:
             problem = f"cannot reach S3 for {bucket!r} ({message}): check AWS_ENDPOINT_URL"
-        raise ConfigError(f"VIBES_DATA_PATH {data_path}: {problem}") from error
+        raise ConfigError(mask(f"VIBES_DATA_PATH {data_path}: {problem}")) from error
 
 
+DATA_PATH_MISMATCH = (
+    r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog "([^"]*)"'
+)
 ATTACH_PROBLEMS = (  # what DuckLake or libpq says -> what to do
-    (r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog "([^"]*)"',
+    # Catalogs made before vibes resolved a relative VIBES_DATA_PATH store it as given, and
+    # DuckLake reads it against each working directory.
+    (r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog '
+     r'"((?![a-z][a-z0-9+.-]*://)[^/"][^"]*)"',
+     "this catalog stores the relative data path {1}, which means another directory in each "
+     "directory vibes runs from: gather its files under one absolute directory, then store "
+     "that in the catalog (UPDATE ducklake_metadata SET value = '/that/dir/' "
+     "WHERE key = 'data_path') and set VIBES_DATA_PATH to it"),
+    (DATA_PATH_MISMATCH,
      "VIBES_DATA_PATH {0} is not where this catalog keeps its files: set it to {1}"),
     (r"Connection refused|could not translate host|timeout expired|No route to host",
      "PostgreSQL does not answer there: is it running, and are host and port right?"),
@@ -217,7 +272,7 @@ class Lake:
                 probe_data_path(self.con, self.config.data_path)
         if create:
             self._make_local_dirs()
-        retry(lambda: self._attach(create), "opening the lake")
+        retry(lambda: self._attach(create), "opening the lake", self.config.s3)
 
     def _needed_extensions(self) -> list[str]:
         needed = ["ducklake", CATALOG_EXTENSIONS[self.config.catalog_kind]]
@@ -229,16 +284,22 @@ class Lake:
         folders = [self.config.home]
         if self.config.sqlite_file:
             folders.append(self.config.sqlite_file.parent)
-        if "://" not in self.config.data_path:
-            folders.append(Path(self.config.data_path))
+        if "://" not in self.config.data_path and not self.config.relative_data_path:
+            folders.append(Path(self.config.data_path))  # (DuckLake makes it when it writes)
         for folder in folders:
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                private_dir(folder, self.config.home)
             except OSError as error:
                 raise ConfigError(
-                    f"cannot create {folder}: {error.strerror}; "
+                    f"cannot create {mask(str(folder))}: {error.strerror}; "
                     "set VIBES_HOME to a directory you can write to"
                 ) from error
+        catalog = self.config.sqlite_file
+        if catalog and self.config.home in catalog.parents:
+            # Owner-only from the start (SQLite gives its WAL the same mode): an empty file is
+            # an empty database.
+            with contextlib.suppress(OSError):
+                os.close(os.open(catalog, os.O_WRONLY | os.O_CREAT, 0o600))
 
     def _attach(self, create: bool) -> None:
         options = [
@@ -253,7 +314,13 @@ class Lake:
         except duckdb.Error as error:
             if is_transient(error):
                 raise
-            where, problem = mask(self.config.catalog_url), attach_problem(error)
+            stored = re.search(DATA_PATH_MISMATCH, str(error))
+            if stored and self.config.relative_data_path and stored[2].startswith("/"):
+                # A relative VIBES_DATA_PATH was resolved once, where the lake was created.
+                self.config = replace(self.config, data_path=stored[2])
+                return self._attach(create)
+            where = mask(self.config.catalog_url)
+            problem = attach_problem(error) or fault(error, self.config.s3)
             if problem:
                 raise ConfigError(f"cannot open the lake at {where}: {problem}") from error
             if not create and ("unable to open" in str(error).lower() or "not exist" in str(error)):
@@ -291,13 +358,26 @@ class Lake:
             self.con.execute("BEGIN TRANSACTION")
             try:
                 result = work(self.con)
+                if INTERRUPTED.is_set():  # Ctrl-C while DuckDB worked: it may have swallowed it
+                    raise KeyboardInterrupt
                 self.con.execute("COMMIT")
                 return result
             except BaseException:
                 self._rollback()
                 raise
 
-        return retry(attempt, what)
+        return retry(attempt, what, self.config.s3)
+
+    @contextlib.contextmanager
+    def reading(self, what: str):
+        """Reads of the lake's files: a fault of the disk or of S3 becomes one line."""
+        try:
+            yield
+        except duckdb.Error as error:
+            problem = fault(error, self.config.s3)
+            if problem is None:
+                raise
+            raise ConfigError(f"{what} failed: {problem}") from error
 
     def _rollback(self) -> None:
         with contextlib.suppress(duckdb.Error):  # a failed COMMIT has already ended it
