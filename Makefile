@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/upload_throughput.py
 	$(BIN)/python bench/tui_launch.py
 	$(BIN)/python bench/fit_speed.py  # its naive baseline takes minutes: --skip-baseline
+	$(BIN)/python bench/exact_groups.py
 
 screenshots: $(STAMP)
 	scripts/screenshots

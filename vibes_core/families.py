@@ -5,6 +5,7 @@ Gamma-Poisson: a rate per unit of exposure per group, from event counts and summ
 Both are fitted on sufficient statistics (one row per group), never on one row per event.
 """
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -15,6 +16,16 @@ if TYPE_CHECKING:
     import numpy as np
 
     from vibes_core.posterior import Conjugate
+
+
+# A prior parameter counts pseudo-observations (Beta: successes and failures; Gamma: events and
+# exposure). Up to a million is stronger than any data-free belief and still exact in floating
+# point; down to 1e-6 admits the vaguest priors in use (Gamma(0.001, 0.001), Beta(0.01, 0.01))
+# with room to spare, while at 1e-300 every draw is 0 and the density a spike no float holds.
+PRIOR_BOUNDS = (1e-6, 1e6)
+# Counts per group (trials, successes, events): scipy's inverse incomplete beta function drifts
+# from 1e13 on (the median off by 0.1 sd at 1e15), so larger counts are refused, not misreported.
+MAX_COUNT = 1e12
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,27 @@ class Groups:
     @property
     def empty(self) -> "np.ndarray":
         return self.size == 0
+
+
+def checked(groups: Groups, noun: str, size: str, count: str, size_limit: float) -> Groups:
+    """``groups`` if every statistic can be computed with, else a VibesError naming the group:
+    a sum of finite values can still overflow (two exposures of 1e308 make infinity)."""
+    import numpy as np
+
+    for values, what, limit in ((groups.size, size, size_limit), (groups.count, count, MAX_COUNT)):
+        bad = ~np.isfinite(values) | (values > limit)
+        if bad.any():
+            i = int(np.argmax(bad))
+            name = f"{noun} {groups.names[i]}" if noun else "the experiment"
+            if math.isfinite(limit):
+                problem, fix = f"more than {limit:g}", f"split {name} into several"
+            else:
+                problem, fix = "beyond floating point", f"record {what} in larger units"
+            raise VibesError(
+                f"{name} has a total {what} of {values[i]:g}, {problem}: vibes cannot compute "
+                f"with it; {fix}"
+            )
+    return groups
 
 
 def baseline(names: list[str], chosen: str | None, option: str, noun: str) -> int:
@@ -46,6 +78,18 @@ def no_data_warnings(groups: Groups, noun: str) -> list[str]:
     ]
 
 
+def check_prior(kind: ExperimentType, prior: tuple[float, float]) -> tuple[float, float]:
+    """``prior`` if both parameters are within PRIOR_BOUNDS, else a VibesError naming one."""
+    low, high = PRIOR_BOUNDS
+    for name, value in zip(kind.prior_names, prior, strict=True):
+        if not (math.isfinite(value) and low <= value <= high):
+            raise VibesError(
+                f"--prior: {name} {value:g} is outside [{low:g}, {high:g}]; give each parameter "
+                f"in that range, e.g. the default {','.join(f'{v:g}' for v in kind.default_prior)}"
+            )
+    return prior
+
+
 class BetaBinomial(ExperimentType):
     family: ClassVar[str] = "beta"
     parameter: ClassVar[str] = "p"
@@ -56,11 +100,12 @@ class BetaBinomial(ExperimentType):
         import numpy as np
 
         key = self.group_column
-        return Groups(
+        groups = Groups(
             names=[row[key] for row in stats] if key else ["all"],
             size=np.array([row["trials"] for row in stats], dtype=float),
             count=np.array([row["successes"] for row in stats], dtype=float),
         )
+        return checked(groups, key or "", "trials", "successes", MAX_COUNT)
 
     def model(self, groups: Groups, prior: tuple[float, float]):
         import pymc as pm
@@ -89,11 +134,12 @@ class GammaPoisson(ExperimentType):
     def groups(self, stats: list[dict]) -> Groups:
         import numpy as np
 
-        return Groups(
+        groups = Groups(
             names=[row[self.group_column] for row in stats],
             size=np.array([row["exposure"] for row in stats], dtype=float),
             count=np.array([row["events"] for row in stats], dtype=float),
         )
+        return checked(groups, self.group_column, "exposure", "events", math.inf)
 
     def model(self, groups: Groups, prior: tuple[float, float]):
         import pymc as pm

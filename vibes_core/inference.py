@@ -16,8 +16,9 @@ from importlib.metadata import version
 from pathlib import Path
 
 from vibes_core import catalog
-from vibes_core.cache import Cache, CacheError, Hit
+from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.errors import VibesError
+from vibes_core.families import check_prior
 from vibes_core.lake import Lake
 from vibes_core.types import get_type
 
@@ -26,6 +27,10 @@ R_HAT_LIMIT = 1.01
 # Smaller steps than PyMC's 0.8: a group with no events has its mode at 0, whose steep
 # right tail on the log scale made NUTS diverge now and then.
 TARGET_ACCEPT = 0.9
+# Groups (variants, arms, cohorts) one posterior may have. At this limit the exact one takes
+# about 6 CPU seconds and 500 MB (bench/exact_groups.py; 1,000 groups: 0.7 s more than 2), and
+# its derived quantities get posterior.MIN_DRAWS draws per group.
+MAX_GROUPS = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,6 @@ class Settings:
     prior: tuple[float, float] | None = None
     hdi_prob: float = 0.94
     options: dict = field(default_factory=dict)  # control, split, threshold, reference
-
-
-def warn_on_stderr(message: str) -> None:
-    print(f"vibes: warning: {message}", file=sys.stderr)
 
 
 def posterior(
@@ -82,7 +83,12 @@ def posterior(
     groups = with_expected(kind.groups(stats), kind.expected_groups(settings.options))
     if not groups.names:
         raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")
-    prior = settings.prior or kind.default_prior
+    if len(groups.names) > MAX_GROUPS:
+        raise VibesError(
+            f"{name} has {len(groups.names):,} {kind.group_column or 'group'}s; posteriors are "
+            f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
+        )
+    prior = check_prior(kind, settings.prior or kind.default_prior)
     options = {"hdi_prob": settings.hdi_prob, **settings.options}
     head = {
         "experiment": name,
@@ -93,18 +99,19 @@ def posterior(
     if exact:
         closed_form = kind.exact(groups, prior)
         summary = kind.summarize(closed_form, groups, options)
-        result = {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
+        result = strict({**head, "cached": False, "method": "exact", **summary,
+                         "diagnostics": None})  # fmt: skip
         return with_plots(result, kind, closed_form, groups, options) if plots else result
 
     key = cache_key(name, kind, stats, prior, settings)
-    cache = Cache(lake.config)
+    cache = Cache(lake.config, warn=warn)  # a store repaired on first use says so there too
     if use_cache:
         try:
             hit = cache.lookup(key)
             if hit is not None:
                 draws = cached_draws(cache, hit, kind, groups.names) if plots else None
                 summary = resummarize(cache, hit, kind, groups, options, draws)
-                result = {**head, "cached": True, **summary}
+                result = strict({**head, "cached": True, **summary})
                 return with_plots(result, kind, draws, groups, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
@@ -116,7 +123,7 @@ def posterior(
     draws = draws_of(idata, kind.parameter, groups.names)
     summary = kind.summarize(draws, groups, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
-    result = {"method": "mcmc", **summary, "diagnostics": diagnostics}
+    result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
         path = Path(tmp) / "posterior.nc"
         idata.to_netcdf(path, engine="h5netcdf")
@@ -139,6 +146,32 @@ def posterior(
             warn(f"{error}; the answer is right but was not cached")
     result = {**head, "cached": False, **result}
     return with_plots(result, kind, draws, groups, options) if plots else result
+
+
+def strict(summary: dict) -> dict:
+    """``summary`` if every number in it is finite (JSON has no NaN or infinity), else a
+    VibesError naming the first that is not. The families keep them finite; this says which
+    one if a case slipped through, instead of printing NaN or failing in json.dumps."""
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise VibesError(
+                f"{path} of {summary.get('experiment', 'the experiment')} cannot be computed "
+                f"(it came out as {value}); try the default --prior, or --exact"
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{path}.{key}" if path else str(key))
+        elif isinstance(value, list | tuple):
+            for i, item in enumerate(value):
+                named = item.get("name") if isinstance(item, dict) else None
+                walk(item, f"{path}[{named!r}]" if named is not None else f"{path}[{i}]")
+
+    try:  # the common case at C speed; the walk only to name the culprit
+        json.dumps(summary, allow_nan=False, default=str)
+    except ValueError:
+        walk(summary, "")
+    return summary
 
 
 def with_plots(summary: dict, kind, posterior, groups, options: dict) -> dict:

@@ -18,6 +18,7 @@ POINTS = 150  # per density plot, shared among its series
 MIN_POINTS = 30  # per series, however many there are
 KDE_BINS = 1000  # draws are binned before smoothing: cost grows with bins, not draws
 RANK_BINS = 20
+MAX_SERIES = 12  # per density plot; more groups: the highest means
 
 
 def densities(
@@ -25,29 +26,32 @@ def densities(
 ) -> dict:
     """Each group's posterior density with its HDI and mean: exact for a conjugate posterior,
     a kernel density estimate for draws."""
-    groups = range(len(posterior.names))
+    means, hdis = posterior.mean(), posterior.hdi(prob)
+    groups = shown(means)
     if isinstance(posterior, Conjugate):
         x = grid([posterior.quantile(i, np.array([TAIL, 1 - TAIL])) for i in groups])
         ys = [finite(np.exp(posterior.log_pdf(i, x))) for i in groups]
     else:
-        columns = posterior.samples.T
+        columns = [posterior.samples[:, i] for i in groups]
         x = grid([np.quantile(column, [TAIL, 1 - TAIL]) for column in columns])
         ys = [sample_density(column, x) for column in columns]
     series = [
-        {"name": name, "x": x.tolist(), "y": y.tolist(), "hdi": [low, high], "mean": float(mean)}
-        for name, y, (low, high), mean in zip(
-            posterior.names, ys, posterior.hdi(prob), posterior.mean(), strict=True
-        )
-    ]
-    return density_spec(title, xlabel, prob, series)
+        {"name": posterior.names[i], "x": x.tolist(), "y": y.tolist(), "hdi": list(hdis[i]),
+         "mean": float(means[i])}
+        for i, y in zip(groups, ys, strict=True)
+    ]  # fmt: skip
+    return density_spec(of_many(title, len(groups), len(means)), xlabel, prob, series)
 
 
 def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, xlabel: str) -> dict:
     """The density of quantities computed from draws (an uplift, a ratio), one per name, with
     the same mean and HDI as ``posterior.interval`` gives for them."""
-    x = grid([np.quantile(values, [TAIL, 1 - TAIL]) for values in samples.values()])
+    names = list(samples)
+    picked = [names[i] for i in shown(np.array([samples[name].mean() for name in names]))]
+    x = grid([np.quantile(samples[name], [TAIL, 1 - TAIL]) for name in picked])
     series = []
-    for name, values in samples.items():
+    for name in picked:
+        values = samples[name]
         summary = interval(values, prob)
         series.append({
             "name": name,
@@ -56,7 +60,19 @@ def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, x
             "hdi": [summary["hdi_low"], summary["hdi_high"]],
             "mean": summary["mean"],
         })  # fmt: skip
-    return density_spec(title, xlabel, prob, series)
+    return density_spec(of_many(title, len(picked), len(names)), xlabel, prob, series)
+
+
+def shown(means: np.ndarray) -> list[int]:
+    """Which series a plot shows: all, or with many the MAX_SERIES highest means, in order (no
+    one reads more curves in a terminal, and each costs its points)."""
+    if len(means) <= MAX_SERIES:
+        return list(range(len(means)))
+    return sorted(np.argsort(-means, kind="stable")[:MAX_SERIES].tolist())
+
+
+def of_many(title: str, shown: int, total: int) -> str:
+    return title if shown == total else f"{title} (the {shown} highest of {total:,})"
 
 
 def density_spec(title: str, xlabel: str, prob: float, series: list[dict]) -> dict:

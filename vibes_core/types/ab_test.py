@@ -46,7 +46,9 @@ class AbTest(BetaBinomial):
         return list(options.get("split") or {})
 
     def summarize(self, posterior, groups, options):
-        from vibes_core.posterior import describe, interval
+        import numpy as np
+
+        from vibes_core.posterior import describe, intervals
 
         prob, names = options["hdi_prob"], posterior.names
         c = baseline(names, options.get("control"), "control", "variant")
@@ -58,16 +60,26 @@ class AbTest(BetaBinomial):
                 f"({', '.join(f'{n}=1' for n in names)})"
             )
         rows, draws = describe(posterior, prob), posterior.draws()
+        others = [i for i in range(len(names)) if i != c]
+        uplift = draws[:, others] - draws[:, [c]]
+        with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
+            relative = uplift / draws[:, [c]]
+        absolute = intervals(uplift, prob, [f"the uplift of {names[i]}" for i in others])
+        relative = intervals(
+            relative,
+            prob,
+            [f"the uplift of {names[i]} relative to the control {control}" for i in others],
+        )
+        beats = posterior.prob_beats(c)
         for i, (row, p_best, loss) in enumerate(
             zip(rows, posterior.p_best(), posterior.expected_loss(), strict=True)
         ):
             row.update(trials=int(groups.size[i]), successes=int(groups.count[i]),
                        p_best=float(p_best), expected_loss=float(loss), control=i == c)  # fmt: skip
             if i != c:
-                uplift = draws[:, i] - draws[:, c]
-                row["uplift_abs"] = interval(uplift, prob)
-                row["uplift_rel"] = interval(uplift / draws[:, c], prob)
-                row["p_beats_control"] = posterior.prob_greater(i, c)
+                k = i if i < c else i - 1
+                row.update(uplift_abs=absolute[k], uplift_rel=relative[k],
+                           p_beats_control=float(beats[i]))  # fmt: skip
         warnings = no_data_warnings(groups, "variant")
         srm = srm_check(groups, options.get("split"))
         if srm and srm["flagged"]:
@@ -82,14 +94,17 @@ class AbTest(BetaBinomial):
 
     def plots(self, posterior, groups, summary, options):
         """The conversion rates, then each variant's relative uplift over the control."""
+        import numpy as np
+
         from vibes_core.plots import derived_densities
 
         specs = super().plots(posterior, groups, summary, options)
         names, draws = posterior.names, posterior.draws()
         c = names.index(summary["control"])
         # The same arithmetic as the summary's uplift_rel, so the HDIs agree to the last digit.
-        uplifts = {name: (draws[:, i] - draws[:, c]) / draws[:, c]
-                   for i, name in enumerate(names) if i != c}  # fmt: skip
+        with np.errstate(all="ignore"):  # the summary refused those
+            uplifts = {name: (draws[:, i] - draws[:, c]) / draws[:, c]
+                       for i, name in enumerate(names) if i != c}  # fmt: skip
         if uplifts:
             specs.append(derived_densities(uplifts, options["hdi_prob"],
                                            f"relative uplift over {names[c]}",
@@ -131,6 +146,7 @@ def srm_check(groups, split: dict[str, float] | None) -> dict | None:
     if len(groups.names) < 2 or total == 0:
         return None
     weights = np.array([split[n] for n in groups.names]) if split else np.ones(len(groups.names))
+    weights = weights / weights.max()  # weights of 1e308 each would sum to infinity
     expected = total * weights / weights.sum()
     chi2 = float(np.sum((groups.size - expected) ** 2 / expected))
     p_value = float(chdtrc(len(groups.names) - 1, chi2))

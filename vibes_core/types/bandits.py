@@ -89,6 +89,8 @@ def thompson_allocation(p_best) -> list[float]:
     while True:
         rest = sum(shares[i] for i in range(len(shares)) if i not in lifted)
         left = 1 - floor * len(lifted)
+        if rest <= 0:  # rounding lifted every arm: the floor is 1/arms, an even split
+            return [1 / len(shares)] * len(shares)
         scaled = {i: shares[i] * left / rest for i in range(len(shares)) if i not in lifted}
         newly = {i for i, share in scaled.items() if share < floor}
         if not newly:

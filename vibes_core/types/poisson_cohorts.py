@@ -53,17 +53,26 @@ class PoissonCohorts(GammaPoisson):
         )
 
     def summarize(self, posterior, groups, options):
-        from vibes_core.posterior import describe, interval, percent
+        import numpy as np
+
+        from vibes_core.posterior import describe, intervals, percent
 
         prob, names = options["hdi_prob"], posterior.names
         r = baseline(names, options.get("reference"), "reference", "cohort")
         reference = names[r]
         rows, draws, p_best = describe(posterior, prob), posterior.draws(), posterior.p_best()
+        others = [i for i in range(len(names)) if i != r]
+        with np.errstate(all="ignore"):  # a 0 draw of the reference: named by intervals()
+            ratios = intervals(
+                draws[:, others] / draws[:, [r]],
+                prob,
+                [f"the rate ratio of {names[i]} to the reference {reference}" for i in others],
+            )
         for i, row in enumerate(rows):
             row.update(events=int(groups.count[i]), exposure=float(groups.size[i]),
                        p_best=float(p_best[i]), reference=i == r)  # fmt: skip
             if i != r:
-                row["rate_ratio"] = interval(draws[:, i] / draws[:, r], prob)
+                row["rate_ratio"] = ratios[i if i < r else i - 1]
         top = max(rows, key=lambda row: row["p_best"])
         return {
             "groups": rows,
@@ -81,12 +90,15 @@ class PoissonCohorts(GammaPoisson):
 
     def plots(self, posterior, groups, summary, options):
         """The rates per unit of exposure, then each cohort's rate ratio to the reference."""
+        import numpy as np
+
         from vibes_core.plots import derived_densities
 
         specs = super().plots(posterior, groups, summary, options)
         names, draws = posterior.names, posterior.draws()
         r = names.index(summary["reference"])
-        ratios = {name: draws[:, i] / draws[:, r] for i, name in enumerate(names) if i != r}
+        with np.errstate(all="ignore"):  # the summary refused those
+            ratios = {name: draws[:, i] / draws[:, r] for i, name in enumerate(names) if i != r}
         if ratios:
             specs.append(derived_densities(ratios, options["hdi_prob"],
                                            f"rate ratio to {names[r]}",
