@@ -6,6 +6,7 @@ new ones (pytest --snapshot-update) and turns them into screenshots/ for the REA
 """
 
 import pytest
+from textual.widgets import Input
 
 from tests.test_tui import settle, until
 from vibes_core import catalog, demo, inference
@@ -50,6 +51,8 @@ async def settled(pilot) -> None:
         await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc", 120)
         await settle(app, pilot)
     app.clear_notifications()
+    for field in app.screen.query(Input):  # a blinking cursor is drawn or not by the clock
+        field.cursor_blink = False
     await pilot.pause()
 
 

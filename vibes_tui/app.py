@@ -6,21 +6,29 @@ workers; each worker talks to the lake through its own DuckDB connection.
 
 import contextlib
 import gc
+import os
+import sys
 import threading
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 
+from vibes_core.errors import VibesError, first_line
 from vibes_tui.commands import VibesCommands
+from vibes_tui.screens.base import SurvivesWorkers
+from vibes_tui.widgets.data import lines, plain
 
 if TYPE_CHECKING:  # DuckDB is imported by the thread that opens the lake (see entry.py)
     from vibes_core.lake import Lake
     from vibes_tui.screens.experiments import ExperimentsScreen
 
 
-class VibesApp(App):
+class VibesApp(SurvivesWorkers, App):
     TITLE = "vibes"
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar = [
@@ -36,6 +44,7 @@ class VibesApp(App):
         self._lake_lock = threading.Lock()
         self.models_ready = threading.Event()  # set once PyMC, ArviZ and MLflow are imported
         self._warming = False
+        self.stopped_by: str | None = None  # the one line to say if an error stopped the app
 
     def on_mount(self) -> None:
         from vibes_tui.screens.experiments import ExperimentsScreen
@@ -118,6 +127,68 @@ class VibesApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    # --- data on the screen, and errors ---------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **options) -> None:
+        """Every toast shows its text as it is: messages quote names, file contents, paths."""
+        super().notify(lines(message), title=plain(title), markup=False, **options)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        return super().format_title(plain(title), plain(sub_title))
+
+    def report_error(self, error: BaseException, where: str) -> None:
+        """An error nobody caught where it happened: said in a toast, written to the log."""
+        logged = self.log_error(error, where)
+        expected = isinstance(error, VibesError)
+        message = first_line(error) if expected else f"{type(error).__name__}: {first_line(error)}"
+        if logged and not expected:
+            message += f" (details in {logged})"
+        self.notify(message, title="Something failed", severity="error", timeout=10)
+
+    def log_error(self, error: BaseException, where: str) -> Path | None:
+        """To Textual's log and to $VIBES_HOME/logs/dashboard.log (that file, if written)."""
+        self.log.error(where, error)
+        return log_error(self.home_path(), where, error)
+
+    def home_path(self) -> Path | None:
+        if self._lake is not None:
+            return self._lake.config.home
+        from vibes_core.config import load_config
+
+        try:
+            return load_config().home
+        except VibesError:
+            return None
+
+    def _fatal_error(self) -> None:
+        """Textual's last resort (an error in the UI itself; Textual 8.2's private hook) prints
+        a traceback with its locals: the log gets those, and `vibes tui` prints ``stopped_by``,
+        one line, and exits 1 (see entry.py)."""
+        error = sys.exception()
+        logged = log_error(self.home_path(), "the dashboard", error)
+        where = f"; details in {logged}" if logged else ""
+        self.stopped_by = f"vibes: error: the dashboard stopped: {plain(first_line(error))}{where}"
+        self._close_messages_no_wait()
+
     def on_unmount(self) -> None:
         if self._lake is not None:
             self._lake.close()
+
+
+def log_error(home: Path | None, where: str, error: BaseException | None) -> Path | None:
+    """Append the error and its traceback to $VIBES_HOME/logs/dashboard.log (owner-only, like
+    the rest of the home); the file, or None if it cannot be written."""
+    import traceback
+
+    if home is None or error is None:
+        return None
+    log = home / "logs" / "dashboard.log"
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    trace = "".join(traceback.format_exception(error))
+    try:
+        log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with open(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as file:
+            file.write(f"{when} {where}: {plain(first_line(error))}\n{lines(trace)}\n")
+    except OSError:
+        return None
+    return log

@@ -4,11 +4,13 @@ Data for machines goes to stdout as JSON; messages go to stderr. Nothing heavy i
 here: each command imports what it needs, so ``vibes --help`` starts fast.
 """
 
+import errno
 import inspect
 import json
 import math
 import os
 import sys
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,13 +48,24 @@ class Format(StrEnum):
 
 
 def emit(data: Any) -> None:
-    """Machine-readable output: JSON on stdout."""
-    print(json.dumps(data, indent=2, default=str))
+    """Machine-readable output: strict JSON on stdout (no NaN or Infinity, which strict parsers
+    refuse; the core never computes them, and this refuses to print one if it slipped through)."""
+    try:
+        text = json.dumps(data, indent=2, default=str, allow_nan=False)
+    except ValueError:
+        raise VibesError(
+            "the answer holds a number JSON cannot represent (NaN or infinity), so nothing was "
+            "printed; please report it with the command that led to it"
+        ) from None
+    print(text)
 
 
 def say(message: str) -> None:
-    """Human-readable output: stderr."""
-    print(message, file=sys.stderr)
+    """Human-readable output: stderr. Messages quote names from data: control characters
+    are shown as escapes, never written to the terminal raw."""
+    from vibes_core.text import printable
+
+    print("\n".join(map(printable, message.split("\n"))), file=sys.stderr)
 
 
 def one_name(positional: str | None, option: str | None) -> str:
@@ -102,14 +115,15 @@ def tui() -> None:
 def db_init() -> None:
     """Create the lake and its experiments table; does nothing if they exist."""
     from vibes_core import catalog
+    from vibes_core.config import mask
     from vibes_core.lake import Lake
 
     with Lake(create=True) as lake:
         created = catalog.init(lake)
         emit(
             {
-                "catalog": lake.config.catalog_url,
-                "data_path": lake.config.data_path,
+                "catalog": mask(lake.config.catalog_url),
+                "data_path": mask(lake.config.data_path),
                 "created": created,
                 "snapshot": lake.snapshot_id(),
             }
@@ -326,6 +340,11 @@ def parse_split(value: str | None) -> dict[str, float] | None:
             raise typer.BadParameter(f"{part!r}: a variant name and a weight > 0")
     if len(split) < 2:
         raise typer.BadParameter("give at least two variants, as in A=50,B=50")
+    # Expected counts below 1e-9 of the largest make the chi-square overflow to infinity.
+    if min(split.values()) < 1e-9 * max(split.values()):
+        raise typer.BadParameter(
+            f"{value!r}: the smallest weight must be at least 1e-9 of the largest"
+        )
     return split
 
 
@@ -483,11 +502,12 @@ def config_show() -> None:
         "config_file_found": config.file is not None,
         "settings": settings,
         "effective": {
-            "home": str(config.home),
+            "home": mask(str(config.home)),
             "catalog": mask(config.catalog_url),
-            "data_path": config.data_path,
+            "data_path": mask(config.data_path),
             "mlflow_tracking_uri": mask(config.mlflow_tracking_uri),
-            "mlflow_artifact_location": config.mlflow_artifact_location,
+            "mlflow_artifact_location": config.mlflow_artifact_location
+            and mask(config.mlflow_artifact_location),
         },
     })  # fmt: skip
 
@@ -516,12 +536,50 @@ def validated(name: str) -> str:
 # --- entry point -----------------------------------------------------------------------
 
 
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report it
+
+
+def interrupted() -> int:
+    say("vibes: interrupted (a write not yet committed was rolled back)")
+    return INTERRUPTED_EXIT
+
+
+def on_ctrl_c(signum, frame) -> None:
+    """Note Ctrl-C where the lake looks before committing (DuckDB may swallow the
+    KeyboardInterrupt of a query it runs, and go on), then interrupt as Python does."""
+    from vibes_core.config import INTERRUPTED
+
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; every error becomes one line on stderr and an exit code (1, or 2 for usage)."""
+    """Run the CLI; every error becomes one line on stderr and an exit code (1, or 2 for usage,
+    130 for Ctrl-C)."""
+    import signal
+
+    from vibes_core.config import INTERRUPTED
+
+    INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():  # signals are the main's
+        return run(argv)
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        return run(argv)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def run(argv: list[str] | None) -> int:
+    from vibes_core.config import INTERRUPTED
+
     command = typer.main.get_command(app)
     try:
         # Without standalone mode, click returns the code of a typer.Exit instead of raising.
         code = command.main(args=argv, prog_name="vibes", standalone_mode=False)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        if INTERRUPTED.is_set():  # Typer turns Ctrl-C into exit code 130, silently
+            return interrupted()
         if isinstance(code, int):
             return code
     except typer.Exit as done:
@@ -534,22 +592,54 @@ def main(argv: list[str] | None = None) -> int:
         say(f"vibes: error: {error.format_message()}")
         return error.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        say("vibes: interrupted; nothing was changed")
-        return 130
+        return interrupted()
     except VibesError as error:
-        say(f"vibes: error: {error}")
+        if INTERRUPTED.is_set():  # e.g. a query DuckDB interrupted, reported as bad input
+            return interrupted()
+        say(f"vibes: error: {mask_line(error)}")
         return 1
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as error:
-        if os.environ.get("VIBES_DEBUG"):
-            raise
-        detail = first_line(error)
-        say(f"vibes: unexpected error: {detail} (set VIBES_DEBUG=1 to see where; please report it)")
+    except OSError as error:
+        if error.errno not in FILE_FAULTS:
+            return unexpected(error)
+        # A file or our output that cannot be written: the disk is full, read-only or not ours.
+        say(f"vibes: error: {error.filename or 'the output'}: {error.strerror}; "
+            f"{FILE_FAULTS[error.errno]}")  # fmt: skip
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second try at exit
         return 1
+    except Exception as error:
+        if INTERRUPTED.is_set():  # DuckDB's own InterruptException, for one
+            return interrupted()
+        return unexpected(error)
     return 0
+
+
+# Faults of the machine, not of vibes, in writing a file -> what to do.
+FILE_FAULTS = {
+    errno.ENOSPC: "free some space and try again",
+    errno.EDQUOT: "free some space and try again",
+    errno.EFBIG: "the file size limit (ulimit -f) is reached",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.EACCES: "check the permissions of the file and its directory",
+    errno.EPERM: "check the permissions of the file and its directory",
+}
+
+
+def mask_line(error: Exception | str) -> str:
+    from vibes_core.config import mask
+
+    return mask(str(error))
+
+
+def unexpected(error: Exception) -> int:
+    if os.environ.get("VIBES_DEBUG"):
+        raise error
+    detail = mask_line(first_line(error))
+    say(f"vibes: unexpected error: {detail} (set VIBES_DEBUG=1 to see where; please report it)")
+    return 1
 
 
 if __name__ == "__main__":

@@ -9,11 +9,15 @@ import sys
 
 def main() -> int:
     args = sys.argv[1:]
-    if args == ["tui"] or (not args and sys.stdin.isatty() and sys.stdout.isatty()):
-        return dashboard()
-    from vibes_tui.cli import main as cli
+    try:
+        if args == ["tui"] or (not args and sys.stdin.isatty() and sys.stdout.isatty()):
+            return dashboard()
+        from vibes_tui.cli import main as cli
 
-    return cli(args)
+        return cli(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting, before the CLI handles it itself
+        print("vibes: interrupted", file=sys.stderr)
+        return 130
 
 
 def dashboard() -> int:
@@ -44,5 +48,8 @@ def dashboard() -> int:
         return 1
     if error:
         raise error
-    VibesApp(opened["lake"]).run()
-    return 0
+    app = VibesApp(opened["lake"])
+    app.run()
+    if app.stopped_by:
+        print(app.stopped_by, file=sys.stderr)
+    return app.return_code or 0  # 1 after an error that stopped it

@@ -1,7 +1,8 @@
 """A posterior summary as a person reads it: a table, the decision, the diagnostics.
 
 Compact enough for 80 columns: each cell holds an estimate with its HDI, and a column only
-appears when some group has that field.
+appears when some group has that field. Names are data: each string is printed as it is (a
+Rich ``Text``, never markup), control characters as their escapes.
 """
 
 import sys
@@ -9,6 +10,9 @@ import sys
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from vibes_core.text import printable
 
 
 def number(x: float) -> str:
@@ -67,21 +71,32 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
     )
 
 
+NAME_WIDTH = 24  # at most, of the group column when the terminal is narrow
+
+
+def shown(value: str, style: str = "") -> Text:
+    return Text(printable(value), style=style)
+
+
 def print_summary(summary: dict, console: Console | None = None) -> None:
-    console = console or Console(file=sys.stdout, highlight=False)
+    console = console or Console(file=sys.stdout, highlight=False, markup=False)
     headers, rows, marked = summary_table(summary)
-    table = Table(title=f"{summary['experiment']} ({summary['type']})", title_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)  # fmt: skip
-    table.add_column(headers[0], no_wrap=True, min_width=max(len(row[0]) for row in rows))
+    cells = [[shown(cell) for cell in row] for row in rows]
+    table = Table(title=shown(f"{summary['experiment']} ({summary['type']})"),
+                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                  pad_edge=False)  # fmt: skip
+    # Names whole when there is room; a very long one folds rather than squeezing the numbers.
+    longest = max(row[0].cell_len for row in cells)
+    table.add_column(headers[0], min_width=min(longest, NAME_WIDTH), overflow="fold")
     for title in headers[1:]:
         table.add_column(title, justify="right", no_wrap=title not in ("uplift", "rate ratio"))
-    for row in rows:
+    for row in cells:
         table.add_row(*row)
     console.print(table)
     if marked:
-        console.print(f"* {marked}", style="dim")
-    console.print(summary["decision"], style="bold")
-    console.print(footer(summary), style="dim")
+        console.print(shown(f"* {marked}", "dim"))
+    console.print(shown(summary["decision"], "bold"))
+    console.print(shown(footer(summary), "dim"))
 
 
 def footer(summary: dict) -> str:

@@ -6,8 +6,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
+
+from vibes_tui.widgets.data import plain
 
 
 class ConfirmDelete(ModalScreen[bool]):
@@ -22,11 +25,11 @@ class ConfirmDelete(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Grid(id="dialog"):
-            yield Label(
-                f"Delete [b]{self.experiment}[/b] and its {self.events:,} events?\n"
-                "Earlier lake snapshots keep the data until they are expired.",
-                id="question",
-            )
+            question = Content.assemble(
+                "Delete ", (plain(self.experiment), "bold"), f" and its {self.events:,} events?\n"
+                "Earlier lake snapshots keep the data until they are expired."
+            )  # fmt: skip
+            yield Label(question, id="question")
             with Horizontal(id="buttons"):
                 yield Button("Keep it (n)", id="keep", variant="primary")
                 yield Button("Delete (y)", id="delete", variant="error")

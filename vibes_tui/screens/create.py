@@ -26,6 +26,7 @@ from textual.worker import get_current_worker
 
 from vibes_core.errors import AlreadyExists, InvalidInput, InvalidName, VibesError
 from vibes_tui.screens.base import WorkerScreen
+from vibes_tui.widgets.data import DataText
 from vibes_tui.widgets.files import FileField
 
 MAX_DEMO_EVENTS = 10_000_000
@@ -104,7 +105,7 @@ class CreateScreen(WorkerScreen[str]):
             with VerticalScroll(id="form"):
                 yield Label("Name (becomes the table name)")
                 yield Input(placeholder="e.g. ab_test_1", id="name")
-                yield Static("", id="name-error", classes="error hidden", markup=False)
+                yield DataText("", id="name-error", classes="error hidden")
                 yield Label("Display name (optional)")
                 yield Input(placeholder="e.g. Test 1: Homepage Button Color", id="display")
                 yield Label("Type")
@@ -115,16 +116,16 @@ class CreateScreen(WorkerScreen[str]):
                     yield RadioButton("generate demo events", id="from-demo")
                 with Vertical(id="file-fields"):
                     yield FileField("path")
-                    yield Static("", id="path-error", classes="error hidden", markup=False)
+                    yield DataText("", id="path-error", classes="error hidden")
                 with Vertical(id="demo-fields", classes="hidden"):
                     yield Label(f"How many demo events (1 to {MAX_DEMO_EVENTS:,})")
                     yield Input("1000", type="integer", placeholder="how many events", id="count")
-                    yield Static("", id="count-error", classes="error hidden", markup=False)
+                    yield DataText("", id="count-error", classes="error hidden")
             with VerticalScroll(id="schema"):
                 yield Static("", id="schema-text")
         with Horizontal(id="actions"):  # outside the scrolling form: always in sight
             yield Button("Create (ctrl+s)", id="create", variant="primary")
-            yield Static("", id="create-status", markup=False)
+            yield DataText("", id="create-status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -210,7 +211,7 @@ class CreateScreen(WorkerScreen[str]):
 
     def show_error(self, field: str, message: str) -> None:
         self.errors[field] = message
-        shown = self.query_one(f"#{field}-error", Static)
+        shown = self.query_one(f"#{field}-error", DataText)
         shown.update(message)
         shown.set_class(not message, "hidden")
 
@@ -223,7 +224,7 @@ class CreateScreen(WorkerScreen[str]):
         self.creating = True
         button = self.query_one("#create", Button)
         button.disabled = button.loading = True
-        self.query_one("#create-status", Static).update("")
+        self.query_one("#create-status", DataText).update("")
         self.create(request)
 
     @on(Button.Pressed, "#create")
@@ -287,6 +288,8 @@ class CreateScreen(WorkerScreen[str]):
 
     def failed(self, request: Request, error: Exception) -> None:
         message = str(error) or type(error).__name__
+        if not isinstance(error, VibesError):
+            self.app.log_error(error, f"creating {request.name}")
         self.notify(message, title="Not created", severity="error")
         if not self.is_attached:  # left with escape while it ran
             return
@@ -298,7 +301,7 @@ class CreateScreen(WorkerScreen[str]):
         elif isinstance(error, InvalidInput):  # the file's, or too few demo events for groups
             self.show_error("path" if request.path else "count", message)
         else:
-            self.query_one("#create-status", Static).update(message)
+            self.query_one("#create-status", DataText).update(message)
 
 
 def create_with_demo_events(lake, request: Request) -> dict:

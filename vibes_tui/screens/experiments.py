@@ -5,11 +5,12 @@ from typing import ClassVar, NamedTuple
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
-from textual.worker import get_current_worker
+from textual.widgets import Footer, Header, Input
+from textual.worker import Worker, get_current_worker
 
-from vibes_core.errors import VibesError
+from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_tui.screens.base import WorkerScreen
+from vibes_tui.widgets.data import DataTable, DataText
 from vibes_tui.widgets.table import fill, set_cell
 
 # The display name comes last: free text of any length, it should not push the result off
@@ -42,7 +43,7 @@ def local_time(iso_utc: str) -> str:
     return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-class ExperimentsScreen(Screen):
+class ExperimentsScreen(WorkerScreen):
     BINDINGS: ClassVar = [
         Binding("enter", "inspect", "Open"),
         Binding("n", "create", "New"),
@@ -72,7 +73,7 @@ class ExperimentsScreen(Screen):
         yield Header()
         yield Input(placeholder="filter by name, title or type", id="filter", classes="hidden")
         yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
-        yield Static("opening the lake...", id="status")
+        yield DataText("opening the lake...", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -85,8 +86,8 @@ class ExperimentsScreen(Screen):
                 self.show(*self.read(self.app.main_lake()))
                 # After the first paint: the worker's imports would compete with it.
                 self.call_after_refresh(self.compute_headlines, self.rows)
-            except VibesError as error:
-                self.show_error(str(error))
+            except Exception as error:  # a lake it cannot read: said, and the app goes on
+                self.show_error(error)
         else:
             self.load()
         self.set_interval(POLL_SECONDS, self.poll)
@@ -113,11 +114,11 @@ class ExperimentsScreen(Screen):
                 snapshot, rows = self.read(lake)
             finally:
                 lake.close()
-        except VibesError as error:
-            self.app.call_from_thread(self.show_error, str(error))
+        except Exception as error:
+            self.from_worker(self.show_error, error)
             self.app.call_from_thread(self.app.start_warm_up)
             return
-        self.app.call_from_thread(self.show, snapshot, rows)
+        self.from_worker(self.show, snapshot, rows)
         self.compute_headlines(rows)
 
     @work(thread=True, exclusive=True, group="poll")
@@ -132,7 +133,7 @@ class ExperimentsScreen(Screen):
         except VibesError:
             return
         if snapshot != self.snapshot:
-            self.app.call_from_thread(self.load)
+            self.from_worker(self.load)
 
     @work(thread=True, exclusive=True, group="headlines")
     def compute_headlines(self, rows: dict[str, Row]) -> None:
@@ -158,14 +159,17 @@ class ExperimentsScreen(Screen):
                 try:
                     self.exact[key] = inference.posterior(lake, name, exact=True)
                     self.headlines[key] = inference.headline(self.exact[key])
-                except Exception:  # e.g. deleted meanwhile: no headline, no crash
+                except NotFound:  # deleted meanwhile
                     self.headlines[key] = "-"
+                except Exception as error:  # one experiment's problem: the others go on
+                    self.headlines[key] = "error"  # opening it says what is wrong
+                    self.app.call_from_thread(self.app.log_error, error, f"headline of {name}")
                 batch[name] = self.headlines[key]
                 if time.monotonic() - sent > HEADLINE_BATCH_SECONDS:
-                    self.app.call_from_thread(self.show_headlines, batch)
+                    self.from_worker(self.show_headlines, batch)
                     batch, sent = {}, time.monotonic()
             if batch:
-                self.app.call_from_thread(self.show_headlines, batch)
+                self.from_worker(self.show_headlines, batch)
         finally:
             lake.close()
 
@@ -189,7 +193,7 @@ class ExperimentsScreen(Screen):
         except Exception:  # opening it will show what is wrong
             return
         if summary is not None:
-            self.app.call_from_thread(self.keep_fit, key, summary)
+            self.from_worker(self.keep_fit, key, summary)
 
     def keep_fit(self, key: tuple[str, int], summary: dict) -> None:
         self.cached_fits[key] = summary
@@ -237,7 +241,7 @@ class ExperimentsScreen(Screen):
 
     def sort_rows(self) -> None:
         def key(value):
-            return int(value.replace(",", "")) if self.sort_column == "events" else str(value)
+            return int(str(value).replace(",", "")) if self.sort_column == "events" else str(value)
 
         self.query_one(DataTable).sort(self.sort_column, key=key, reverse=self.sort_reverse)
 
@@ -248,11 +252,18 @@ class ExperimentsScreen(Screen):
                 set_cell(table, name, "result", text)
 
     def show_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self.query_one("#status", DataText).update(text)
 
-    def show_error(self, message: str) -> None:
-        self.show_status(f"error: {message}")
-        self.notify(message, title="Cannot read the lake", severity="error")
+    def show_error(self, error: Exception) -> None:
+        self.show_status(f"error: {first_line(error)}")
+        if isinstance(error, VibesError):
+            self.notify(first_line(error), title="Cannot read the lake", severity="error")
+        else:
+            self.app.report_error(error, "reading the experiments")
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        self.show_status(f"error: {first_line(error)}")
+        super().worker_failed(worker, error)
 
     def selected_name(self) -> str | None:
         table = self.query_one(DataTable)
@@ -370,4 +381,4 @@ class ExperimentsScreen(Screen):
             self.app.call_from_thread(self.notify, str(error), severity="error")
             return
         self.app.call_from_thread(self.notify, f"deleted {name}", title="Deleted")
-        self.app.call_from_thread(self.load)
+        self.from_worker(self.load)

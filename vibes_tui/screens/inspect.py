@@ -6,25 +6,21 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import (
-    DataTable,
-    Footer,
-    Header,
-    ProgressBar,
-    Static,
-    TabbedContent,
-    TabPane,
-)
-from textual.worker import get_current_worker
+from textual.widgets import Footer, Header, ProgressBar, TabbedContent, TabPane
+from textual.worker import Worker, get_current_worker
 
-from vibes_core.errors import VibesError
+from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_tui.report import footer, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
+from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.plot import PlotView
 from vibes_tui.widgets.table import fill, set_cell
 
 DATA_ROWS = 20
+NAME_WIDTH = 32  # at most, of the group column: the numbers stay in sight at 80 columns
+# Where a worker's unexpected error is shown, by its group (besides a toast and the log).
+WHERE_ERRORS_SHOW = {"exact": "#decision", "data": "#counts", "history": "#history-status"}
 
 
 class FitReplaced(Exception):
@@ -59,21 +55,21 @@ class InspectScreen(WorkerScreen):
         yield Header()
         with TabbedContent():
             with TabPane("Posterior", id="posterior"), VerticalScroll():
-                yield Static("computing the exact posterior...", id="decision")
+                yield DataText("computing the exact posterior...", id="decision")
                 yield DataTable(id="summary", cursor_type="none", zebra_stripes=True)
-                yield Static("", id="warnings")
-                yield Static("", id="fit-status")
+                yield DataText("", id="warnings")
+                yield DataText("", id="fit-status")
                 yield ProgressBar(total=1.0, id="fit-progress", show_eta=False)
                 yield VerticalScroll(id="plots")
             with TabPane("Diagnostics", id="diagnostics"), VerticalScroll():
-                yield Static("the MCMC fit has not finished yet", id="diagnostics-text")
+                yield DataText("the MCMC fit has not finished yet", id="diagnostics-text")
                 yield VerticalScroll(id="traces")
             with TabPane("Data", id="data"), VerticalScroll():
-                yield Static("", id="counts")
+                yield DataText("", id="counts")
                 yield PlotView(id="over-time")
                 yield DataTable(id="head", cursor_type="row", zebra_stripes=True)
             with TabPane("History", id="history"):
-                yield Static("reading the lake's snapshots...", id="history-status")
+                yield DataText("reading the lake's snapshots...", id="history-status")
                 yield DataTable(id="snapshots", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -156,10 +152,14 @@ class InspectScreen(WorkerScreen):
                 summary = posterior(use_cache=False, progress=progress)
         except FitReplaced:
             return
-        except Exception as error:  # a fit that fails must leave the exact answer standing
+        except VibesError as error:  # a fit that fails must leave the exact answer standing
             if not worker.is_cancelled:
-                self.from_worker(self.fit_failed, str(error) or type(error).__name__)
+                self.from_worker(self.fit_failed, str(error))
             return
+        except Exception:
+            if worker.is_cancelled:
+                return
+            raise  # unexpected: worker_failed says so and logs it
         if worker.is_cancelled:
             return
         summary["warnings"] = warnings + summary["warnings"]
@@ -199,8 +199,12 @@ class InspectScreen(WorkerScreen):
                 try:
                     text = inference.headline(inference.posterior(
                         lake, self.experiment, exact=True, as_of=entry["snapshot"]))  # fmt: skip
-                except Exception:  # e.g. deleted meanwhile: no headline, no crash
+                except NotFound:  # deleted meanwhile
                     text = "-"
+                except Exception as error:  # one snapshot's problem: the others go on
+                    text = "error"
+                    where = f"{self.experiment} as of snapshot {entry['snapshot']}"
+                    self.app.call_from_thread(self.app.log_error, error, where)
                 self.from_worker(self.show_snapshot_headline, entry["snapshot"], text)
         except VibesError as error:
             self.from_worker(self.history_status, f"error: {error}")
@@ -240,17 +244,17 @@ class InspectScreen(WorkerScreen):
             self.call_after_refresh(self.load_data)
             self.call_after_refresh(self.load_history)
         headers, rows, marked = summary_table(summary)
-        fill(self.query_one("#summary", DataTable), rows, headers=headers)
-        decision = summary["decision"] + (f"   (* = {marked})" if marked else "")
-        self.query_one("#decision", Static).update(decision)
-        self.query_one("#warnings", Static).update(
-            "\n".join(f"warning: {w}" for w in summary["warnings"])
+        fill(self.query_one("#summary", DataTable), rows, headers=headers, first_width=NAME_WIDTH)
+        decision = plain(summary["decision"]) + (f"   (* = {marked})" if marked else "")
+        self.query_one("#decision", DataText).update(decision)
+        self.query_one("#warnings", DataText).update(
+            "\n".join(f"warning: {plain(w)}" for w in summary["warnings"])
         )
         # After the numbers are on the screen: plots take as long to draw as all the rest.
         self.call_after_refresh(self.show_plots, "#plots", summary.get("plots", []))
         if summary["method"] == "mcmc":
             self.fit_status(footer(summary))
-            self.query_one("#diagnostics-text", Static).update(diagnostics_text(summary))
+            self.query_one("#diagnostics-text", DataText).update(diagnostics_text(summary))
             self.call_after_refresh(self.show_plots, "#traces", summary.get("traces", []))
             self.notify(f"{self.experiment}: MCMC posterior ready", timeout=3)
         else:
@@ -269,7 +273,7 @@ class InspectScreen(WorkerScreen):
             views[i].show(spec)
 
     def fit_status(self, text: str, progress: float | None = None) -> None:
-        self.query_one("#fit-status", Static).update(text)
+        self.query_one("#fit-status", DataText).update(text)
         bar = self.query_one("#fit-progress", ProgressBar)
         bar.set_class(progress is None, "hidden")
         if progress is not None:
@@ -280,20 +284,31 @@ class InspectScreen(WorkerScreen):
         self.notify(message, title="Fit failed", severity="error")
 
     def failed(self, message: str) -> None:
-        self.query_one("#decision", Static).update(f"error: {message}")
+        self.query_one("#decision", DataText).update(f"error: {message}")
         self.notify(message, title=self.experiment, severity="error")
+
+    def worker_failed(self, worker: Worker, error: BaseException) -> None:
+        """Said where its answer would have been, as well as in a toast and the log."""
+        message = f"error: {first_line(error)}"
+        if not self.is_attached:  # left meanwhile
+            pass
+        elif worker.group == "fit":
+            self.fit_status(f"the MCMC fit failed: {first_line(error)}")
+        elif worker.group in WHERE_ERRORS_SHOW:
+            self.query_one(WHERE_ERRORS_SHOW[worker.group], DataText).update(message)
+        super().worker_failed(worker, error)
 
     def show_data(self, latest: dict, stats: list[dict], over_time: dict) -> None:
         fill(self.query_one("#head", DataTable),
              [[str(value) for value in row] for row in latest["rows"]],
              headers=latest["columns"])  # fmt: skip
         counts = "  ".join(
-            ", ".join(f"{key} {value:,}" if isinstance(value, int) else f"{key} {value}"
+            ", ".join(f"{key} {value:,}" if isinstance(value, int) else f"{key} {plain(value)}"
                       for key, value in row.items())
             for row in stats
         )  # fmt: skip
         events = sum(sum(periods.values()) for periods in over_time["groups"].values())
-        self.query_one("#counts", Static).update(
+        self.query_one("#counts", DataText).update(
             f"{events:,} events; per group: {counts}\n"
             f"the latest {DATA_ROWS} events are below the plot"
         )
@@ -318,7 +333,7 @@ class InspectScreen(WorkerScreen):
             set_cell(table, str(snapshot), "result", text)
 
     def history_status(self, text: str) -> None:
-        self.query_one("#history-status", Static).update(text)
+        self.query_one("#history-status", DataText).update(text)
 
     # --- actions ------------------------------------------------------------------------
 

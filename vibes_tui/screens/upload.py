@@ -7,11 +7,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import Button, Footer, Header, Input, ProgressBar
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
 from vibes_tui.screens.base import WorkerScreen
+from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.files import FileField
 from vibes_tui.widgets.table import fill
 
@@ -63,18 +64,17 @@ class UploadScreen(WorkerScreen[dict]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="form"):
-            yield Static(
+            yield DataText(
                 f"Events to add to {self.experiment}: JSON array, NDJSON, CSV or Parquet. "
                 "Enter (or Preview) checks the file; nothing is written until Upload.",
                 id="intro",
-                markup=False,
             )
             yield FileField("path")
-            yield Static("", id="path-error", classes="hidden", markup=False)
+            yield DataText("", id="path-error", classes="hidden")
             with Horizontal(id="actions"):
                 yield Button("Preview", id="preview")
                 yield Button("Upload (ctrl+s)", id="upload", variant="primary", disabled=True)
-            yield Static("", id="summary", markup=False)
+            yield DataText("", id="summary")
             yield ProgressBar(total=None, show_eta=False, id="progress", classes="hidden")
             yield DataTable(id="head", cursor_type="none", zebra_stripes=True)
         yield Footer()
@@ -93,7 +93,7 @@ class UploadScreen(WorkerScreen[dict]):
         self.previewed = None
         self.query_one("#upload", Button).disabled = True
         self.show_problem("")
-        self.query_one("#summary", Static).update("")
+        self.query_one("#summary", DataText).update("")
         self.query_one("#head", DataTable).clear(columns=True)
 
     @on(Input.Submitted, "#path")
@@ -106,7 +106,7 @@ class UploadScreen(WorkerScreen[dict]):
             return
         if self.uploading:
             return
-        self.query_one("#summary", Static).update(f"checking {path}…")
+        self.query_one("#summary", DataText).update(f"checking {path}…")
         self.preview(path)
 
     @work(thread=True, exclusive=True, group="preview")
@@ -132,7 +132,7 @@ class UploadScreen(WorkerScreen[dict]):
         if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
             return  # left, or the field changed while the file was read
         self.previewed = {**preview, "path": path}
-        self.query_one("#summary", Static).update(
+        self.query_one("#summary", DataText).update(
             f"valid: {preview['rows']:,} events, ready to upload"
             f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
         )
@@ -144,12 +144,12 @@ class UploadScreen(WorkerScreen[dict]):
     def preview_failed(self, path: str, message: str) -> None:
         if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
             return
-        self.query_one("#summary", Static).update("")
+        self.query_one("#summary", DataText).update("")
         self.show_problem(message)
 
     def show_problem(self, message: str) -> None:
-        shown = self.query_one("#path-error", Static)
-        shown.update(Text(message, style="bold red") if message else "")
+        shown = self.query_one("#path-error", DataText)
+        shown.update(Text(plain(message), style="bold red") if message else "")
         shown.set_class(not message, "hidden")
 
     # --- upload ----------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class UploadScreen(WorkerScreen[dict]):
         self.query_one("#upload", Button).disabled = True
         self.query_one("#preview", Button).disabled = True
         self.query_one("#progress").remove_class("hidden")
-        self.query_one("#summary", Static).update(f"uploading {self.previewed['rows']:,} events…")
+        self.query_one("#summary", DataText).update(f"uploading {self.previewed['rows']:,} events…")
         self.upload(self.previewed["path"])
 
     @work(thread=True, exclusive=True, group="upload")
@@ -176,6 +176,8 @@ class UploadScreen(WorkerScreen[dict]):
             finally:
                 lake.close()
         except Exception as error:  # a bug must not lose the screen: say it; the lake is as it was
+            if not isinstance(error, VibesError):
+                self.app.call_from_thread(self.app.log_error, error, f"uploading {path}")
             self.from_worker(self.upload_failed, str(error) or type(error).__name__)
             return
         self.from_worker(self.uploaded, result)
@@ -195,5 +197,5 @@ class UploadScreen(WorkerScreen[dict]):
         self.previewed = None  # the file changed since its preview, or the lake refused it
         self.query_one("#preview", Button).disabled = False
         self.query_one("#progress").add_class("hidden")
-        self.query_one("#summary", Static).update("")
+        self.query_one("#summary", DataText).update("")
         self.show_problem(message)

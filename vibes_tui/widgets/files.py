@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,6 +15,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Input, Label
+
+from vibes_tui.widgets.data import plain
 
 PLACEHOLDER = "path to a JSON, NDJSON, CSV or Parquet file"
 
@@ -45,7 +48,11 @@ def complete_path(value: str) -> str | None:
 
 
 class VisibleFiles(DirectoryTree):
-    """A directory tree without hidden files and folders (.git, .venv, ...)."""
+    """A directory tree without hidden files and folders (.git, .venv, ...), each name shown
+    as it is (a file name can hold control characters)."""
+
+    def process_label(self, label) -> Text:
+        return super().process_label(plain(label) if isinstance(label, str) else label)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         return [path for path in paths if not path.name.startswith(".")]
@@ -81,7 +88,10 @@ class FilePicker(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"{self.start}: enter opens a folder or picks a file; escape cancels")
+            where = plain(self.start)
+            yield Label(
+                f"{where}: enter opens a folder or picks a file; escape cancels", markup=False
+            )
             yield VisibleFiles(self.start)
 
     def on_mount(self) -> None:

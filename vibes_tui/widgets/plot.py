@@ -9,6 +9,8 @@ from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
+from vibes_tui.widgets.data import plain
+
 THEME_COLOURS = ("primary", "accent", "success", "error", "warning", "secondary")
 TICKS = 5  # labels on a category axis, first and last included
 MONO_MARKERS = ("•", "x", "+", "o", "*", "#", "~", "=")  # told apart without colour
@@ -39,7 +41,7 @@ class PlotView(PlotextPlot):
 
     def show(self, spec: dict | None) -> None:
         """Draw ``spec`` (None: nothing) in place of whatever was drawn before."""
-        self.spec = spec
+        self.spec = printable_strings(spec)
         self.refresh()
 
     def render(self) -> RenderResult:
@@ -120,6 +122,18 @@ class PlotView(PlotextPlot):
 
     def marker(self, i: int) -> str:
         return MONO_MARKERS[i % len(MONO_MARKERS)] if self.app.no_color else "braille"
+
+
+def printable_strings(value):
+    """``value`` with each string in it (titles, group names in legends and labels) shown as
+    it is: plotext writes control characters to the screen raw."""
+    if isinstance(value, str):
+        return plain(value)
+    if isinstance(value, dict):
+        return {key: printable_strings(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable_strings(item) for item in value]
+    return value
 
 
 def height_at(x: list[float], y: list[float], at: float) -> float:
