@@ -368,9 +368,18 @@ Prior = Annotated[
 
 
 def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> dict:
-    from vibes_core import catalog, inference
+    from concurrent.futures import ThreadPoolExecutor
 
-    with catalog.open_lake() as lake:
+    from vibes_core import catalog
+
+    # DuckDB opens the lake (native code, GIL released) while Python imports what every
+    # summary needs: on two cores the two overlap.
+    with ThreadPoolExecutor(1) as pool:
+        opening = pool.submit(catalog.open_lake)
+        import scipy.special  # noqa: F401
+
+        from vibes_core import inference
+    with opening.result() as lake:
         return inference.posterior(
             lake, name, settings, exact=exact, as_of=as_of, use_cache=not no_cache,
             progress=sys.stderr.isatty(),
