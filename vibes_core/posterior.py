@@ -33,15 +33,6 @@ TINY = np.finfo(float).tiny
 HDI_ROUNDS = 40  # golden-section steps: the bracket shrinks to 0.618^40 = 4e-9 of its width
 
 
-def hdi_of_samples(samples: np.ndarray, prob: float) -> tuple[float, float]:
-    """The shortest interval holding ``prob`` of the samples."""
-    ordered = np.sort(samples)
-    inside = int(np.floor(prob * len(ordered)))
-    widths = ordered[inside:] - ordered[: len(ordered) - inside]
-    start = int(np.argmin(widths))
-    return float(ordered[start]), float(ordered[start + inside])
-
-
 @dataclass
 class Draws:
     names: list[str]
@@ -53,7 +44,8 @@ class Draws:
         return self.samples.mean(axis=0)
 
     def hdi(self, prob: float) -> list[tuple[float, float]]:
-        return [hdi_of_samples(self.samples[:, i], prob) for i in range(len(self.names))]
+        found = intervals(self.samples, prob, self.names)
+        return [(row["hdi_low"], row["hdi_high"]) for row in found]
 
     def p_best(self) -> np.ndarray:
         best = self.samples.argmax(axis=1)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 from typer._click import exceptions as click  # Typer vendors click; we catch its exceptions
 
+from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
 
@@ -115,7 +116,6 @@ def tui() -> None:
 def db_init() -> None:
     """Create the lake and its experiments table; does nothing if they exist."""
     from vibes_core import catalog
-    from vibes_core.config import mask
     from vibes_core.lake import Lake
 
     with Lake(create=True) as lake:
@@ -605,7 +605,7 @@ def run(argv: list[str] | None) -> int:
     except VibesError as error:
         if INTERRUPTED.is_set():  # e.g. a query DuckDB interrupted, reported as bad input
             return interrupted()
-        say(f"vibes: error: {mask_line(error)}")
+        say(f"vibes: error: {mask(str(error))}")
         return 1
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.
@@ -637,16 +637,10 @@ FILE_FAULTS = {
 }
 
 
-def mask_line(error: Exception | str) -> str:
-    from vibes_core.config import mask
-
-    return mask(str(error))
-
-
 def unexpected(error: Exception) -> int:
     if os.environ.get("VIBES_DEBUG"):
         raise error
-    detail = mask_line(first_line(error))
+    detail = mask(first_line(error))
     say(f"vibes: unexpected error: {detail} (set VIBES_DEBUG=1 to see where; please report it)")
     return 1
 
