@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench screenshots clean
+.PHONY: run test test-fast lint format bench screenshots clean
 
 run: $(STAMP)
 	$(BIN)/vibes tui
@@ -12,6 +12,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2
+
+test-fast: $(STAMP)  # the quick local loop: no MCMC fits, no PostgreSQL or S3; CI runs `test`
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest -n 2 -m "not mcmc and not services"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)

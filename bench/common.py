@@ -12,9 +12,12 @@ VIBES = str(Path(sys.executable).with_name("vibes"))
 
 def vibes(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [VIBES, *map(str, args)], env={**os.environ, **(env or {})}, check=True,
-        capture_output=True, **kwargs,
-    )  # fmt: skip
+        [VIBES, *map(str, args)],
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        **kwargs,
+    )
 
 
 def wall(command: list[str], env: dict) -> float:

@@ -58,8 +58,12 @@ def measure(name: str, env: dict) -> tuple[float, float, int, float]:
     """Wall seconds, peak resident memory (MB), the number of groups and CPU seconds of one
     run."""
     start = time.perf_counter()
-    proc = subprocess.Popen([VIBES, "posterior", name, "--exact", "--json"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [VIBES, "posterior", name, "--exact", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -76,22 +80,32 @@ def main() -> None:
     rng = np.random.default_rng(1)
     with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
         env = {**os.environ, "VIBES_HOME": home}
-        print(f"{'type':<20}{'groups':>7}{'median s':>10}{'min s':>7}{'cpu s':>7}{'peak MB':>9}"
-              f"{'posterior cpu s':>17}")  # fmt: skip
+        print(
+            f"{'type':<20}{'groups':>7}{'median s':>10}{'min s':>7}{'cpu s':>7}{'peak MB':>9}"
+            f"{'posterior cpu s':>17}"
+        )
         for kind, groups in cases:
             name = f"{kind.replace('-', '_')}_{groups}"
             path = Path(home) / f"{name}.ndjson"
             path.write_text(events(kind, groups, rng))
-            vibes("experiments", "create", name, "--type", kind, "--initial-data-file", path,
-                  env=env)  # fmt: skip
+            vibes(
+                "experiments", "create", name, "--type", kind, "--initial-data-file", path, env=env
+            )
             runs = [measure(name, env) for _ in range(REPEATS)]
             seconds = sorted(run[0] for run in runs)
             assert runs[0][2] == groups
-            alone = subprocess.run([sys.executable, "-c", IN_PROCESS, name], env=env, check=True,
-                                   capture_output=True, text=True).stdout  # fmt: skip
+            alone = subprocess.run(
+                [sys.executable, "-c", IN_PROCESS, name],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
             cpu, peak = min(run[3] for run in runs), max(run[1] for run in runs)
-            print(f"{kind:<20}{groups:>7}{seconds[len(seconds) // 2]:>10.2f}{seconds[0]:>7.2f}"
-                  f"{cpu:>7.2f}{peak:>9.0f}{float(alone):>17.2f}")  # fmt: skip
+            print(
+                f"{kind:<20}{groups:>7}{seconds[len(seconds) // 2]:>10.2f}{seconds[0]:>7.2f}"
+                f"{cpu:>7.2f}{peak:>9.0f}{float(alone):>17.2f}"
+            )
 
 
 if __name__ == "__main__":

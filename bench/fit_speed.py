@@ -65,8 +65,7 @@ def median_of(runs: int, args: list[str], env: dict) -> float:
 def make_experiment(name: str, events: int, home: Path, env: dict) -> None:
     data = home / f"{name}.parquet"
     vibes("generate", "ab-test", "-n", events, "--seed", 7, "-o", data, env=env)
-    vibes("experiments", "create", name, "--type", "ab-test", "--initial-data-file", data,
-          env=env)  # fmt: skip
+    vibes("experiments", "create", name, "--type", "ab-test", "--initial-data-file", data, env=env)
     data.unlink()
 
 
@@ -79,8 +78,10 @@ def run(home: Path, skip_baseline: bool) -> None:
     timed([*fit, "small"], env)  # compile once, so that both sides below are warm
 
     small, large = median_of(3, [*fit, "small"], env), median_of(3, [*fit, "large"], env)
-    print(f"\nfit, whole process, warm: 1k events {small:.2f} s, 10M events {large:.2f} s "
-          f"-> ratio {max(small, large) / min(small, large):.2f} (goal <= 1.5)")  # fmt: skip
+    print(
+        f"\nfit, whole process, warm: 1k events {small:.2f} s, 10M events {large:.2f} s "
+        f"-> ratio {max(small, large) / min(small, large):.2f} (goal <= 1.5)"
+    )
 
     exact = median_of(10, [VIBES, "posterior", "million", "--exact", "--json"], env)
     print(f"--exact, whole process: median of 10 {exact:.2f} s (goal < 1 s)")
@@ -91,22 +92,34 @@ def run(home: Path, skip_baseline: bool) -> None:
     vibes("cache", "clear", "million", env=env)
     first = timed([VIBES, "posterior", "million", "--json"], env)
     hit = median_of(5, [VIBES, "posterior", "million", "--json"], env)
-    print(f"headless: cold fit {cold:.2f} s (empty pytensor cache), first fit (miss, warm "
-          f"compile cache) {first:.2f} s, cache hit {hit:.2f} s (median of 5)")  # fmt: skip
+    print(
+        f"headless: cold fit {cold:.2f} s (empty pytensor cache), first fit (miss, warm "
+        f"compile cache) {first:.2f} s, cache hit {hit:.2f} s (median of 5)"
+    )
 
-    inside = subprocess.run([sys.executable, "-c", IN_PROCESS, "million"], env=env, check=True,
-                            capture_output=True, text=True)  # fmt: skip
+    inside = subprocess.run(
+        [sys.executable, "-c", IN_PROCESS, "million"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     times = json.loads(inside.stdout)
-    print(f"in one process (as the dashboard): first fit {times['first']:.2f} s, warm refit "
-          f"{times['second']:.2f} s, cache hit {times['hit']:.3f} s")  # fmt: skip
+    print(
+        f"in one process (as the dashboard): first fit {times['first']:.2f} s, warm refit "
+        f"{times['second']:.2f} s, cache hit {times['hit']:.3f} s"
+    )
 
     if skip_baseline:
         return
-    print("naive baseline: 1,000,000 Bernoulli observations in PyMC (takes minutes) ...",
-          flush=True)  # fmt: skip
+    print(
+        "naive baseline: 1,000,000 Bernoulli observations in PyMC (takes minutes) ...", flush=True
+    )
     naive = timed([sys.executable, "-c", BASELINE], env)
-    print(f"naive baseline {naive:.1f} s; vibes first fit {first:.2f} s -> {naive / first:.0f}x "
-          f"(goal >= 10x); cache hit {hit:.2f} s -> {naive / hit:.0f}x (goal >= 30x)")  # fmt: skip
+    print(
+        f"naive baseline {naive:.1f} s; vibes first fit {first:.2f} s -> {naive / first:.0f}x "
+        f"(goal >= 10x); cache hit {hit:.2f} s -> {naive / hit:.0f}x (goal >= 30x)"
+    )
 
 
 def main() -> None:

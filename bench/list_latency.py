@@ -31,8 +31,16 @@ def run(home: Path, experiments: int = 50, rounds: int = 15) -> None:
     events = home / "events.json"
     vibes("generate", "ab-test", "-n", 100, "-o", events, env=env)
     for i in range(experiments):
-        vibes("experiments", "create", f"exp_{i:03d}", "--type", "ab-test",
-              "--initial-data-file", events, env=env)  # fmt: skip
+        vibes(
+            "experiments",
+            "create",
+            f"exp_{i:03d}",
+            "--type",
+            "ab-test",
+            "--initial-data-file",
+            events,
+            env=env,
+        )
     floor_script = FLOOR.format(
         sqlite=extension_file("sqlite_scanner"),
         ducklake=extension_file("ducklake"),

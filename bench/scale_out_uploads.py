@@ -59,16 +59,19 @@ def s3_endpoint():
     server.start()
     host, port = server.get_host_and_port()
     endpoint, bucket = f"http://{host}:{port}", "vibes-bench"
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-                      AWS_REGION="us-east-1")  # fmt: skip
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_REGION="us-east-1"
+    )
     boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
     return endpoint, bucket, server
 
 
 def rate(processes: int, batches: int, path: str, env: dict) -> float:
     start = time.perf_counter()
-    workers = [subprocess.Popen([sys.executable, "-c", UPLOADER, str(batches), path], env=env)
-               for _ in range(processes)]  # fmt: skip
+    workers = [
+        subprocess.Popen([sys.executable, "-c", UPLOADER, str(batches), path], env=env)
+        for _ in range(processes)
+    ]
     for worker in workers:
         if worker.wait() != 0:
             raise SystemExit("an uploader failed")
@@ -80,21 +83,39 @@ def main() -> None:
     name = database()
     try:
         with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
-            env = {**os.environ, "VIBES_HOME": home, "AWS_ENDPOINT_URL": endpoint,
-                   "VIBES_CATALOG_URL": f"postgres:dbname={name} host=127.0.0.1 user=postgres",
-                   "VIBES_DATA_PATH": f"s3://{bucket}/bench-{name}/"}  # fmt: skip
+            env = {
+                **os.environ,
+                "VIBES_HOME": home,
+                "AWS_ENDPOINT_URL": endpoint,
+                "VIBES_CATALOG_URL": f"postgres:dbname={name} host=127.0.0.1 user=postgres",
+                "VIBES_DATA_PATH": f"s3://{bucket}/bench-{name}/",
+            }
             vibes = str(os.path.join(os.path.dirname(sys.executable), "vibes"))
             batch = os.path.join(home, "batch.json")
-            subprocess.run([vibes, "generate", "ab-test", "-n", str(BATCH), "-o", batch],
-                           env=env, check=True)  # fmt: skip
+            subprocess.run(
+                [vibes, "generate", "ab-test", "-n", str(BATCH), "-o", batch], env=env, check=True
+            )
             subprocess.run([vibes, "db", "init"], env=env, check=True, stdout=subprocess.DEVNULL)
-            subprocess.run([vibes, "experiments", "create", "bench", "--type", "ab-test",
-                            "--initial-data-file", batch], env=env, check=True,
-                           stdout=subprocess.DEVNULL)  # fmt: skip
+            subprocess.run(
+                [
+                    vibes,
+                    "experiments",
+                    "create",
+                    "bench",
+                    "--type",
+                    "ab-test",
+                    "--initial-data-file",
+                    batch,
+                ],
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             one = rate(1, 60, batch, env)
             four = rate(4, 30, batch, env)
-            listed = subprocess.run([vibes, "experiments", "list"], env=env, check=True,
-                                    capture_output=True).stdout  # fmt: skip
+            listed = subprocess.run(
+                [vibes, "experiments", "list"], env=env, check=True, capture_output=True
+            ).stdout
             events = json.loads(listed)[0]["events"]
             assert events == BATCH * (1 + 60 + 120), events
     finally:

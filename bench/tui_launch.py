@@ -19,15 +19,31 @@ SESSION = "vibes-bench"
 
 
 def screen() -> str:
-    return subprocess.run(["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True,
-                          text=True).stdout  # fmt: skip
+    return subprocess.run(
+        ["tmux", "capture-pane", "-p", "-t", SESSION], capture_output=True, text=True
+    ).stdout
 
 
 def launch(home: Path, expect: str, timeout: float = 30.0) -> float:
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
     start = time.perf_counter()
-    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
-                    "-e", f"VIBES_HOME={home}", f"{VIBES} tui"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-e",
+            f"VIBES_HOME={home}",
+            f"{VIBES} tui",
+        ],
+        check=True,
+    )
     try:
         while time.perf_counter() - start < timeout:
             if expect in screen():
@@ -60,9 +76,11 @@ def main() -> None:
             populate(Path(home), count)
             launch(Path(home), f"{count} experiments")  # warm the OS file cache once
             times = [launch(Path(home), f"{count} experiments") for _ in range(rounds)]
-            print(f"{count} experiments: launch to table drawn, median of {rounds} "
-                  f"{statistics.median(times):.2f} s (min {min(times):.2f}, "
-                  f"max {max(times):.2f}); goal < 1.0 s for 50")  # fmt: skip
+            print(
+                f"{count} experiments: launch to table drawn, median of {rounds} "
+                f"{statistics.median(times):.2f} s (min {min(times):.2f}, "
+                f"max {max(times):.2f}); goal < 1.0 s for 50"
+            )
 
 
 if __name__ == "__main__":

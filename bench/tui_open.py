@@ -23,8 +23,23 @@ WARM_UP_SECONDS = 15  # PyMC, ArviZ and MLflow imported, MLflow's store opened
 
 def start(home: Path, expect: str) -> None:
     subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    subprocess.run(["tmux", "new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24",
-                    "-e", f"VIBES_HOME={home}", f"{VIBES} tui"], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-e",
+            f"VIBES_HOME={home}",
+            f"{VIBES} tui",
+        ],
+        check=True,
+    )
     wait_for(expect, time.perf_counter())
 
 
@@ -48,8 +63,10 @@ def stop() -> None:
 
 
 def report(what: str, times: list[float], goal: str) -> None:
-    print(f"{what}: median of {len(times)} {statistics.median(times):.3f} s "
-          f"(min {min(times):.3f}, max {max(times):.3f}); {goal}")  # fmt: skip
+    print(
+        f"{what}: median of {len(times)} {statistics.median(times):.3f} s "
+        f"(min {min(times):.3f}, max {max(times):.3f}); {goal}"
+    )
 
 
 def opening(home: Path) -> None:
@@ -59,8 +76,16 @@ def opening(home: Path) -> None:
     events = home / "fresh.json"
     vibes("generate", "ab-test", "-n", 1000, "-o", events, env=env)
     for i in range(ROUNDS):
-        vibes("experiments", "create", f"fresh_{i}", "--type", "ab-test",
-              "--initial-data-file", events, env=env)  # fmt: skip
+        vibes(
+            "experiments",
+            "create",
+            f"fresh_{i}",
+            "--type",
+            "ab-test",
+            "--initial-data-file",
+            events,
+            env=env,
+        )
     cached, exact = [], []
     for i in range(ROUNDS):
         start(home, "last upload")
@@ -89,8 +114,11 @@ def filtering(home: Path) -> None:
         time.sleep(0.2)
         times.append(wait_for("1 of 1000 experiments", keys(*f"exp_{997 - i:04d}")))
         stop()
-    report("1,000 experiments: filter typed to one row shown, headlines computing", times,
-           "responsive if well under 0.5 s")  # fmt: skip
+    report(
+        "1,000 experiments: filter typed to one row shown, headlines computing",
+        times,
+        "responsive if well under 0.5 s",
+    )
 
 
 def main() -> None:

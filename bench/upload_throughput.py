@@ -16,14 +16,28 @@ def run(home: Path, events: int = 1_000_000) -> None:
     env = {**os.environ, "VIBES_HOME": str(home)}
     data = home / "events.ndjson"
     vibes("generate", "ab-test", "-n", 1000, "-o", home / "initial.json", env=env)
-    vibes("experiments", "create", "big", "--type", "ab-test",
-          "--initial-data-file", home / "initial.json", env=env)  # fmt: skip
-    vibes("generate", "ab-test", "-n", events, "--seed", 1, "--format", "ndjson", "-o", data,
-          env=env)  # fmt: skip
+    vibes(
+        "experiments",
+        "create",
+        "big",
+        "--type",
+        "ab-test",
+        "--initial-data-file",
+        home / "initial.json",
+        env=env,
+    )
+    vibes(
+        "generate", "ab-test", "-n", events, "--seed", 1, "--format", "ndjson", "-o", data, env=env
+    )
     start = time.perf_counter()
     cat = subprocess.Popen(["cat", str(data)], stdout=subprocess.PIPE)
-    upload = subprocess.Popen([VIBES, "events", "upload", "big"], stdin=cat.stdout, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    upload = subprocess.Popen(
+        [VIBES, "events", "upload", "big"],
+        stdin=cat.stdout,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     cat.stdout.close()
     _, status, usage = os.wait4(upload.pid, 0)  # this process's own peak, not its siblings'
     seconds = time.perf_counter() - start

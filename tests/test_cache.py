@@ -13,8 +13,10 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def create(cli, tmp_path, name: str, n: int = 300, seed: int = 1) -> None:
     path = tmp_path / f"{name}.json"
     assert cli("generate", "ab-test", "-n", n, "--seed", seed, "-o", path).code == 0
-    assert cli("experiments", "create", name, "--type", "ab-test",
-               "--initial-data-file", path).code == 0  # fmt: skip
+    assert (
+        cli("experiments", "create", name, "--type", "ab-test", "--initial-data-file", path).code
+        == 0
+    )
 
 
 def fit(cli, *args: str) -> dict:
@@ -23,6 +25,7 @@ def fit(cli, *args: str) -> dict:
     return result.json()
 
 
+@pytest.mark.mcmc
 def test_miss_then_hit_and_a_new_upload_misses(cli, tmp_path):
     create(cli, tmp_path, "e")
     first = fit(cli, "e")
@@ -49,6 +52,7 @@ def test_miss_then_hit_and_a_new_upload_misses(cli, tmp_path):
     assert fit(cli, "e")["cached"] is True
 
 
+@pytest.mark.mcmc
 def test_clear_removes_one_experiments_fits_only(cli, tmp_path):
     create(cli, tmp_path, "e")
     create(cli, tmp_path, "f", seed=2)
@@ -78,6 +82,7 @@ def artifacts(home, name: str):
     ],
     ids=["posterior deleted", "summary corrupted"],
 )
+@pytest.mark.mcmc
 def test_a_damaged_cache_entry_means_a_fresh_fit_and_a_warning(cli, home, tmp_path, damage, words):
     create(cli, tmp_path, "e")
     first = fit(cli, "e")
@@ -90,6 +95,7 @@ def test_a_damaged_cache_entry_means_a_fresh_fit_and_a_warning(cli, home, tmp_pa
     assert result.json()["groups"] == first["groups"]  # the same seed, the same answer
 
 
+@pytest.mark.mcmc
 def test_an_unreachable_tracking_server_only_costs_the_cache(cli, tmp_path, monkeypatch):
     create(cli, tmp_path, "e")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
@@ -99,13 +105,15 @@ def test_an_unreachable_tracking_server_only_costs_the_cache(cli, tmp_path, monk
     assert "cannot reach MLflow" in result.err and "was not cached" in result.err
 
 
+@pytest.mark.mcmc
 def test_two_processes_asking_for_the_same_fit_both_get_it(cli, tmp_path):
     create(cli, tmp_path, "e")
     askers = [
-        subprocess.Popen([VIBES, "posterior", "e", "--json"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [VIBES, "posterior", "e", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(2)
-    ]  # fmt: skip
+    ]
     answers = []
     for asker in askers:
         out, err = asker.communicate(timeout=600)
@@ -140,4 +148,4 @@ def test_human_output_has_the_table_and_the_decision(cli, tmp_path):
     assert lines[0].strip() == "e (ab-test)"
     assert any(line.split()[0] in ("A*", "B") for line in lines if line.strip())
     assert any(" beats " in line and "expected loss of choosing" in line for line in lines)
-    assert "exact conjugate posterior" in result.out
+    assert "exact posterior, snapshot" in result.out

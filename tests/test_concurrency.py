@@ -12,8 +12,9 @@ from tests.conftest import VIBES, lake_state, run_vibes
 
 
 def batch(path, variants: tuple[str, str], n: int, seed: int) -> None:
-    result = run_vibes("generate", "ab-test", "-n", n, "--seed", seed,
-                       "--variants", ",".join(variants), "-o", path)  # fmt: skip
+    result = run_vibes(
+        "generate", "ab-test", "-n", n, "--seed", seed, "--variants", ",".join(variants), "-o", path
+    )
     assert result.code == 0, result.err
 
 
@@ -35,10 +36,13 @@ def test_two_processes_uploading_at_once_both_land(home, tmp_path, ab_test):
     for index in (1, 2):
         batch(tmp_path / f"b{index}.ndjson", (f"p{index}_a", f"p{index}_b"), 20_000, index)
     uploads = [
-        subprocess.Popen([VIBES, "events", "upload", ab_test, "-f", tmp_path / f"b{i}.ndjson"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [VIBES, "events", "upload", ab_test, "-f", tmp_path / f"b{i}.ndjson"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         for i in (1, 2)
-    ]  # fmt: skip
+    ]
     for upload in uploads:
         _, err = upload.communicate(timeout=300)
         assert upload.returncode == 0, err.decode()
@@ -62,10 +66,13 @@ def test_many_small_uploads_from_two_processes_are_exact(home, tmp_path, ab_test
                 catalog.upload(lake, name, path)
     """)
     writers = [
-        subprocess.Popen([sys.executable, "-c", script, ab_test, tag, tmp_path], env=os.environ,
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", script, ab_test, tag, tmp_path],
+            env=os.environ,
+            stderr=subprocess.PIPE,
+        )
         for tag in ("x", "y")
-    ]  # fmt: skip
+    ]
     for writer in writers:
         _, err = writer.communicate(timeout=300)
         assert writer.returncode == 0, err.decode()
@@ -113,10 +120,11 @@ def test_a_killed_upload_leaves_no_partial_batch(home, tmp_path, ab_test):
 def test_first_use_from_four_processes_at_once(home):
     """Nobody ran `db init`: four processes create the embedded lake together and all succeed."""
     listers = [
-        subprocess.Popen([VIBES, "experiments", "list"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [VIBES, "experiments", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(4)
-    ]  # fmt: skip
+    ]
     for lister in listers:
         out, err = lister.communicate(timeout=120)
         assert lister.returncode == 0, err.decode()

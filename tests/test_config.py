@@ -15,11 +15,13 @@ def test_embedded_default_lives_under_vibes_home(tmp_path):
 
 
 def test_overrides_are_configuration_not_code(tmp_path):
-    config = load_config({
-        "VIBES_HOME": str(tmp_path),
-        "VIBES_CATALOG_URL": "postgresql://postgres@127.0.0.1:5432/ducklake",
-        "VIBES_DATA_PATH": "s3://ducklake/data/",
-    })  # fmt: skip
+    config = load_config(
+        {
+            "VIBES_HOME": str(tmp_path),
+            "VIBES_CATALOG_URL": "postgresql://postgres@127.0.0.1:5432/ducklake",
+            "VIBES_DATA_PATH": "s3://ducklake/data/",
+        }
+    )
     assert config.catalog_url == "postgres:postgresql://postgres@127.0.0.1:5432/ducklake"
     assert config.catalog_kind == "postgres" and config.data_path == "s3://ducklake/data/"
     assert not config.auto_init
@@ -97,9 +99,11 @@ def test_extension_signatures_are_checked_once_per_file(home):
 
 def test_a_config_file_is_read_and_the_environment_wins(tmp_path):
     file = tmp_path / "vibes.toml"
-    file.write_text(f'VIBES_HOME = "{tmp_path / "from-file"}"\n'
-                    'VIBES_DATA_PATH = "s3://bucket/data/"\n'
-                    'AWS_REGION = "eu-west-1"\n')  # fmt: skip
+    file.write_text(
+        f'VIBES_HOME = "{tmp_path / "from-file"}"\n'
+        'VIBES_DATA_PATH = "s3://bucket/data/"\n'
+        'AWS_REGION = "eu-west-1"\n'
+    )
     config = load_config({"VIBES_CONFIG": str(file), "AWS_REGION": "us-east-1"})
     assert config.home == tmp_path / "from-file" and config.data_path == "s3://bucket/data/"
     assert config.s3.region == "us-east-1"
@@ -107,11 +111,14 @@ def test_a_config_file_is_read_and_the_environment_wins(tmp_path):
     assert config.settings["VIBES_DATA_PATH"] == ("s3://bucket/data/", "file")
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ('VIBES_HOME = "/tmp/x"\nVIBES_COLOUR = "blue"\n', "unknown key 'VIBES_COLOUR'"),
-    ("VIBES_HOME = /tmp/x\n", "cannot read the config file"),
-    ("AWS_REGION = 3\n", "AWS_REGION must be a string"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ('VIBES_HOME = "/tmp/x"\nVIBES_COLOUR = "blue"\n', "unknown key 'VIBES_COLOUR'"),
+        ("VIBES_HOME = /tmp/x\n", "cannot read the config file"),
+        ("AWS_REGION = 3\n", "AWS_REGION must be a string"),
+    ],
+)
 def test_a_bad_config_file_is_one_line_and_exit_1(home, tmp_path, text, says):
     file = tmp_path / "vibes.toml"
     file.write_text(text)
@@ -124,8 +131,11 @@ def test_a_bad_config_file_is_one_line_and_exit_1(home, tmp_path, text, says):
 
 def test_passwords_never_show():
     assert mask("postgres:dbname=x host=h user=u password=s3cret port=5") == (
-        "postgres:dbname=x host=h user=u password=**** port=5")  # fmt: skip
+        "postgres:dbname=x host=h user=u password=**** port=5"
+    )
     assert mask("postgresql+psycopg2://user:s3cret@host:5432/mlflow") == (
-        "postgresql+psycopg2://user:****@host:5432/mlflow")  # fmt: skip
+        "postgresql+psycopg2://user:****@host:5432/mlflow"
+    )
     assert mask("at postgres:dbname=x password='a b': refused") == (
-        "at postgres:dbname=x password=****: refused")  # fmt: skip
+        "at postgres:dbname=x password=****: refused"
+    )

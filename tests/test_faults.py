@@ -67,7 +67,7 @@ def test_masking_keeps_urls_without_secrets_as_they_are():
         "http://localhost:9000",
         "postgres:dbname=x host=h user=u",
     ):
-        assert mask(url) == url  # fmt: skip
+        assert mask(url) == url
 
 
 def test_no_command_prints_a_password(cli, monkeypatch):
@@ -75,19 +75,26 @@ def test_no_command_prints_a_password(cli, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"https://u:{SECRET}@127.0.0.1:9")
     monkeypatch.setenv("VIBES_DATA_PATH", f"s3://bucket/data/?X-Amz-Security-Token={SECRET}")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    for command in (["config", "show"], ["config", "check"], ["db", "init"],
-                    ["experiments", "list"], ["cache", "list"]):  # fmt: skip
+    for command in (
+        ["config", "show"],
+        ["config", "check"],
+        ["db", "init"],
+        ["experiments", "list"],
+        ["cache", "list"],
+    ):
         result = cli(*command)
         assert SECRET not in result.out + result.err, (command, result.out, result.err)
     shown = cli("config", "show").json()
     assert shown["effective"]["catalog"] == "postgres:postgresql://:****@127.0.0.1:9/db"
 
 
+@pytest.mark.services
 def test_db_init_does_not_print_the_catalog_password(home, databases):
     """A real PostgreSQL catalog whose URL carries a password (trust auth ignores it)."""
     url = f"postgresql://postgres:{SECRET}@127.0.0.1:5432/{databases['lake']}"
-    result = run_vibes("db", "init", env={"VIBES_CATALOG_URL": url,
-                                          "VIBES_DATA_PATH": str(home / "data") + "/"})  # fmt: skip
+    result = run_vibes(
+        "db", "init", env={"VIBES_CATALOG_URL": url, "VIBES_DATA_PATH": str(home / "data") + "/"}
+    )
     assert result.code == 0, result.err
     assert SECRET not in result.out + result.err
     assert result.json()["catalog"] == mask(f"postgres:{url}")
@@ -122,8 +129,10 @@ def test_a_relative_data_path_is_resolved_once(cli, tmp_path, monkeypatch):
     for folder in ("a", "b", "c"):
         (tmp_path / folder).mkdir()
     monkeypatch.chdir(tmp_path / "a")
-    assert cli("experiments", "create", "x", "--type", "ab-test",
-               "--initial-data-file", first).code == 0  # fmt: skip
+    assert (
+        cli("experiments", "create", "x", "--type", "ab-test", "--initial-data-file", first).code
+        == 0
+    )
     monkeypatch.chdir(tmp_path / "b")
     uploaded = cli("events", "upload", "x", "-f", more)
     assert uploaded.code == 0, uploaded.err
@@ -175,9 +184,11 @@ def test_as_of_version_never_reads_an_earlier_experiment_of_the_same_name(cli, t
     now = cli("posterior", "x", "--exact", "--json", "--as-of-version", new_snapshot)
     assert now.code == 0 and sum(g["trials"] for g in now.json()["groups"]) == 50
     with catalog.open_lake(load_config({"VIBES_HOME": str(home)})) as lake:
-        for read in (lambda: catalog.sufficient_stats(lake, "x", old_snapshot),
-                     lambda: catalog.events_over_time(lake, "x", old_snapshot),
-                     lambda: catalog.latest_events(lake, "x", 5, old_snapshot)):  # fmt: skip
+        for read in (
+            lambda: catalog.sufficient_stats(lake, "x", old_snapshot),
+            lambda: catalog.events_over_time(lake, "x", old_snapshot),
+            lambda: catalog.latest_events(lake, "x", 5, old_snapshot),
+        ):
             with pytest.raises(VibesError, match="did not exist at snapshot"):
                 read()
         assert catalog.latest_events(lake, "x", 100, new_snapshot)["columns"][1] == "outcome"
@@ -193,8 +204,13 @@ def paused_on_stdin(tmp_path: Path, *args: str):
     spool = tmp_path / f"tmp-{uuid.uuid4().hex[:6]}"
     spool.mkdir()
     env = {**os.environ, "TMPDIR": str(spool)}
-    proc = subprocess.Popen([VIBES, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        [VIBES, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while not spooling(proc.pid, spool) and proc.poll() is None:
         assert time.monotonic() < deadline, "the command never started reading stdin"
@@ -231,15 +247,20 @@ def test_a_delete_racing_an_upload_is_one_line_and_adds_nothing(cli, tmp_path, h
     assert lake_state(home)[1] == {"vibes.experiments": 0}
 
 
-def test_an_upload_racing_a_new_experiment_of_the_same_name_adds_nothing(cli, tmp_path, home,
-                                                                          ab_test):  # fmt: skip
+def test_an_upload_racing_a_new_experiment_of_the_same_name_adds_nothing(
+    cli, tmp_path, home, ab_test
+):
     """The name is deleted and created again while the upload reads its input: the events were
     meant for the old experiment, and must not land in the new one."""
     with paused_on_stdin(tmp_path, "events", "upload", ab_test) as upload:
         assert cli("experiments", "delete", ab_test).code == 0
         again = events_file(cli, tmp_path / "again.json", 40, 4)
-        assert cli("experiments", "create", ab_test, "--type", "ab-test",
-                   "--initial-data-file", again).code == 0  # fmt: skip
+        assert (
+            cli(
+                "experiments", "create", ab_test, "--type", "ab-test", "--initial-data-file", again
+            ).code
+            == 0
+        )
         upload["stdin"] = batch(cli, 100, 3)
     assert upload["code"] == 1
     assert (
@@ -251,8 +272,12 @@ def test_an_upload_racing_a_new_experiment_of_the_same_name_adds_nothing(cli, tm
 def test_two_creates_of_one_name_racing_give_one_experiment(cli, tmp_path, home):
     with paused_on_stdin(tmp_path, "experiments", "create", "x", "--type", "ab-test") as create:
         first = events_file(cli, tmp_path / "first.json", 30, 1)
-        assert cli("experiments", "create", "x", "--type", "ab-test",
-                   "--initial-data-file", first).code == 0  # fmt: skip
+        assert (
+            cli(
+                "experiments", "create", "x", "--type", "ab-test", "--initial-data-file", first
+            ).code
+            == 0
+        )
         create["stdin"] = batch(cli, 100, 3)
     assert create["code"] == 1 and create["out"] == ""
     assert create["err"].startswith("vibes: error: an experiment named 'x' already exists")
@@ -266,8 +291,9 @@ def test_two_creates_of_one_name_racing_give_one_experiment(cli, tmp_path, home)
 def small_disk(path: Path, size: str = "4m"):
     """A real file system of its own (tmpfs), to fill or make read-only; needs root."""
     path.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
     try:
@@ -299,8 +325,10 @@ def test_a_full_disk_under_the_data_is_one_line_at_once(cli, tmp_path, home, mon
         monkeypatch.setenv("VIBES_CATALOG_URL", f"sqlite:{tmp_path / 'team.sqlite'}")
         monkeypatch.setenv("VIBES_DATA_PATH", str(disk / "data"))
         assert cli("db", "init").code == 0
-        assert cli("experiments", "create", "y", "--type", "ab-test",
-                   "--initial-data-file", more).code == 0  # fmt: skip
+        assert (
+            cli("experiments", "create", "y", "--type", "ab-test", "--initial-data-file", more).code
+            == 0
+        )
         before = lake_snapshot(tmp_path / "team.sqlite", disk / "data")
         fill(disk)
         started = time.monotonic()
@@ -330,8 +358,10 @@ def test_a_full_disk_under_the_catalog_at_commit_is_not_retried(cli, tmp_path, m
         monkeypatch.setenv("VIBES_CATALOG_URL", f"sqlite:{catalog_file}")
         monkeypatch.setenv("VIBES_DATA_PATH", str(tmp_path / "data"))
         assert cli("db", "init").code == 0
-        assert cli("experiments", "create", "y", "--type", "ab-test",
-                   "--initial-data-file", more).code == 0  # fmt: skip
+        assert (
+            cli("experiments", "create", "y", "--type", "ab-test", "--initial-data-file", more).code
+            == 0
+        )
         before = lake_snapshot(catalog_file, tmp_path / "data")
         with catalog.open_lake() as lake:
             fill(disk)
@@ -352,14 +382,17 @@ def test_a_read_only_data_directory_is_one_line(cli, tmp_path, monkeypatch):
         monkeypatch.setenv("VIBES_CATALOG_URL", f"sqlite:{tmp_path / 'team.sqlite'}")
         monkeypatch.setenv("VIBES_DATA_PATH", str(disk / "data"))
         assert cli("db", "init").code == 0
-        assert cli("experiments", "create", "y", "--type", "ab-test",
-                   "--initial-data-file", more).code == 0  # fmt: skip
+        assert (
+            cli("experiments", "create", "y", "--type", "ab-test", "--initial-data-file", more).code
+            == 0
+        )
         before = lake_snapshot(tmp_path / "team.sqlite", disk / "data")
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         result = cli("events", "upload", "y", "-f", more)
         assert result.code == 1
-        assert result.err.startswith("vibes: error: uploading to y failed, nothing was changed: "
-                                     "the file system is read-only")  # fmt: skip
+        assert result.err.startswith(
+            "vibes: error: uploading to y failed, nothing was changed: the file system is read-only"
+        )
         assert len(result.err.strip().splitlines()) == 1
         assert lake_snapshot(tmp_path / "team.sqlite", disk / "data") == before
 
@@ -369,8 +402,9 @@ def test_a_full_disk_under_an_output_is_one_line(cli, tmp_path, home):
         fill(disk)
         to_file = cli("generate", "ab-test", "-n", 50_000, "-o", disk / "events.json")
         with (disk / "listing.json").open("wb") as full:  # `vibes ... > file` on a full disk
-            to_stdout = subprocess.run([VIBES, "generate", "ab-test", "-n", "50000"],
-                                       stdout=full, stderr=subprocess.PIPE)  # fmt: skip
+            to_stdout = subprocess.run(
+                [VIBES, "generate", "ab-test", "-n", "50000"], stdout=full, stderr=subprocess.PIPE
+            )
     assert to_file.code == 1 and "No space left" in to_file.err
     assert len(to_file.err.strip().splitlines()) == 1 and "unexpected" not in to_file.err
     assert to_stdout.returncode == 1
@@ -382,8 +416,9 @@ def test_a_full_disk_under_an_output_is_one_line(cli, tmp_path, home):
 # --- Ctrl-C ----------------------------------------------------------------------------------
 
 
-def test_ctrl_c_exits_130_in_one_line_and_never_commits_part_of_a_batch(cli, tmp_path, home,
-                                                                        ab_test):  # fmt: skip
+def test_ctrl_c_exits_130_in_one_line_and_never_commits_part_of_a_batch(
+    cli, tmp_path, home, ab_test
+):
     big = events_file(cli, tmp_path / "big.ndjson", 100_000, 5)
     started = time.monotonic()
     assert run_vibes("events", "upload", ab_test, "-f", big).code == 0
@@ -391,8 +426,11 @@ def test_ctrl_c_exits_130_in_one_line_and_never_commits_part_of_a_batch(cli, tmp
     interrupted = 0
     for fraction in (0.1, 0.3, 0.5, 0.7, 0.85, 0.95):
         before = lake_state(home)
-        upload = subprocess.Popen([VIBES, "events", "upload", ab_test, "-f", big],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        upload = subprocess.Popen(
+            [VIBES, "events", "upload", ab_test, "-f", big],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         time.sleep(whole * fraction)
         upload.send_signal(signal.SIGINT)
         _, err = upload.communicate(timeout=120)
@@ -415,6 +453,7 @@ def test_ctrl_c_exits_130_in_one_line_and_never_commits_part_of_a_batch(cli, tmp
 # --- S3 going away ---------------------------------------------------------------------------
 
 
+@pytest.mark.services
 def test_an_s3_endpoint_that_is_down_is_one_line(cli, tmp_path, monkeypatch):
     from tests.test_scale_out import KEYS, boto3, moto_server
 
@@ -423,22 +462,36 @@ def test_an_s3_endpoint_that_is_down_is_one_line(cli, tmp_path, monkeypatch):
     try:
         host, port = server.get_host_and_port()
         endpoint = f"http://{host}:{port}"
-        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-                     aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
-                     region_name=KEYS["AWS_REGION"]).create_bucket(Bucket="lake")  # fmt: skip
-        for key, value in {**KEYS, "AWS_ENDPOINT_URL": endpoint,
-                           "VIBES_CATALOG_URL": f"sqlite:{tmp_path / 'team.sqlite'}",
-                           "VIBES_DATA_PATH": "s3://lake/data/"}.items():  # fmt: skip
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+            region_name=KEYS["AWS_REGION"],
+        ).create_bucket(Bucket="lake")
+        for key, value in {
+            **KEYS,
+            "AWS_ENDPOINT_URL": endpoint,
+            "VIBES_CATALOG_URL": f"sqlite:{tmp_path / 'team.sqlite'}",
+            "VIBES_DATA_PATH": "s3://lake/data/",
+        }.items():
             monkeypatch.setenv(key, value)
         first = events_file(cli, tmp_path / "first.json", 300, 1)
         assert cli("db", "init").code == 0
-        assert cli("experiments", "create", "y", "--type", "ab-test",
-                   "--initial-data-file", first).code == 0  # fmt: skip
+        assert (
+            cli(
+                "experiments", "create", "y", "--type", "ab-test", "--initial-data-file", first
+            ).code
+            == 0
+        )
     finally:
         server.stop()
     more = events_file(cli, tmp_path / "more.json", 2_000, 2)
-    for command in (["events", "upload", "y", "-f", more], ["posterior", "y", "--exact"],
-                    ["db", "inspect", "--table-name", "y"]):  # fmt: skip
+    for command in (
+        ["events", "upload", "y", "-f", more],
+        ["posterior", "y", "--exact"],
+        ["db", "inspect", "--table-name", "y"],
+    ):
         result = cli(*command)
         assert result.code == 1, result.err
         assert len(result.err.strip().splitlines()) == 1 and "unexpected" not in result.err
@@ -450,9 +503,13 @@ def test_an_s3_endpoint_that_is_down_is_one_line(cli, tmp_path, monkeypatch):
 QUICK_FIT = ("--json", "--draws", "50", "--tune", "50", "--chains", "1")
 
 
+@pytest.mark.mcmc
 def test_a_kill_during_the_stores_first_use_leaves_it_usable(cli, home, ab_test):
-    first_fit = subprocess.Popen([VIBES, "posterior", ab_test, *QUICK_FIT],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    first_fit = subprocess.Popen(
+        [VIBES, "posterior", ab_test, *QUICK_FIT],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not list(home.glob("mlflow.db.creating-*")):
         assert first_fit.poll() is None and time.monotonic() < deadline, "no store was created"
@@ -470,13 +527,16 @@ def test_a_kill_during_the_stores_first_use_leaves_it_usable(cli, home, ab_test)
     assert not list(home.glob("mlflow.db.creating-*"))
 
 
+@pytest.mark.mcmc
 def test_a_store_broken_by_an_older_version_is_moved_aside_and_made_anew(cli, home, ab_test):
     """Before stores were made aside, a kill in MLflow's migrations broke mlflow.db in place;
     such a store (an upgrade cut short: its temporary table left, its version behind) is
     repaired, once, with a warning."""
     broken = home / "mlflow.db"
-    migrate = ("import sys; from mlflow.tracking import MlflowClient; "
-               "MlflowClient(tracking_uri=sys.argv[1]).search_experiments()")  # fmt: skip
+    migrate = (
+        "import sys; from mlflow.tracking import MlflowClient; "
+        "MlflowClient(tracking_uri=sys.argv[1]).search_experiments()"
+    )
     subprocess.run([sys.executable, "-c", migrate, f"sqlite:///{broken}"], check=True)
     # What a kill -9 inside the migration that widens params.value left: the copy made, the
     # original dropped, the rename never done, the version still the one before.
@@ -495,12 +555,15 @@ def test_a_store_broken_by_an_older_version_is_moved_aside_and_made_anew(cli, ho
 # --- owner-only permissions ------------------------------------------------------------------
 
 
+@pytest.mark.mcmc
 def test_the_embedded_home_is_readable_by_its_owner_only(cli, home, ab_test):
     more = batch(cli, 500, 2)
     assert cli("events", "upload", ab_test, stdin=more).code == 0
     assert cli("posterior", ab_test, *QUICK_FIT).code == 0
-    made = {path.relative_to(home).as_posix(): stat.S_IMODE(path.stat().st_mode)
-            for path in [home, *home.rglob("*")]}  # fmt: skip
+    made = {
+        path.relative_to(home).as_posix(): stat.S_IMODE(path.stat().st_mode)
+        for path in [home, *home.rglob("*")]
+    }
     for folder in (".", "data", "cache", "mlartifacts"):
         assert made[folder] == 0o700, (folder, oct(made[folder]))
     for file in ("catalog.sqlite", "mlflow.db", "mlflow.lock"):

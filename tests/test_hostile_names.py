@@ -36,8 +36,21 @@ HOSTILE = [
     "L" * 99 + "]",  # 100 characters
     "🎉 宽字符 ok",  # emoji and wide characters
 ]
-IDS = ["close-b", "close-all", "revenue", "homepage", "bold-red", "link", "click", "osc-title",
-       "osc52", "nul", "rtl", "long", "wide"]  # fmt: skip
+IDS = [
+    "close-b",
+    "close-all",
+    "revenue",
+    "homepage",
+    "bold-red",
+    "link",
+    "click",
+    "osc-title",
+    "osc52",
+    "nul",
+    "rtl",
+    "long",
+    "wide",
+]
 RAW = ("\x1b", "\x07", "\x00", "\u202e")  # never on the screen as they are
 GROUP_COLUMN = {"ab-test": "variant", "multi-armed-bandits": "arm", "poisson-cohorts": "cohort"}
 
@@ -62,11 +75,14 @@ def plant(name: str, kind: str, groups: list[str], display: str) -> None:
 
         def rename(con) -> None:
             renames = ", ".join(["(?, ?)"] * len(groups))
-            con.execute(f'UPDATE {catalog.table_sql(name)} t SET "{column}" = r.new '
-                        f'FROM (VALUES {renames}) r(old, new) WHERE t."{column}" = r.old',
-                        [x for i, new in enumerate(groups) for x in (f"g{i}", new)])  # fmt: skip
-            con.execute(f"UPDATE {catalog.METADATA} SET display_name = ? WHERE name = ?",
-                        [display, name])  # fmt: skip
+            con.execute(
+                f'UPDATE {catalog.table_sql(name)} t SET "{column}" = r.new '
+                f'FROM (VALUES {renames}) r(old, new) WHERE t."{column}" = r.old',
+                [x for i, new in enumerate(groups) for x in (f"g{i}", new)],
+            )
+            con.execute(
+                f"UPDATE {catalog.METADATA} SET display_name = ? WHERE name = ?", [display, name]
+            )
 
         lake.write(rename, "as an old version wrote it")
 
@@ -92,8 +108,9 @@ def test_posterior_prints_names_as_they_are(home, cli, monkeypatch, hostile):
     assert not [c for c in RAW if c in result.out + result.err]
     lines = [line.strip() for line in result.out.splitlines()]
     name = printable(hostile)
-    assert any(line.startswith(name) and line[len(name) :].startswith(("  ", "*  "))
-               for line in lines)  # its row, "*" if it is the control  # fmt: skip
+    assert any(
+        line.startswith(name) and line[len(name) :].startswith(("  ", "*  ")) for line in lines
+    )  # its row, "*" if it is the control
     assert f"{printable(hostile)} beats B with" in lines[-2]  # the decision
 
     refused = cli("posterior", "exp", "--exact", "--control", "nope")  # an error naming it
@@ -139,6 +156,7 @@ async def test_home_shows_names_as_they_are(home):
 
 
 @pytest.mark.parametrize("kind", list(GROUP_COLUMN))
+@pytest.mark.mcmc
 async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
     """Every screen of one experiment: the decision, the table, plots' legends, counts."""
     groups = HOSTILE + [f"group {i}" for i in range(len(HOSTILE), 40)]
@@ -157,8 +175,12 @@ async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
         cells = [str(summary.get_row_at(i)[0]).rstrip("*") for i in range(summary.row_count)]
         assert sorted(cells) == sorted(printable(group) for group in groups)
         no_raw_control(app)
-        legends = [series["name"] for view in screen.query(PlotView) if view.spec
-                   for series in view.spec.get("series", [])]  # fmt: skip
+        legends = [
+            series["name"]
+            for view in screen.query(PlotView)
+            if view.spec
+            for series in view.spec.get("series", [])
+        ]
         assert printable(HOSTILE[7]) in legends and HOSTILE[7] not in legends
 
         await pilot.press("3")  # Data: counts per group and the latest events
@@ -199,6 +221,7 @@ async def test_the_dashboard_starts_when_one_experiment_cannot_be_summarized(hom
         assert app.is_running
 
 
+@pytest.mark.mcmc
 async def test_a_worker_that_fails_is_reported_and_the_app_goes_on(home):
     """The experiment's table dropped behind the catalog's back while it is open: the Data
     tab's query fails (a DuckDB error, not one of ours); the tab and a toast say so, the

@@ -17,8 +17,9 @@ sys.exit(code)
 """
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["experiments", "list"], ["experiments", "schema",
-                                  "--type", "ab-test"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["experiments", "list"], ["experiments", "schema", "--type", "ab-test"]]
+)
 def test_headless_commands_do_not_import_heavy_modules(home, argv):
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=HEAVY), *argv], capture_output=True, text=True
@@ -31,20 +32,27 @@ def test_headless_commands_do_not_import_heavy_modules(home, argv):
 def test_an_exact_posterior_loads_no_sampler_cache_or_ui(home, ab_test):
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=HEAVY[:5]), "posterior", ab_test, "--exact"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.rsplit("LOADED=", 1)[1]) == []
 
 
+@pytest.mark.mcmc
 def test_a_cache_hit_loads_no_sampler(home, ab_test):
     args = ["posterior", ab_test, "--json"]
-    assert subprocess.run([sys.executable, "-m", "vibes_tui.cli", *args], capture_output=True,
-                          check=True).returncode == 0  # fmt: skip
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "vibes_tui.cli", *args], capture_output=True, check=True
+        ).returncode
+        == 0
+    )
     proc = subprocess.run(
         [sys.executable, "-c", PROBE.format(heavy=("pymc", "pytensor", "textual")), *args],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["cached"] is True
     assert json.loads(proc.stderr.rsplit("LOADED=", 1)[1]) == []

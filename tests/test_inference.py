@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from vibes_core import catalog, inference
-from vibes_core.families import Groups
-from vibes_core.posterior import Conjugate, Draws
+from vibes_core.posterior import BetaPosterior, Draws, GammaPosterior
 from vibes_core.types import get_type
+from vibes_core.types.base import Stats
 
 
 def events_file(tmp_path, rows: list[dict], name: str = "events.ndjson"):
@@ -55,6 +55,7 @@ DATASETS = {
 }
 
 
+@pytest.mark.mcmc
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_mcmc_agrees_with_the_exact_posterior(home, tmp_path, dataset):
     type_name, rows = DATASETS[dataset]
@@ -83,28 +84,33 @@ def test_exact_p_best_matches_the_closed_form_for_two_betas():
         np.exp(betaln(a1 + i, b1 + b2) - np.log(b2 + i) - betaln(1 + i, b2) - betaln(a1, b1))
         for i in range(a2)
     )
-    posterior = Conjugate("beta", ["A", "B"], np.array([a1, a2], float), np.array([b1, b2], float))
+    posterior = BetaPosterior(["A", "B"], np.array([a1, a2], float), np.array([b1, b2], float))
     assert posterior.p_best()[1] == pytest.approx(closed, abs=1e-6)
     assert posterior.prob_greater(1, 0) == pytest.approx(closed, abs=1e-6)
 
 
-@pytest.mark.parametrize("family", ["beta", "gamma"])
+@pytest.mark.parametrize("family", [BetaPosterior, GammaPosterior])
 def test_exact_hdi_is_the_shortest_interval_with_its_mass(family):
     from scipy import stats
 
     alpha, beta = np.array([3.0, 40.0, 1.0]), np.array([9.0, 60.0, 0.5])
-    posterior = Conjugate(family, ["x", "y", "z"], alpha, beta)
+    posterior = family(["x", "y", "z"], alpha, beta)
+    beta_family = family is BetaPosterior
     for i, (low, high) in enumerate(posterior.hdi(0.94)):
-        dist = (stats.beta(alpha[i], beta[i]) if family == "beta"
-                else stats.gamma(alpha[i], scale=1 / beta[i]))  # fmt: skip
+        dist = (
+            stats.beta(alpha[i], beta[i])
+            if beta_family
+            else stats.gamma(alpha[i], scale=1 / beta[i])
+        )
         assert dist.cdf(high) - dist.cdf(low) == pytest.approx(0.94, abs=1e-6)
-        if low > 1e-9 and (family == "gamma" or high < 1 - 1e-9):  # interior: equal densities
+        if low > 1e-9 and (not beta_family or high < 1 - 1e-9):  # interior: equal densities
             assert dist.pdf(low) == pytest.approx(dist.pdf(high), rel=1e-3)
 
 
 def test_exact_expected_loss_and_p_best_match_monte_carlo():
-    posterior = Conjugate("gamma", ["a", "b", "c"], np.array([5.0, 30.0, 12.0]),
-                          np.array([2.0, 10.0, 5.0]))  # fmt: skip
+    posterior = GammaPosterior(
+        ["a", "b", "c"], np.array([5.0, 30.0, 12.0]), np.array([2.0, 10.0, 5.0])
+    )
     sampled = Draws(posterior.names, posterior.draws())
     assert posterior.expected_loss() == pytest.approx(sampled.expected_loss(), abs=0.01)
     assert posterior.p_best() == pytest.approx(sampled.p_best(), abs=0.005)
@@ -113,8 +119,9 @@ def test_exact_expected_loss_and_p_best_match_monte_carlo():
 
 def test_bernoulli_without_events_is_the_prior_with_a_warning():
     bernoulli = get_type("bernoulli")
-    groups = bernoulli.groups([{"trials": 0, "successes": 0}])
-    summary = bernoulli.summarize(bernoulli.exact(groups, (1.0, 1.0)), groups, {"hdi_prob": 0.94})
+    stats = bernoulli.stats([{"trials": 0, "successes": 0}])
+    prior = bernoulli.prior(None, stats)
+    summary = bernoulli.summarize(bernoulli.exact(stats, prior), stats, {"hdi_prob": 0.94})
     [row] = summary["groups"]
     assert row["mean"] == pytest.approx(0.5)
     assert row["hdi_high"] - row["hdi_low"] == pytest.approx(0.94)  # uniform: any such interval
@@ -123,17 +130,25 @@ def test_bernoulli_without_events_is_the_prior_with_a_warning():
 
 def test_ab_test_with_a_single_variant_answers_with_a_warning():
     ab = get_type("ab-test")
-    groups = Groups(["A"], np.array([100.0]), np.array([7.0]))
-    summary = ab.summarize(ab.exact(groups, (1.0, 1.0)), groups, {"hdi_prob": 0.94})
+    stats = Stats(["A"], {"trials": np.array([100.0]), "successes": np.array([7.0])})
+    summary = ab.summarize(ab.exact(stats, ab.prior(None, stats)), stats, {"hdi_prob": 0.94})
     assert summary["groups"][0]["p_best"] == pytest.approx(1.0)
+    assert summary["control"] is None and "uplift_rel" not in summary["groups"][0]
     assert "only one variant" in summary["warnings"][0]
-    assert summary["decision"] == "Only A has data"
+    assert summary["decision"].startswith("Only A has data: its conversion rate is 7.")
 
 
 def test_zero_trial_variant_from_the_split_is_its_prior_and_never_the_choice(cli, tmp_path):
     rows = binomial_rows("variant", "outcome", {"A": (10, 100), "B": (12, 100)})
-    cli("experiments", "create", "e", "--type", "ab-test", "--initial-data-file",
-        events_file(tmp_path, rows))  # fmt: skip
+    cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        "ab-test",
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     result = cli("posterior", "e", "--exact", "--json", "--split", "A=1,B=1,C=1")
     assert result.code == 0, result.err
     summary = result.json()
@@ -146,8 +161,15 @@ def test_zero_trial_variant_from_the_split_is_its_prior_and_never_the_choice(cli
 
 def test_srm_check_flags_a_broken_split(cli, tmp_path):
     rows = binomial_rows("variant", "outcome", {"A": (50, 1000), "B": (40, 700)})
-    cli("experiments", "create", "e", "--type", "ab-test", "--initial-data-file",
-        events_file(tmp_path, rows))  # fmt: skip
+    cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        "ab-test",
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     equal = cli("posterior", "e", "--exact", "--json").json()["srm"]
     assert equal["flagged"] and equal["p_value"] < 0.001
     intended = cli("posterior", "e", "--exact", "--json", "--split", "A=10,B=7").json()["srm"]
@@ -156,13 +178,21 @@ def test_srm_check_flags_a_broken_split(cli, tmp_path):
 
 def test_poisson_cohort_with_no_events(cli, tmp_path):
     rows = [{"cohort": "a", "events": 5, "exposure": 2.0}, {"cohort": "b", "events": 0}]
-    cli("experiments", "create", "e", "--type", "poisson-cohorts", "--initial-data-file",
-        events_file(tmp_path, rows))  # fmt: skip
+    cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        "poisson-cohorts",
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     result = cli("posterior", "e", "--exact", "--json", "--reference", "b")
     assert result.code == 0, result.err
     summary = result.json()
     b = next(g for g in summary["groups"] if g["name"] == "b")
-    assert b["events"] == 0 and b["hdi_low"] == 0.0 and b["reference"] is True
+    assert b["events"] == 0 and b["hdi_low"] == 0.0 and b["control"] is True
+    assert summary["control"] == "b"
     assert "cohort b has no events yet" in result.err
     a = next(g for g in summary["groups"] if g["name"] == "a")
     assert a["rate_ratio"]["mean"] > 1
@@ -170,8 +200,15 @@ def test_poisson_cohort_with_no_events(cli, tmp_path):
 
 def test_bandit_allocation_is_thompson_with_a_floor(cli, tmp_path):
     rows = binomial_rows("arm", "reward", {"a": (5, 100), "b": (30, 100), "c": (10, 100)})
-    cli("experiments", "create", "e", "--type", "multi-armed-bandits", "--initial-data-file",
-        events_file(tmp_path, rows))  # fmt: skip
+    cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        "multi-armed-bandits",
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     shares = cli("bandit", "allocate", "e", "--exact").json()
     assert sum(shares.values()) == pytest.approx(1.0)
     assert min(shares.values()) == pytest.approx(0.01)  # a and c are hopeless: the floor
@@ -182,8 +219,15 @@ def test_bandit_allocation_is_thompson_with_a_floor(cli, tmp_path):
 
 def test_bernoulli_threshold(cli, tmp_path):
     rows = binomial_rows(None, "outcome", {None: (30, 100)})
-    cli("experiments", "create", "e", "--type", "bernoulli", "--initial-data-file",
-        events_file(tmp_path, rows))  # fmt: skip
+    cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        "bernoulli",
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     summary = cli("posterior", "e", "--exact", "--json", "--threshold", "0.2").json()
     from scipy import stats
 

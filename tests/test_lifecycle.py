@@ -17,9 +17,16 @@ def test_walkthrough_from_the_readme(home, tmp_path):
     assert len(json.loads(initial.read_text())) == 200
 
     created = run_vibes(
-        "experiments", "create", "ab_test_1", "--display-name", "Test 1: Homepage Button Color",
-        "--type", "ab-test", "--initial-data-file", initial,
-    )  # fmt: skip
+        "experiments",
+        "create",
+        "ab_test_1",
+        "--display-name",
+        "Test 1: Homepage Button Color",
+        "--type",
+        "ab-test",
+        "--initial-data-file",
+        initial,
+    )
     assert created.code == 0, created.err
     assert created.json()["events"] == 200
 
@@ -47,8 +54,9 @@ def test_walkthrough_from_the_readme(home, tmp_path):
 def test_every_type_round_trips_through_every_format(cli, tmp_path, type_name, fmt):
     path = tmp_path / f"events.{fmt}"
     assert cli("generate", type_name, "-n", "120", "--seed", "3", "-o", path).code == 0
-    created = cli("experiments", "create", "--name", "exp", "--type", type_name,
-                  "--initial-data-file", path)  # fmt: skip
+    created = cli(
+        "experiments", "create", "--name", "exp", "--type", type_name, "--initial-data-file", path
+    )
     assert created.code == 0, created.err
     assert created.json()["events"] == 120
     # The same file through stdin, detected from its content alone.

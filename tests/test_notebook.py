@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 import vibes_core as vc
+
+pytestmark = pytest.mark.mcmc  # the notebook calls vc.fit(name): an MCMC fit
 
 NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "nhtsa-experiments.ipynb"
 
@@ -29,8 +32,12 @@ def test_the_nhtsa_notebook_runs_on_the_sample(home, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert not any(cell.get("outputs") for cell in notebook.cells), "commit it without outputs"
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()  # fmt: skip
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
 
     name = "nhtsa_hyundai_elantra_2010"
     written = tmp_path / "out" / f"{name}.csv"

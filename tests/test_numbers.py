@@ -11,7 +11,7 @@ from scipy import integrate, stats
 from tests.conftest import lake_state
 from tests.test_inference import binomial_rows, events_file
 from vibes_core import catalog, inference
-from vibes_core.posterior import Conjugate
+from vibes_core.posterior import BetaPosterior
 
 
 def strict(text: str):
@@ -33,8 +33,15 @@ def one_line_error(result, *words: str) -> None:
 
 
 def create(cli, tmp_path, type_name: str, rows: list[dict], name: str = "e") -> None:
-    created = cli("experiments", "create", name, "--type", type_name,
-                  "--initial-data-file", events_file(tmp_path, rows, f"{name}.ndjson"))  # fmt: skip
+    created = cli(
+        "experiments",
+        "create",
+        name,
+        "--type",
+        type_name,
+        "--initial-data-file",
+        events_file(tmp_path, rows, f"{name}.ndjson"),
+    )
     assert created.code == 0, created.err
 
 
@@ -47,8 +54,12 @@ def exact(cli, *args: str):
 
 def test_exposures_summing_to_infinity_are_refused_naming_the_cohort(cli, home, tmp_path):
     """Each exposure is finite; two uploads of 1e308 each in one cohort are not."""
-    create(cli, tmp_path, "poisson-cohorts", [{"cohort": "a", "events": 1, "exposure": 1e308},
-                                              {"cohort": "b", "events": 3}])  # fmt: skip
+    create(
+        cli,
+        tmp_path,
+        "poisson-cohorts",
+        [{"cohort": "a", "events": 1, "exposure": 1e308}, {"cohort": "b", "events": 3}],
+    )
     more = events_file(tmp_path, [{"cohort": "a", "events": 1, "exposure": 1e308}], "more.ndjson")
     assert cli("events", "upload", "--name", "e", "-f", more).code == 0
     before = lake_state(home)
@@ -64,8 +75,10 @@ def test_counts_beyond_the_documented_limit_are_refused_naming_the_cohort(cli, t
 
 
 def test_large_counts_within_the_limit_answer_in_strict_json(cli, tmp_path):
-    rows = [{"cohort": c, "events": 400_000_000_000, "exposure": x}
-            for c, x in [("a", 1e9), ("b", 1.000001e9)]]  # fmt: skip
+    rows = [
+        {"cohort": c, "events": 400_000_000_000, "exposure": x}
+        for c, x in [("a", 1e9), ("b", 1.000001e9)]
+    ]
     create(cli, tmp_path, "poisson-cohorts", rows)
     result = exact(cli)
     assert result.code == 0, result.err
@@ -79,8 +92,9 @@ def test_large_counts_within_the_limit_answer_in_strict_json(cli, tmp_path):
 
 
 @pytest.mark.parametrize("prior", ["1e300,1e300", "1e-300,1", "1,1e7", "1e-7,1"])
-@pytest.mark.parametrize("type_name", ["bernoulli", "ab-test", "multi-armed-bandits",
-                                       "poisson-cohorts"])  # fmt: skip
+@pytest.mark.parametrize(
+    "type_name", ["bernoulli", "ab-test", "multi-armed-bandits", "poisson-cohorts"]
+)
 def test_priors_outside_the_bounds_are_refused_in_one_line(cli, tmp_path, type_name, prior):
     rows = {
         "bernoulli": [{"outcome": True}, {"outcome": False}],
@@ -94,17 +108,27 @@ def test_priors_outside_the_bounds_are_refused_in_one_line(cli, tmp_path, type_n
 
 
 EXTREME_DATA = {
-    "ab-test, a control without conversions": ("ab-test", binomial_rows(
-        "variant", "outcome", {"A": (0, 200), "B": (5, 200), "C": (200, 200)})),
-    "bandits, an arm always paying": ("multi-armed-bandits", binomial_rows(
-        "arm", "reward", {"x": (0, 50), "y": (50, 50)})),
+    "ab-test, a control without conversions": (
+        "ab-test",
+        binomial_rows("variant", "outcome", {"A": (0, 200), "B": (5, 200), "C": (200, 200)}),
+    ),
+    "bandits, an arm always paying": (
+        "multi-armed-bandits",
+        binomial_rows("arm", "reward", {"x": (0, 50), "y": (50, 50)}),
+    ),
     "bernoulli, all failures": ("bernoulli", binomial_rows(None, "outcome", {None: (0, 500)})),
-    "poisson, a reference cohort without events": ("poisson-cohorts", [
-        {"cohort": "a", "events": 0, "exposure": 1e6}, {"cohort": "b", "events": 7}]),
-    "poisson, exposures 1e-300 and 1e300": ("poisson-cohorts", [
-        {"cohort": "a", "events": 5, "exposure": 1e-300},
-        {"cohort": "b", "events": 5, "exposure": 1e300}]),
-}  # fmt: skip
+    "poisson, a reference cohort without events": (
+        "poisson-cohorts",
+        [{"cohort": "a", "events": 0, "exposure": 1e6}, {"cohort": "b", "events": 7}],
+    ),
+    "poisson, exposures 1e-300 and 1e300": (
+        "poisson-cohorts",
+        [
+            {"cohort": "a", "events": 5, "exposure": 1e-300},
+            {"cohort": "b", "events": 5, "exposure": 1e300},
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize("prior", [None, "1e-6,1e-6", "1e-6,1e6", "1e6,1e-6", "1e6,1e6"])
@@ -127,27 +151,42 @@ def test_extreme_priors_and_data_answer_in_strict_json_or_one_line(cli, tmp_path
         if "allocation" in summary:
             assert sum(summary["allocation"].values()) == pytest.approx(1)
     else:
-        one_line_error(result, "cannot be computed", "relative to the control A"
-                       if type_name == "ab-test" else "to the reference a")  # fmt: skip
+        one_line_error(
+            result,
+            "cannot be computed",
+            "relative to the control A" if type_name == "ab-test" else "to the reference a",
+        )
 
 
 def test_a_control_whose_draws_are_0_names_the_uplift_and_what_to_do(cli, tmp_path):
     rows = binomial_rows("variant", "outcome", {"A": (0, 100), "B": (5, 100)})
     create(cli, tmp_path, "ab-test", rows)
-    one_line_error(exact(cli, "--prior", "1e-6,1"), "uplift of B relative to the control A",
-                   "--control", "--prior")  # fmt: skip
+    one_line_error(
+        exact(cli, "--prior", "1e-6,1"),
+        "uplift of B relative to the control A",
+        "--control",
+        "--prior",
+    )
     assert exact(cli, "--prior", "1e-6,1", "--control", "B").code == 0  # B has conversions
 
 
 def test_a_reference_cohort_with_zero_rate_draws_names_the_ratio(cli, tmp_path):
-    create(cli, tmp_path, "poisson-cohorts", [{"cohort": "a", "events": 0, "exposure": 10.0},
-                                              {"cohort": "b", "events": 4}])  # fmt: skip
-    one_line_error(exact(cli, "--prior", "1e-6,1"), "rate ratio of b to the reference a")
+    create(
+        cli,
+        tmp_path,
+        "poisson-cohorts",
+        [{"cohort": "a", "events": 0, "exposure": 10.0}, {"cohort": "b", "events": 4}],
+    )
+    one_line_error(exact(cli, "--prior", "1e-6,1"), "uplift of b relative to the reference a")
 
 
 def test_split_weights_that_overflow_give_strict_json_or_a_usage_error(cli, tmp_path):
-    create(cli, tmp_path, "ab-test", binomial_rows("variant", "outcome",
-                                                   {"A": (5, 100), "B": (7, 120)}))  # fmt: skip
+    create(
+        cli,
+        tmp_path,
+        "ab-test",
+        binomial_rows("variant", "outcome", {"A": (5, 100), "B": (7, 120)}),
+    )
     result = exact(cli, "--split", "A=1e308,B=1e308")  # their sum is infinite
     assert result.code == 0, result.err
     srm = strict(result.out)["srm"]
@@ -160,13 +199,18 @@ def test_split_weights_that_overflow_give_strict_json_or_a_usage_error(cli, tmp_
 def test_every_json_command_prints_strict_json(cli, tmp_path):
     rows = binomial_rows("arm", "reward", {"x": (0, 10), "y": (10, 10)})
     create(cli, tmp_path, "multi-armed-bandits", rows)
-    for args in (("posterior", "e", "--exact", "--json"), ("bandit", "allocate", "e", "--exact"),
-                 ("experiments", "list"), ("db", "list-tables")):  # fmt: skip
+    for args in (
+        ("posterior", "e", "--exact", "--json"),
+        ("bandit", "allocate", "e", "--exact"),
+        ("experiments", "list"),
+        ("db", "list-tables"),
+    ):
         result = cli(*args)
         assert result.code == 0, result.err
         strict(result.out)
 
 
+@pytest.mark.mcmc
 def test_the_cached_summary_is_strict_json_too(cli, home, tmp_path):
     """A fit whose draws are constant has no Monte Carlo error to speak of (arviz says NaN): the
     answer and the summary the cache stores say null, never NaN."""
@@ -195,17 +239,25 @@ def quad_p_best(alpha, beta, i) -> float:
 
 def test_few_groups_match_quadrature_to_1e8():
     alpha, beta = np.array([51.0, 61.0, 45.0, 3.0]), np.array([451.0, 441.0, 400.0, 20.0])
-    posterior = Conjugate("beta", list("abcd"), alpha, beta)
+    posterior = BetaPosterior(list("abcd"), alpha, beta)
     truth = np.array([quad_p_best(alpha, beta, i) for i in range(4)])
     assert posterior.p_best() == pytest.approx(truth, abs=1e-8)
     dists = [stats.beta(a, b) for a, b in zip(alpha, beta, strict=True)]
     # E[max] = integral of 1 - prod F over [0, 1]
-    expected_max = integrate.quad(lambda x: 1 - np.prod([d.cdf(x) for d in dists]), 0, 1,
-                                  epsabs=1e-13, limit=500, points=[0.1, 0.15])[0]  # fmt: skip
-    assert posterior.expected_loss() == pytest.approx(expected_max - alpha / (alpha + beta),
-                                                      abs=1e-8)  # fmt: skip
-    beats = integrate.quad(lambda x: dists[1].sf(x) * dists[0].pdf(x), 0, 1, epsabs=1e-13,
-                           limit=500)[0]  # fmt: skip
+    expected_max = integrate.quad(
+        lambda x: 1 - np.prod([d.cdf(x) for d in dists]),
+        0,
+        1,
+        epsabs=1e-13,
+        limit=500,
+        points=[0.1, 0.15],
+    )[0]
+    assert posterior.expected_loss() == pytest.approx(
+        expected_max - alpha / (alpha + beta), abs=1e-8
+    )
+    beats = integrate.quad(
+        lambda x: dists[1].sf(x) * dists[0].pdf(x), 0, 1, epsabs=1e-13, limit=500
+    )[0]
     assert posterior.prob_beats(0)[1] == pytest.approx(beats, abs=1e-8)
 
 
@@ -215,8 +267,10 @@ def thousand_variants(cli, tmp_path) -> dict:
     rng = np.random.default_rng(7)
     trials = rng.integers(20, 300, 1000)
     rates = rng.beta(20, 180, 1000)
-    counts = {f"v{i:04d}": (int(rng.binomial(n, r)), int(n))
-              for i, (n, r) in enumerate(zip(trials, rates, strict=True))}  # fmt: skip
+    counts = {
+        f"v{i:04d}": (int(rng.binomial(n, r)), int(n))
+        for i, (n, r) in enumerate(zip(trials, rates, strict=True))
+    }
     create(cli, tmp_path, "ab-test", binomial_rows("variant", "outcome", counts))
     result = exact(cli, "--control", "v0000")
     assert result.code == 0, result.err
@@ -245,8 +299,9 @@ def test_1000_groups_agree_with_numpy_monte_carlo(thousand_variants):
     assert loss == pytest.approx(max_sum / draws - alpha / (alpha + beta), abs=2e-4)
     p_beats = np.array([g["p_beats_control"] for g in groups[1:]])
     mc_beats = beats[1:] / draws
-    assert np.all(np.abs(p_beats - mc_beats) <= 5 * np.sqrt(mc_beats * (1 - mc_beats) / draws)
-                  + 2e-4)  # fmt: skip
+    assert np.all(
+        np.abs(p_beats - mc_beats) <= 5 * np.sqrt(mc_beats * (1 - mc_beats) / draws) + 2e-4
+    )
     # The uplift comes from fewer draws per group with 1,000 groups (posterior.DRAW_BUDGET):
     # its mean within 5 of their standard errors of the exact difference of means.
     mean = alpha / (alpha + beta)
@@ -262,8 +317,9 @@ def test_1000_groups_agree_with_numpy_monte_carlo(thousand_variants):
 
 def test_1000_groups_plots_stay_small(thousand_variants):
     with catalog.open_lake() as lake:
-        summary = inference.posterior(lake, "e", inference.Settings(options={"control": "v0000"}),
-                                      exact=True, plots=True)  # fmt: skip
+        summary = inference.posterior(
+            lake, "e", inference.Settings(options={"control": "v0000"}), exact=True, plots=True
+        )
     rates, uplifts = summary["plots"]
     for spec in (rates, uplifts):
         assert len(spec["series"]) == 12 and "highest of" in spec["title"]
@@ -279,6 +335,7 @@ def test_more_groups_than_the_limit_are_refused_in_one_line(cli, tmp_path):
     one_line_error(exact(cli), "10,001 arms", "at most 10,000")
 
 
+@pytest.mark.mcmc
 def test_mcmc_with_50_groups_answers(cli, tmp_path):
     counts = {f"c{i:02d}": (i % 7, 20 + i) for i in range(50)}
     create(cli, tmp_path, "ab-test", binomial_rows("variant", "outcome", counts))
@@ -287,7 +344,8 @@ def test_mcmc_with_50_groups_answers(cli, tmp_path):
     summary = strict(result.out)
     assert len(summary["groups"]) == 50 and summary["method"] == "mcmc"
     with catalog.open_lake() as lake:
-        plotted = inference.posterior(lake, "e", inference.Settings(draws=30, tune=30, chains=2),
-                                      plots=True)  # fmt: skip
+        plotted = inference.posterior(
+            lake, "e", inference.Settings(draws=30, tune=30, chains=2), plots=True
+        )
     assert plotted["cached"] and len(plotted["traces"]) == 50
     json.dumps(plotted["plots"], allow_nan=False)

@@ -17,15 +17,23 @@ SMALL_FIT = inference.Settings(draws=200, tune=200, chains=2)
 
 
 def create(cli, tmp_path, type_name: str, rows: list[dict]) -> None:
-    created = cli("experiments", "create", "e", "--type", type_name,
-                  "--initial-data-file", events_file(tmp_path, rows))  # fmt: skip
+    created = cli(
+        "experiments",
+        "create",
+        "e",
+        "--type",
+        type_name,
+        "--initial-data-file",
+        events_file(tmp_path, rows),
+    )
     assert created.code == 0, created.err
 
 
 def posterior(name: str = "e", settings: inference.Settings | None = None, **keywords) -> dict:
     with catalog.open_lake() as lake:
-        return inference.posterior(lake, name, settings or inference.Settings(), plots=True,
-                                   **keywords)  # fmt: skip
+        return inference.posterior(
+            lake, name, settings or inference.Settings(), plots=True, **keywords
+        )
 
 
 def area(series: dict) -> float:
@@ -74,10 +82,12 @@ def test_ab_test_plots_rates_and_uplifts_with_the_summary_hdis(cli, tmp_path):
 
 
 def test_poisson_plots_rates_and_ratios(cli, tmp_path):
-    rows = [{"cohort": c, "events": e, "exposure": x}
-            for c, e, x in [("p", 3, 10.0), ("q", 40, 100.0), ("r", 0, 5.0)]]  # fmt: skip
+    rows = [
+        {"cohort": c, "events": e, "exposure": x}
+        for c, e, x in [("p", 3, 10.0), ("q", 40, 100.0), ("r", 0, 5.0)]
+    ]
     create(cli, tmp_path, "poisson-cohorts", rows)
-    summary = posterior(exact=True, settings=inference.Settings(options={"reference": "q"}))
+    summary = posterior(exact=True, settings=inference.Settings(options={"control": "q"}))
     rates, ratios = summary["plots"]
     assert_densities_match(rates, summary["groups"])
     for series in rates["series"]:  # r has no events: its density is highest at 0
@@ -118,6 +128,7 @@ def test_rank_plots_are_flat_for_mixed_chains_and_not_for_a_stuck_one():
     assert first[-1] > 3 and first[0] < 0.1  # its draws pile up at the top ranks
 
 
+@pytest.mark.mcmc
 def test_mcmc_plots_survive_the_cache_but_never_reach_it(cli, ab_test):
     fitted = posterior(ab_test, SMALL_FIT)
     assert fitted["cached"] is False and fitted["method"] == "mcmc"
@@ -139,12 +150,15 @@ def test_mcmc_plots_survive_the_cache_but_never_reach_it(cli, ab_test):
     assert hit["traces"] == fitted["traces"]
 
     # Other summary options on the hit: the stored draws are read once, for both.
-    other = posterior(ab_test, inference.Settings(draws=200, tune=200, chains=2,
-                                                  options={"control": "B"}))  # fmt: skip
+    other = posterior(
+        ab_test, inference.Settings(draws=200, tune=200, chains=2, options={"control": "B"})
+    )
     assert other["cached"] is True and other["plots"][1]["title"] == "relative uplift over B"
     a = next(g for g in other["groups"] if g["name"] == "A")
-    assert other["plots"][1]["series"][0]["hdi"] == [a["uplift_rel"]["hdi_low"],
-                                                     a["uplift_rel"]["hdi_high"]]  # fmt: skip
+    assert other["plots"][1]["series"][0]["hdi"] == [
+        a["uplift_rel"]["hdi_low"],
+        a["uplift_rel"]["hdi_high"],
+    ]
 
     printed = cli("posterior", ab_test, "--json", "--draws", 200, "--tune", 200, "--chains", 2)
     assert printed.code == 0, printed.err
@@ -165,8 +179,16 @@ async def test_plot_view_draws_every_kind_of_spec(cli, tmp_path, monkeypatch, no
     create(cli, tmp_path, "ab-test", rows)
     specs = posterior(exact=True)["plots"]
     draws = Draws(["x"], np.random.default_rng(0).normal(size=(400, 1)))
-    specs += [{"kind": "bars", "title": "next batch", "xlabel": "share",
-               "labels": ["left", "right"], "values": [0.25, 0.75]}, *traces(draws, 2)]  # fmt: skip
+    specs += [
+        {
+            "kind": "bars",
+            "title": "next batch",
+            "xlabel": "share",
+            "labels": ["left", "right"],
+            "values": [0.25, 0.75],
+        },
+        *traces(draws, 2),
+    ]
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")
     app = PlotApp()

@@ -16,15 +16,21 @@ psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed")
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is not installed")
 
+pytestmark = pytest.mark.services
+
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-KEYS = {"AWS_ACCESS_KEY_ID": "vibes-test", "AWS_SECRET_ACCESS_KEY": "vibes-test-secret",
-        "AWS_REGION": "us-east-1"}  # fmt: skip
+KEYS = {
+    "AWS_ACCESS_KEY_ID": "vibes-test",
+    "AWS_SECRET_ACCESS_KEY": "vibes-test-secret",
+    "AWS_REGION": "us-east-1",
+}
 
 
 def admin():
     try:
-        con = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres",
-                               connect_timeout=3)  # fmt: skip
+        con = psycopg2.connect(
+            host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres", connect_timeout=3
+        )
     except psycopg2.OperationalError as error:
         pytest.skip(f"no PostgreSQL at {PG_HOST}:{PG_PORT} for the scale-out tests: {error}")
     con.autocommit = True
@@ -63,9 +69,13 @@ def s3():
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
-    client = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
-                          aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
-                          region_name=KEYS["AWS_REGION"])  # fmt: skip
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=KEYS["AWS_SECRET_ACCESS_KEY"],
+        region_name=KEYS["AWS_REGION"],
+    )
     buckets = {role: f"vibes-{role}-{uuid.uuid4().hex[:8]}" for role in ("lake", "mlflow")}
     for bucket in buckets.values():
         client.create_bucket(Bucket=bucket)
@@ -98,11 +108,15 @@ def objects(services, role: str) -> list[str]:
 
 
 def catalog_tables(dbname: str) -> list[str]:
-    rows = query(dbname, "SELECT table_name FROM information_schema.tables "
-                         "WHERE table_name LIKE 'ducklake%' ORDER BY 1")  # fmt: skip
+    rows = query(
+        dbname,
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_name LIKE 'ducklake%' ORDER BY 1",
+    )
     return [row[0] for row in rows]
 
 
+@pytest.mark.mcmc
 def test_lifecycle_on_postgres_and_s3(services, tmp_path):
     lake_db, mlflow_db = services["databases"]["lake"], services["databases"]["mlflow"]
     first = run_vibes("db", "init")
@@ -114,8 +128,9 @@ def test_lifecycle_on_postgres_and_s3(services, tmp_path):
 
     events = tmp_path / "events.json"
     assert run_vibes("generate", "ab-test", "-n", 600, "--seed", 3, "-o", events).code == 0
-    created = run_vibes("experiments", "create", "ab", "--type", "ab-test",
-                        "--initial-data-file", events)  # fmt: skip
+    created = run_vibes(
+        "experiments", "create", "ab", "--type", "ab-test", "--initial-data-file", events
+    )
     assert created.code == 0, created.err
     more = run_vibes("generate", "ab-test", "-n", 150, "--seed", 4, "--format", "ndjson").out
     assert run_vibes("events", "upload", "ab", stdin=more.encode()).code == 0
@@ -157,21 +172,28 @@ def test_config_show_masks_secrets_and_check_says_ok(services):
     checked = run_vibes("config", "check")
     assert checked.code == 0, checked.err
     services_ok = [(r["service"], r["ok"]) for r in json.loads(checked.out)]
-    assert services_ok == [("catalog", True), ("data", True), ("mlflow", True),
-                           ("mlflow artifacts", True)]  # fmt: skip
+    assert services_ok == [
+        ("catalog", True),
+        ("data", True),
+        ("mlflow", True),
+        ("mlflow artifacts", True),
+    ]
 
 
 def test_a_config_file_holds_the_same_keys(services, tmp_path, monkeypatch):
     file = tmp_path / "vibes.toml"
-    file.write_text("".join(f"{key} = {json.dumps(value)}\n"
-                            for key, value in services["env"].items()))  # fmt: skip
+    file.write_text(
+        "".join(f"{key} = {json.dumps(value)}\n" for key, value in services["env"].items())
+    )
     for key in services["env"]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("VIBES_CONFIG", str(file))
     assert run_vibes("db", "init").code == 0
     assert "ducklake_snapshot" in catalog_tables(services["databases"]["lake"])
-    sources = {key: s["source"] for key, s in json.loads(run_vibes("config", "show").out)
-               ["settings"].items()}  # fmt: skip
+    sources = {
+        key: s["source"]
+        for key, s in json.loads(run_vibes("config", "show").out)["settings"].items()
+    }
     assert sources["VIBES_CATALOG_URL"] == "file" and sources["VIBES_HOME"] == "environment"
 
 
@@ -193,8 +215,10 @@ def test_bad_configuration_is_one_clear_line_and_creates_nothing(services):
     one_line_error(run_vibes("db", "init", env=closed_port), "cannot reach S3")
     assert catalog_tables(lake_db) == []
 
-    unreachable = {"VIBES_CATALOG_URL": f"postgres:dbname={lake_db} host=127.0.0.1 port=9 "
-                                        "user=postgres password=hunter2"}  # fmt: skip
+    unreachable = {
+        "VIBES_CATALOG_URL": f"postgres:dbname={lake_db} host=127.0.0.1 port=9 "
+        "user=postgres password=hunter2"
+    }
     result = run_vibes("experiments", "list", env=unreachable)
     one_line_error(result, "PostgreSQL does not answer")
     assert "hunter2" not in result.err  # the password is masked
@@ -207,15 +231,20 @@ def test_bad_configuration_is_one_clear_line_and_creates_nothing(services):
     one_line_error(run_vibes("experiments", "list"), "run `vibes db init`")  # not yet created
     assert run_vibes("db", "init").code == 0
     elsewhere = {"VIBES_DATA_PATH": f"s3://{services['buckets']['lake']}/elsewhere/"}
-    one_line_error(run_vibes("experiments", "list", env=elsewhere),
-                   "is not where this catalog keeps its files")  # fmt: skip
+    one_line_error(
+        run_vibes("experiments", "list", env=elsewhere), "is not where this catalog keeps its files"
+    )
 
 
 def test_config_check_names_each_failing_service(services):
-    checked = run_vibes("config", "check", env={
-        "VIBES_DATA_PATH": "s3://no-such-bucket/data/",
-        "MLFLOW_S3_BUCKET_NAME": "no-such-mlflow-bucket",
-    })  # fmt: skip
+    checked = run_vibes(
+        "config",
+        "check",
+        env={
+            "VIBES_DATA_PATH": "s3://no-such-bucket/data/",
+            "MLFLOW_S3_BUCKET_NAME": "no-such-mlflow-bucket",
+        },
+    )
     assert checked.code == 1
     results = {r["service"]: r for r in json.loads(checked.out)}
     assert not results["catalog"]["ok"] and "vibes db init" in results["catalog"]["detail"]
@@ -251,41 +280,58 @@ def test_four_processes_upload_to_one_experiment_without_loss_or_duplicates(serv
     assert run_vibes("db", "init").code == 0
     first = tmp_path / "first.json"  # generated: days before now, long after the batches
     assert run_vibes("generate", "ab-test", "-n", 10, "-o", first).code == 0
-    assert run_vibes("experiments", "create", "shared", "--type", "ab-test",
-                     "--initial-data-file", first).code == 0  # fmt: skip
-    workers = [subprocess.Popen([sys.executable, "-c", UPLOADER, str(w), "25"], env=os.environ,
-                                stderr=subprocess.PIPE) for w in range(4)]  # fmt: skip
+    assert (
+        run_vibes(
+            "experiments", "create", "shared", "--type", "ab-test", "--initial-data-file", first
+        ).code
+        == 0
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", UPLOADER, str(w), "25"], env=os.environ, stderr=subprocess.PIPE
+        )
+        for w in range(4)
+    ]
     for worker in workers:
         assert worker.wait(timeout=600) == 0, worker.stderr.read().decode()[-2000:]
     with catalog.open_lake() as lake:
         table = catalog.table_sql("shared")
         counts = lake.con.execute(
             f"SELECT count(*), count(DISTINCT timestamp) FROM {table} "
-            "WHERE timestamp < '2001-01-01'").fetchone()  # fmt: skip
+            "WHERE timestamp < '2001-01-01'"
+        ).fetchone()
         snapshots = len(catalog.history(lake, "shared"))
     assert counts == (2000, 2000)
     assert snapshots == 1 + 100  # the first events, then one snapshot per batch
 
 
+@pytest.mark.mcmc
 def test_a_fit_while_another_process_uploads_sees_one_snapshot(services, tmp_path):
     from vibes_core import catalog
 
     assert run_vibes("db", "init").code == 0
     first = tmp_path / "first.json"
     assert run_vibes("generate", "ab-test", "-n", 400, "-o", first).code == 0
-    assert run_vibes("experiments", "create", "shared", "--type", "ab-test",
-                     "--initial-data-file", first).code == 0  # fmt: skip
-    uploader = subprocess.Popen([sys.executable, "-c", UPLOADER, "1", "15"], env=os.environ,
-                                stderr=subprocess.PIPE)  # fmt: skip
-    fit = run_vibes("posterior", "shared", "--json", "--no-cache", "--draws", 200, "--tune", 200,
-                    "--chains", 1)  # fmt: skip
+    assert (
+        run_vibes(
+            "experiments", "create", "shared", "--type", "ab-test", "--initial-data-file", first
+        ).code
+        == 0
+    )
+    uploader = subprocess.Popen(
+        [sys.executable, "-c", UPLOADER, "1", "15"], env=os.environ, stderr=subprocess.PIPE
+    )
+    fit = run_vibes(
+        "posterior", "shared", "--json", "--no-cache", "--draws", 200, "--tune", 200, "--chains", 1
+    )
     assert uploader.wait(timeout=600) == 0, uploader.stderr.read().decode()[-2000:]
     assert fit.code == 0, fit.err
     answer = json.loads(fit.out)
     with catalog.open_lake() as lake:
         at_snapshot = lake.con.execute(
             f"SELECT count(*) FROM {catalog.table_sql('shared')} "
-            f"AT (VERSION => {answer['snapshot']})").fetchone()[0]  # fmt: skip
+            f"AT (VERSION => {answer['snapshot']})"
+        ).fetchone()[0]
         now = catalog.count_events(lake.con, "shared")
     assert sum(group["trials"] for group in answer["groups"]) == at_snapshot
     assert now == 400 + 15 * 20

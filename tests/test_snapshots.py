@@ -15,6 +15,7 @@ from vibes_tui.app import VibesApp
 from vibes_tui.screens.inspect import InspectScreen
 
 pytestmark = [
+    pytest.mark.mcmc,  # demo_home fits every demo experiment with MCMC
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.xdist_group("snapshots"),  # one worker seeds the demo lake once for all
 ]
@@ -35,9 +36,13 @@ def demo_home(tmp_path_factory):
                 inference.posterior(lake, name, warn=lambda message: None)
         demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")
         events = home.parent / "batch.csv"
-        events.write_text("variant,outcome,timestamp\n" + "".join(
-            f"{'AB'[i % 2]},{str(i % 7 == 0).lower()},2026-11-03T0{i % 10}:00:00Z\n"
-            for i in range(40)))  # fmt: skip
+        events.write_text(
+            "variant,outcome,timestamp\n"
+            + "".join(
+                f"{'AB'[i % 2]},{str(i % 7 == 0).lower()},2026-11-03T0{i % 10}:00:00Z\n"
+                for i in range(40)
+            )
+        )
         env.chdir(home.parent)  # the upload screen shows the path as typed: batch.csv
         yield home
 
@@ -75,14 +80,20 @@ def test_home(demo_home, snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("tab", ["1", "2", "3", "4"], ids=["posterior", "diagnostics", "data",
-                                                           "history"])  # fmt: skip
+@pytest.mark.parametrize(
+    "tab", ["1", "2", "3", "4"], ids=["posterior", "diagnostics", "data", "history"]
+)
 def test_inspect(demo_home, snap_compare, size, tab):
     assert snapshot(snap_compare, size, "enter", tab)
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_inspect_bandit_allocation(demo_home, snap_compare, size):
+    assert snapshot(snap_compare, size, "down", "down", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_revenue(demo_home, snap_compare, size):
     assert snapshot(snap_compare, size, "down", "enter")
 
 

@@ -48,12 +48,17 @@ def status(app) -> str:
 @pytest.fixture
 def three(cli, tmp_path):
     """Experiments of three types; the home screen shows them all."""
-    for name, kind, n in (("ab", "ab-test", 400), ("cohorts", "poisson-cohorts", 200),
-                          ("coin", "bernoulli", 100)):  # fmt: skip
+    for name, kind, n in (
+        ("ab", "ab-test", 400),
+        ("cohorts", "poisson-cohorts", 200),
+        ("coin", "bernoulli", 100),
+    ):
         path = tmp_path / f"{name}.json"
         assert cli("generate", kind, "-n", n, "--seed", 1, "-o", path).code == 0
-        assert cli("experiments", "create", name, "--type", kind,
-                   "--initial-data-file", path).code == 0  # fmt: skip
+        assert (
+            cli("experiments", "create", name, "--type", kind, "--initial-data-file", path).code
+            == 0
+        )
 
 
 async def test_home_lists_experiments_with_their_results(home, three):
@@ -146,6 +151,7 @@ async def test_help_lists_the_keys(home):
         assert isinstance(app.screen, ExperimentsScreen)
 
 
+@pytest.mark.mcmc
 async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
     app = VibesApp()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -167,6 +173,7 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
         assert isinstance(app.screen, ExperimentsScreen)
 
 
+@pytest.mark.mcmc
 async def test_a_posterior_drawn_before_the_table_measured_it_is_not_left_clipped(home, three):
     """Exact then MCMC fills the summary table twice with cells of the same widths; a paint
     that fell before the table measured the new cells once left them clipped for good."""
@@ -185,6 +192,7 @@ async def test_a_posterior_drawn_before_the_table_measured_it_is_not_left_clippe
         assert all(cell in str(table.render_line(1).text) for cell in first_row)
 
 
+@pytest.mark.mcmc
 async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_is_fine(home, three):
     assert run_vibes("posterior", "ab").code == 0  # fitted and cached by another process
     app = VibesApp()
@@ -207,6 +215,7 @@ async def test_a_cached_fit_under_the_cursor_opens_at_once_and_leaving_at_once_i
         assert run_vibes("cache", "list", "ab").json() == []  # not shown again as cached
 
 
+@pytest.mark.mcmc
 async def test_a_fit_that_fails_leaves_the_exact_answer_and_says_why(home, three):
     app = VibesApp()
     app.models_ready.set()  # skip the warm-up: this fit must fail, not wait for PyMC
@@ -244,6 +253,7 @@ async def test_with_the_lake_opened_first_the_table_is_there_at_once(home, three
         await settle(app, pilot)
 
 
+@pytest.mark.mcmc
 async def test_command_palette_opens_an_experiment(home, three):
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
@@ -262,6 +272,7 @@ def selected(app) -> str:
     return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
 
 
+@pytest.mark.mcmc
 async def test_history_picks_the_posterior_as_of_an_earlier_snapshot(home, three):
     events = run_vibes("generate", "ab-test", "-n", "50", "--format", "ndjson").out.encode()
     assert run_vibes("events", "upload", "ab", stdin=events).code == 0
@@ -280,15 +291,28 @@ async def test_history_picks_the_posterior_as_of_an_earlier_snapshot(home, three
             ),
         )
         assert [[str(cell) for cell in snapshots.get_row_at(i)][2:4] for i in (0, 1)] == [
-            ["50", "450"], ["400", "400"]]  # fmt: skip
+            ["50", "450"],
+            ["400", "400"],
+        ]
         await pilot.press("down", "enter")  # the creation's snapshot
-        await until(pilot, lambda: screen.summary and screen.as_of is not None
-                    and sum(g["trials"] for g in screen.summary["groups"]) == 400)  # fmt: skip
+        await until(
+            pilot,
+            lambda: (
+                screen.summary
+                and screen.as_of is not None
+                and sum(g["trials"] for g in screen.summary["groups"]) == 400
+            ),
+        )
         assert screen.query_one(TabbedContent).active == "posterior"
         assert f"as of snapshot {screen.as_of}" in screen.sub_title
         await pilot.press("l")
-        await until(pilot, lambda: screen.summary  # None until the latest posterior comes
-                    and sum(g["trials"] for g in screen.summary["groups"]) == 450)  # fmt: skip
+        await until(
+            pilot,
+            lambda: (
+                screen.summary  # None until the latest posterior comes
+                and sum(g["trials"] for g in screen.summary["groups"]) == 450
+            ),
+        )
         assert screen.as_of is None
 
 
@@ -303,7 +327,14 @@ async def test_new_experiment_from_home_is_selected_once_created(home, three):
         form.query_one("#from-demo", RadioButton).value = True
         await pilot.pause()
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, ExperimentsScreen)
-                    and "zeta" in app.screen.rows and selected(app) == "zeta", 60)  # fmt: skip
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ExperimentsScreen)
+                and "zeta" in app.screen.rows
+                and selected(app) == "zeta"
+            ),
+            60,
+        )
         await settle(app, pilot)
     assert lake_state(home)[1]["zeta"] == 1000

@@ -60,11 +60,14 @@ async def test_path_suggester_completes_names_and_folders(tmp_path):
 
 
 def test_preview_validates_like_an_upload(home, ab_test, tmp_path):
-    good = write_ndjson(tmp_path / "good.ndjson", [
-        {"timestamp": "2026-01-02T03:04:05+01:00", "variant": " A ", "outcome": True},
-        {"variant": "B", "outcome": False},
-        {"variant": "B", "outcome": True},
-    ])  # fmt: skip
+    good = write_ndjson(
+        tmp_path / "good.ndjson",
+        [
+            {"timestamp": "2026-01-02T03:04:05+01:00", "variant": " A ", "outcome": True},
+            {"variant": "B", "outcome": False},
+            {"variant": "B", "outcome": True},
+        ],
+    )
     bad = write_ndjson(tmp_path / "bad.ndjson", [{"variant": "A", "outcome": "yes"}])
     ab = get_type("ab-test")
     with catalog.open_lake() as lake:
@@ -234,10 +237,13 @@ async def test_upload_previews_then_adds_the_events(home, ab_test, cli, tmp_path
 async def test_upload_of_a_bad_file_shows_the_first_problem_and_stays_disabled(
     home, ab_test, tmp_path
 ):
-    bad = write_ndjson(tmp_path / "bad.ndjson", [
-        {"variant": "A", "outcome": True},
-        {"variant": "B", "outcome": "yes"},
-    ])  # fmt: skip
+    bad = write_ndjson(
+        tmp_path / "bad.ndjson",
+        [
+            {"variant": "A", "outcome": True},
+            {"variant": "B", "outcome": "yes"},
+        ],
+    )
     before = lake_state(home)
     app, results = VibesApp(), []
     async with app.run_test(size=SIZE) as pilot:

@@ -44,8 +44,9 @@ def experiments(lake: Lake | None = None) -> list[dict]:
     """Every experiment: name, display name, type, created_at and its number of events."""
     with _lake(lake) as lake:
         counts = catalog.event_counts(lake)
-        return [{**asdict(e), "events": counts.get(e.name, 0)}
-                for e in catalog.list_experiments(lake)]  # fmt: skip
+        return [
+            {**asdict(e), "events": counts.get(e.name, 0)} for e in catalog.list_experiments(lake)
+        ]
 
 
 def events(name: str, lake: Lake | None = None):
@@ -59,8 +60,9 @@ def events(name: str, lake: Lake | None = None):
     return ibis.duckdb.from_connection(lake.con).sql(f"SELECT * FROM {catalog.table_sql(name)}")
 
 
-def create(name: str, type_name: str, data, display_name: str | None = None,
-           lake: Lake | None = None) -> dict:  # fmt: skip
+def create(
+    name: str, type_name: str, data, display_name: str | None = None, lake: Lake | None = None
+) -> dict:
     """A new experiment with ``data`` (DataFrame or Arrow table) as its first events."""
     with _lake(lake) as lake, _as_parquet(data) as path:
         return catalog.create(lake, name, type_name, path, display_name)
@@ -72,8 +74,14 @@ def upload(name: str, data, lake: Lake | None = None) -> dict:
         return catalog.upload(lake, name, path)
 
 
-def fit(name: str, *, exact: bool = False, as_of: int | None = None, lake: Lake | None = None,
-        **settings) -> dict:  # fmt: skip
+def fit(
+    name: str,
+    *,
+    exact: bool = False,
+    as_of: int | None = None,
+    lake: Lake | None = None,
+    **settings,
+) -> dict:
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
     draws, tune, chains, seed, prior, hdi_prob and the type's options (e.g. control)."""
     from vibes_core import inference
@@ -93,8 +101,10 @@ def _as_parquet(data):
     try:
         table = data if isinstance(data, pa.Table) else pa.table(data)
     except (TypeError, ValueError, pa.ArrowException) as error:
-        raise InvalidInput(f"cannot read the events as a table ({error}): pass a pandas "
-                           "DataFrame or a pyarrow Table") from error  # fmt: skip
+        raise InvalidInput(
+            f"cannot read the events as a table ({error}): pass a pandas "
+            "DataFrame or a pyarrow Table"
+        ) from error
     with tempfile.TemporaryDirectory(prefix="vibes-") as folder:
         path = Path(folder) / "events.parquet"
         pq.write_table(table, path)

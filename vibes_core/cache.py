@@ -26,8 +26,14 @@ from vibes_core.errors import first_line
 EXPERIMENT = "vibes-posteriors"
 SUMMARY, POSTERIOR = "summary.json", "posterior.nc"
 # How a store broken before it was made atomically (a migration killed halfway) fails to open.
-BROKEN_STORE = ("_alembic_tmp", "out-of-date database schema", "no such table",
-                "file is not a database", "malformed", "already exists")  # fmt: skip
+BROKEN_STORE = (
+    "_alembic_tmp",
+    "out-of-date database schema",
+    "no such table",
+    "file is not a database",
+    "malformed",
+    "already exists",
+)
 
 
 class CacheError(Exception):
@@ -82,8 +88,9 @@ class Cache:
                     client = MlflowClient(tracking_uri=self.config.mlflow_tracking_uri)
                     self._experiment_id = self._experiment(client)
         except Exception as error:
-            raise CacheError(f"cannot reach MLflow at {self.config.mlflow_tracking_uri}: "
-                             f"{first_line(error)}") from error  # fmt: skip
+            raise CacheError(
+                f"cannot reach MLflow at {self.config.mlflow_tracking_uri}: {first_line(error)}"
+            ) from error
         self._client = client
         return client, self._experiment_id
 
@@ -112,8 +119,10 @@ class Cache:
         aside = store.with_name(f"{store.name}.broken-{time.strftime('%Y%m%dT%H%M%S')}")
         os.replace(store, aside)
         create_store(store)
-        self.warn(f"the cache's store {store} was broken ({first_line(error)}): moved aside to "
-                  f"{aside.name} and made anew; earlier cached fits are gone")  # fmt: skip
+        self.warn(
+            f"the cache's store {store} was broken ({first_line(error)}): moved aside to "
+            f"{aside.name} and made anew; earlier cached fits are gone"
+        )
 
     @contextlib.contextmanager
     def _first_use_lock(self):
@@ -146,9 +155,11 @@ class Cache:
     def _runs(self, filter_string: str, max_results: int = 1000):
         client, experiment_id = self.connect()
         return client.search_runs(
-            [experiment_id], filter_string, order_by=["attributes.start_time DESC"],
+            [experiment_id],
+            filter_string,
+            order_by=["attributes.start_time DESC"],
             max_results=max_results,
-        )  # fmt: skip
+        )
 
     def lookup(self, key: str) -> Hit | None:
         try:
@@ -174,8 +185,16 @@ class Cache:
         except Exception as error:
             raise CacheError(f"cannot read the cached posterior: {first_line(error)}") from error
 
-    def store(self, key: str, tags: dict, params: dict, metrics: dict, summary: dict,
-              options: dict, posterior_path: Path) -> str:  # fmt: skip
+    def store(
+        self,
+        key: str,
+        tags: dict,
+        params: dict,
+        metrics: dict,
+        summary: dict,
+        options: dict,
+        posterior_path: Path,
+    ) -> str:
         run_id = None
         try:
             client, experiment_id = self.connect()

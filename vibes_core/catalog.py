@@ -26,8 +26,13 @@ from vibes_core.text import has_control, printable
 from vibes_core.types import get_type
 from vibes_core.types.base import SQL_TYPES
 
-IBIS_TYPES = {"bool": "boolean", "string": "string", "int": "int64", "float": "float64",
-              "timestamp": "timestamp"}  # fmt: skip
+IBIS_TYPES = {
+    "bool": "boolean",
+    "string": "string",
+    "int": "int64",
+    "float": "float64",
+    "timestamp": "timestamp",
+}
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"

@@ -168,14 +168,20 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         auto_init=not catalog,
         mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
         mlflow_artifact_location=artifact_location(env, home),
-        s3=S3(env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY"),
-              env.get("AWS_REGION"), env.get("AWS_ENDPOINT_URL"))
-        if (data_path or "").startswith("s3://") else None,
-        relative_data_path=bool(data_path) and "://" not in data_path
+        s3=S3(
+            env.get("AWS_ACCESS_KEY_ID"),
+            env.get("AWS_SECRET_ACCESS_KEY"),
+            env.get("AWS_REGION"),
+            env.get("AWS_ENDPOINT_URL"),
+        )
+        if (data_path or "").startswith("s3://")
+        else None,
+        relative_data_path=bool(data_path)
+        and "://" not in data_path
         and not Path(data_path).expanduser().is_absolute(),
         settings=settings,
         file=path if from_file else None,
-    )  # fmt: skip
+    )
 
 
 def artifact_location(env, home: Path) -> str | None:

@@ -1,156 +1,206 @@
-"""The two conjugate families the types are built on, each as PyMC model and closed form.
+"""Families of models that types are built on: each one its statistics, priors, PyMC model and
+exact posterior. A new family is a new class here (and, if it has a closed form of its own, a
+``ClosedForm`` subclass in vibes_core.posterior); a type picks one by subclassing it.
 
-Beta-Binomial: a probability per group, from trials and successes (bernoulli, ab-test, bandits).
-Gamma-Poisson: a rate per unit of exposure per group, from event counts and summed exposure.
-Both are fitted on sufficient statistics (one row per group), never on one row per event.
+- ``BetaBinomial``: a probability per group, from trials and successes.
+- ``GammaPoisson``: a rate per unit of exposure per group, from event counts and exposure.
+- ``LogNormalHurdle``: a value per user per group: the share of users with a value (Beta-
+  Binomial) times the mean of a log-normal amount for those (Normal-Inverse-Gamma).
+
+All are fitted on sufficient statistics (one row per group), never on one row per event.
 """
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from vibes_core.errors import VibesError
-from vibes_core.types.base import ExperimentType
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from vibes_core.posterior import Conjugate
-
-
-# A prior parameter counts pseudo-observations (Beta: successes and failures; Gamma: events and
-# exposure). Up to a million is stronger than any data-free belief and still exact in floating
-# point; down to 1e-6 admits the vaguest priors in use (Gamma(0.001, 0.001), Beta(0.01, 0.01))
-# with room to spare, while at 1e-300 every draw is 0 and the density a spike no float holds.
-PRIOR_BOUNDS = (1e-6, 1e6)
-# Counts per group (trials, successes, events): scipy's inverse incomplete beta function drifts
-# from 1e13 on (the median off by 0.1 sd at 1e15), so larger counts are refused, not misreported.
-MAX_COUNT = 1e12
-
-
-@dataclass(frozen=True)
-class Groups:
-    """Sufficient statistics in model form: per group, how many draws of what."""
-
-    names: list[str]
-    size: "np.ndarray"  # trials, or exposure
-    count: "np.ndarray"  # successes, or events
-
-    @property
-    def empty(self) -> "np.ndarray":
-        return self.size == 0
-
-
-def checked(groups: Groups, noun: str, size: str, count: str, size_limit: float) -> Groups:
-    """``groups`` if every statistic can be computed with, else a VibesError naming the group:
-    a sum of finite values can still overflow (two exposures of 1e308 make infinity)."""
-    import numpy as np
-
-    for values, what, limit in ((groups.size, size, size_limit), (groups.count, count, MAX_COUNT)):
-        bad = ~np.isfinite(values) | (values > limit)
-        if bad.any():
-            i = int(np.argmax(bad))
-            name = f"{noun} {groups.names[i]}" if noun else "the experiment"
-            if math.isfinite(limit):
-                problem, fix = f"more than {limit:g}", f"split {name} into several"
-            else:
-                problem, fix = "beyond floating point", f"record {what} in larger units"
-            raise VibesError(
-                f"{name} has a total {what} of {values[i]:g}, {problem}: vibes cannot compute "
-                f"with it; {fix}"
-            )
-    return groups
-
-
-def baseline(names: list[str], chosen: str | None, option: str, noun: str) -> int:
-    """Where the group the others are compared with is: the one chosen, else the first."""
-    chosen = chosen or names[0]
-    if chosen not in names:
-        raise VibesError(f"--{option} {chosen!r} is not a {noun}; {noun}s: {', '.join(names)}")
-    return names.index(chosen)
-
-
-def no_data_warnings(groups: Groups, noun: str) -> list[str]:
-    return [
-        f"{noun} {name} has no events yet: its posterior is the prior"
-        for name, empty in zip(groups.names, groups.empty, strict=True)
-        if empty
-    ]
-
-
-def check_prior(kind: ExperimentType, prior: tuple[float, float]) -> tuple[float, float]:
-    """``prior`` if both parameters are within PRIOR_BOUNDS, else a VibesError naming one."""
-    low, high = PRIOR_BOUNDS
-    for name, value in zip(kind.prior_names, prior, strict=True):
-        if not (math.isfinite(value) and low <= value <= high):
-            raise VibesError(
-                f"--prior: {name} {value:g} is outside [{low:g}, {high:g}]; give each parameter "
-                f"in that range, e.g. the default {','.join(f'{v:g}' for v in kind.default_prior)}"
-            )
-    return prior
+from vibes_core.types.base import ExperimentType, Prior, Statistic, Stats
+from vibes_core.units import RATE, VALUE
 
 
 class BetaBinomial(ExperimentType):
-    family: ClassVar[str] = "beta"
-    parameter: ClassVar[str] = "p"
-    prior_names: ClassVar[tuple[str, str]] = ("alpha", "beta")
-    default_prior: ClassVar[tuple[float, float]] = (1.0, 1.0)  # uniform on [0, 1]
+    statistics = (
+        Statistic("trials", "events in the group"),
+        Statistic("successes", "events that were a success"),
+    )
+    size = "trials"
+    counts = ("n", "successes", "trials")
+    priors = (
+        Prior("alpha", 1.0, "Beta prior: pseudo-successes (1,1 is uniform on [0, 1])"),
+        Prior("beta", 1.0, "Beta prior: pseudo-failures"),
+    )
+    parameter = "p"
+    model_summary = "p ~ Beta(alpha, beta) per group; successes ~ Binomial(trials, p)"
 
-    def groups(self, stats: list[dict]) -> Groups:
-        import numpy as np
-
-        key = self.group_column
-        groups = Groups(
-            names=[row[key] for row in stats] if key else ["all"],
-            size=np.array([row["trials"] for row in stats], dtype=float),
-            count=np.array([row["successes"] for row in stats], dtype=float),
-        )
-        return checked(groups, key or "", "trials", "successes", MAX_COUNT)
-
-    def model(self, groups: Groups, prior: tuple[float, float]):
+    def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
 
-        with pm.Model(coords={"group": groups.names}) as model:
-            p = pm.Beta(self.parameter, alpha=prior[0], beta=prior[1], dims="group")
-            pm.Binomial("successes", n=groups.size, p=p, observed=groups.count, dims="group")
+        with pm.Model(coords={"group": stats.names}) as model:
+            p = pm.Beta(self.parameter, alpha=prior["alpha"], beta=prior["beta"], dims="group")
+            pm.Binomial(
+                "successes", n=stats["trials"], p=p, observed=stats["successes"], dims="group"
+            )
         return model
 
-    def exact(self, groups: Groups, prior: tuple[float, float]) -> "Conjugate":
-        from vibes_core.posterior import Conjugate
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        from vibes_core.posterior import BetaPosterior
 
-        alpha, beta = prior
-        return Conjugate(
-            "beta", groups.names, alpha + groups.count, beta + groups.size - groups.count
+        return BetaPosterior(
+            stats.names,
+            prior["alpha"] + stats["successes"],
+            prior["beta"] + stats["trials"] - stats["successes"],
         )
 
 
 class GammaPoisson(ExperimentType):
-    family: ClassVar[str] = "gamma"
-    parameter: ClassVar[str] = "rate"
-    prior_names: ClassVar[tuple[str, str]] = ("shape", "rate")
-    # Mean 1000 per unit of exposure, sd 1000: weak for any plausible rate.
-    default_prior: ClassVar[tuple[float, float]] = (1.0, 0.001)
+    statistics = (
+        Statistic("events", "events counted"),
+        Statistic("exposure", "exposure the counts cover", limit=math.inf),
+    )
+    size = "exposure"
+    counts = ("events/exp.", "events", "exposure")
+    priors = (
+        Prior("shape", 1.0, "Gamma prior: pseudo-events"),
+        # Mean 1000 per unit of exposure, sd 1000: weak for any plausible rate.
+        Prior("rate", 0.001, "Gamma prior: pseudo-exposure"),
+    )
+    parameter = "rate"
+    model_summary = "rate ~ Gamma(shape, rate) per group; events ~ Poisson(rate * exposure)"
+    unit = RATE
 
-    def groups(self, stats: list[dict]) -> Groups:
-        import numpy as np
-
-        groups = Groups(
-            names=[row[self.group_column] for row in stats],
-            size=np.array([row["exposure"] for row in stats], dtype=float),
-            count=np.array([row["events"] for row in stats], dtype=float),
-        )
-        return checked(groups, self.group_column, "exposure", "events", math.inf)
-
-    def model(self, groups: Groups, prior: tuple[float, float]):
+    def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
 
-        with pm.Model(coords={"group": groups.names}) as model:
-            rate = pm.Gamma(self.parameter, alpha=prior[0], beta=prior[1], dims="group")
-            pm.Poisson("events", mu=rate * groups.size, observed=groups.count, dims="group")
+        with pm.Model(coords={"group": stats.names}) as model:
+            rate = pm.Gamma(self.parameter, alpha=prior["shape"], beta=prior["rate"], dims="group")
+            pm.Poisson(
+                "events", mu=rate * stats["exposure"], observed=stats["events"], dims="group"
+            )
         return model
 
-    def exact(self, groups: Groups, prior: tuple[float, float]) -> "Conjugate":
-        from vibes_core.posterior import Conjugate
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        from vibes_core.posterior import GammaPosterior
 
-        shape, rate = prior
-        return Conjugate("gamma", groups.names, shape + groups.count, rate + groups.size)
+        return GammaPosterior(
+            stats.names, prior["shape"] + stats["events"], prior["rate"] + stats["exposure"]
+        )
+
+
+class LogNormalHurdle(ExperimentType):
+    """Value per user = p * exp(mu + variance / 2): p the share of users with a value > 0,
+    and the log of those values Normal(mu, variance), with the conjugate Normal-Inverse-Gamma
+    prior mu | variance ~ Normal(mu0, variance / kappa), variance ~ InverseGamma(shape, scale).
+
+    The prior's mu0 is the mean log value of every buyer of the experiment unless given: the
+    unit of the values (cents or dollars) must not matter, and a group with no buyer yet is
+    then assumed to be like the others, with the weight of ``kappa`` (one) buyer."""
+
+    statistics = (
+        Statistic("users", "users in the group"),
+        Statistic("buyers", "users with a value > 0"),
+        Statistic("sum_log", "sum of the log values of the buyers", limit=math.inf),
+        Statistic("sum_log2", "sum of the squared log values of the buyers", limit=math.inf),
+    )
+    size = "users"
+    counts = ("buyers/n", "buyers", "users")
+    priors = (
+        Prior("alpha", 1.0, "Beta prior of the share of buyers: pseudo-buyers"),
+        Prior("beta", 1.0, "Beta prior of the share of buyers: pseudo-users without a value"),
+        Prior(
+            "mu0",
+            math.nan,
+            "prior mean of the log value (default: every buyer's mean)",
+            low=-700.0,
+            high=700.0,
+        ),
+        Prior("kappa", 1.0, "weight of mu0, in buyers"),
+        # Mean 1, mode 0.5: log values spread as revenue's do; a thin enough tail that
+        # exp(variance / 2) stays finite in every draw of a group without buyers.
+        Prior("shape", 3.0, "Inverse-Gamma prior of the log values' variance: shape"),
+        Prior("scale", 2.0, "Inverse-Gamma prior of the log values' variance: scale"),
+    )
+    model_summary = (
+        "p ~ Beta(alpha, beta), buyers ~ Binomial(users, p); log value of a buyer ~ "
+        "Normal(mu, variance), mu ~ Normal(mu0, variance / kappa), variance ~ "
+        "InverseGamma(shape, scale); value per user = p * exp(mu + variance / 2)"
+    )
+    unit = VALUE
+    target_accept = 0.95  # a group with few buyers has a funnel between mu and variance
+    parts: ClassVar[tuple[str, str]] = ("conversion", "value_per_buyer")
+
+    def from_data(self, prior: str, stats: Stats) -> float:
+        buyers = stats["buyers"].sum()
+        return float(stats["sum_log"].sum() / buyers) if buyers else 0.0
+
+    def posterior_parameters(self, stats: Stats, prior: dict[str, float]) -> dict:
+        """The conjugate update: Beta(a, b) for the share, NIG(m, k, s, c) for the log values."""
+        import numpy as np
+
+        n, total, squares = stats["buyers"], stats["sum_log"], stats["sum_log2"]
+        mean = np.divide(total, n, out=np.zeros_like(total), where=n > 0)
+        spread = np.maximum(squares - total * mean, 0.0)  # sum of (log - mean)^2
+        kappa = prior["kappa"] + n
+        return {
+            "a": prior["alpha"] + n,
+            "b": prior["beta"] + stats["users"] - n,
+            "m": (prior["kappa"] * prior["mu0"] + total) / kappa,
+            "k": kappa,
+            "shape": prior["shape"] + n / 2,
+            "scale": prior["scale"]
+            + spread / 2
+            + prior["kappa"] * n * (mean - prior["mu0"]) ** 2 / (2 * kappa),
+        }
+
+    def model(self, stats: Stats, prior: dict[str, float]):
+        import numpy as np
+        import pymc as pm
+
+        n, total, squares = stats["buyers"], stats["sum_log"], stats["sum_log2"]
+        with pm.Model(coords={"group": stats.names}) as model:
+            p = pm.Beta("p", alpha=prior["alpha"], beta=prior["beta"], dims="group")
+            pm.Binomial("buyers", n=stats["users"], p=p, observed=n, dims="group")
+            variance = pm.InverseGamma(
+                "variance", alpha=prior["shape"], beta=prior["scale"], dims="group"
+            )
+            mu = pm.Normal(
+                "mu", mu=prior["mu0"], sigma=pm.math.sqrt(variance / prior["kappa"]), dims="group"
+            )
+            # The log values' Normal likelihood through their sums: sum (log - mu)^2 is
+            # sum_log2 - 2 mu sum_log + n mu^2.
+            pm.Potential(
+                "log_values",
+                pm.math.sum(
+                    -n / 2 * pm.math.log(2 * np.pi * variance)
+                    - (squares - 2 * mu * total + n * mu**2) / (2 * variance)
+                ),
+            )
+        return model
+
+    def quantity_draws(self, variables):
+        import numpy as np
+
+        per_buyer = np.exp(variables["mu"] + variables["variance"] / 2)
+        return variables["p"] * per_buyer, {
+            "conversion": variables["p"],
+            "value_per_buyer": per_buyer,
+        }
+
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        """Independent draws of the closed-form posteriors: the value per user has none."""
+        import numpy as np
+
+        from vibes_core.posterior import Draws, draw_count
+
+        post = self.posterior_parameters(stats, prior)
+        rng = np.random.default_rng(0)
+        shape = (draw_count(len(stats.names)), len(stats.names))
+        p = rng.beta(post["a"], post["b"], shape)
+        variance = 1 / rng.gamma(post["shape"], 1 / post["scale"], shape)
+        mu = rng.normal(post["m"], np.sqrt(variance / post["k"]))
+        with np.errstate(over="ignore"):  # an infinite draw is named by the summary
+            per_buyer = np.exp(mu + variance / 2)
+        return Draws(
+            stats.names,
+            p * per_buyer,
+            method="exact",
+            parts={"conversion": p, "value_per_buyer": per_buyer},
+        )

@@ -18,15 +18,11 @@ from pathlib import Path
 from vibes_core import catalog
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.errors import VibesError
-from vibes_core.families import check_prior
 from vibes_core.lake import Lake
 from vibes_core.types import get_type
 
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
 R_HAT_LIMIT = 1.01
-# Smaller steps than PyMC's 0.8: a group with no events has its mode at 0, whose steep
-# right tail on the log scale made NUTS diverge now and then.
-TARGET_ACCEPT = 0.9
 # Groups (variants, arms, cohorts) one posterior may have. At this limit the exact one takes
 # about 6 CPU seconds and 500 MB (bench/exact_groups.py; 1,000 groups: 0.7 s more than 2), and
 # its derived quantities get posterior.MIN_DRAWS draws per group.
@@ -41,9 +37,9 @@ class Settings:
     tune: int = 1000
     chains: int = 4
     seed: int = 1
-    prior: tuple[float, float] | None = None
+    prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
     hdi_prob: float = 0.94
-    options: dict = field(default_factory=dict)  # control, split, threshold, reference
+    options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
 
 def posterior(
@@ -79,49 +75,51 @@ def posterior(
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
-    stats = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
-    groups = with_expected(kind.groups(stats), kind.expected_groups(settings.options))
-    if not groups.names:
+    rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
+    stats = kind.stats(rows).with_groups(kind.expected_groups(settings.options))
+    if not stats.names:
         raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")
-    if len(groups.names) > MAX_GROUPS:
+    if len(stats.names) > MAX_GROUPS:
         raise VibesError(
-            f"{name} has {len(groups.names):,} {kind.group_column or 'group'}s; posteriors are "
+            f"{name} has {len(stats.names):,} {kind.group_column or 'group'}s; posteriors are "
             f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
         )
-    prior = check_prior(kind, settings.prior or kind.default_prior)
+    prior = kind.prior(settings.prior, stats)
     options = {"hdi_prob": settings.hdi_prob, **settings.options}
-    head = {
-        "experiment": name,
-        "type": kind.name,
-        "snapshot": snapshot,
-        "prior": dict(zip(kind.prior_names, prior, strict=True)),
-    }
+    head = {"experiment": name, "type": kind.name, "snapshot": snapshot, "prior": prior}
     if exact:
-        closed_form = kind.exact(groups, prior)
-        summary = kind.summarize(closed_form, groups, options)
-        result = strict({**head, "cached": False, "method": "exact", **summary,
-                         "diagnostics": None})  # fmt: skip
-        return with_plots(result, kind, closed_form, groups, options) if plots else result
+        if not kind.has_exact:
+            raise NoExact(
+                f"{name} is a {kind.name} experiment, which has no exact posterior: it is "
+                "fitted with MCMC only (leave out --exact)"
+            )
+        closed_form = kind.exact(stats, prior)
+        summary = kind.summarize(closed_form, stats, options)
+        result = strict(
+            {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
+        )
+        return with_plots(result, kind, closed_form, stats, options) if plots else result
 
-    key = cache_key(name, kind, stats, prior, settings)
+    key = cache_key(name, kind, rows, prior, settings)
     cache = Cache(lake.config, warn=warn)  # a store repaired on first use says so there too
     if use_cache:
         try:
             hit = cache.lookup(key)
             if hit is not None:
-                draws = cached_draws(cache, hit, kind, groups.names) if plots else None
-                summary = resummarize(cache, hit, kind, groups, options, draws)
+                draws = cached_draws(cache, hit, kind, stats.names) if plots else None
+                summary = resummarize(cache, hit, kind, stats, options, draws)
                 result = strict({**head, "cached": True, **summary})
-                return with_plots(result, kind, draws, groups, options) if plots else result
+                return with_plots(result, kind, draws, stats, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
     if not fit:
         return None
 
-    idata, seconds = sample(kind.model(groups, prior), settings, progress)
-    diagnostics = diagnose(idata, kind.parameter, seconds, settings)
-    draws = draws_of(idata, kind.parameter, groups.names)
-    summary = kind.summarize(draws, groups, options)
+    model = kind.model(stats, prior)
+    idata, seconds = sample(model, settings, progress, kind.target_accept)
+    diagnostics = diagnose(idata, kind.diagnosed(model), seconds, settings, kind.target_accept)
+    draws = estimate_of(kind, idata.posterior, stats.names)
+    summary = kind.summarize(draws, stats, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
@@ -133,7 +131,7 @@ def posterior(
                 tags={"experiment": name, "snapshot": snapshot, "type": kind.name},
                 params={
                     **fit_settings(settings),
-                    "prior": prior,
+                    "prior": json.dumps(prior),
                     "sampler": SAMPLER,
                     "model_version": kind.model_version,
                 },
@@ -145,7 +143,11 @@ def posterior(
         except CacheError as error:
             warn(f"{error}; the answer is right but was not cached")
     result = {**head, "cached": False, **result}
-    return with_plots(result, kind, draws, groups, options) if plots else result
+    return with_plots(result, kind, draws, stats, options) if plots else result
+
+
+class NoExact(VibesError):
+    """The type is fitted with MCMC only."""
 
 
 def strict(summary: dict) -> dict:
@@ -174,42 +176,27 @@ def strict(summary: dict) -> dict:
     return summary
 
 
-def with_plots(summary: dict, kind, posterior, groups, options: dict) -> dict:
+def with_plots(summary: dict, kind, posterior, stats, options: dict) -> dict:
     """The summary with the type's plots, and rank plots of the chains for an MCMC fit."""
     from vibes_core.plots import traces
 
-    plotted = {**summary, "plots": kind.plots(posterior, groups, summary, options)}
+    plotted = {**summary, "plots": kind.plots(posterior, stats, summary, options)}
     if summary["diagnostics"]:
         plotted["traces"] = traces(posterior, summary["diagnostics"]["chains"])
     return plotted
 
 
-def with_expected(groups, expected: list[str]):
-    """Groups named in the options (e.g. --split) but absent from the data: zero counts."""
-    import numpy as np
-
-    missing = [name for name in expected if name not in groups.names]
-    if not missing:
-        return groups
-    zeros = np.zeros(len(missing))
-    return type(groups)(
-        groups.names + missing,
-        np.concatenate([groups.size, zeros]),
-        np.concatenate([groups.count, zeros]),
-    )
-
-
-def cache_key(name: str, kind, stats: list[dict], prior, settings: Settings) -> str:
+def cache_key(name: str, kind, rows: list[dict], prior: dict, settings: Settings) -> str:
     """Everything a fit depends on. The data enters as its sufficient statistics: a new
     upload changes them (a miss), an upload to another experiment does not (still a hit)."""
     parts = {
         "experiment": name,
         "type": kind.name,
         "model_version": kind.model_version,
-        "stats": stats,
-        "prior": list(prior),
+        "stats": rows,
+        "prior": prior,
         "sampler": SAMPLER,
-        "target_accept": TARGET_ACCEPT,
+        "target_accept": kind.target_accept,
         "pymc": version("pymc"),
         **fit_settings(settings),
     }
@@ -220,14 +207,14 @@ def fit_settings(settings: Settings) -> dict:
     return {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed")}
 
 
-def resummarize(cache: Cache, hit: Hit, kind, groups, options: dict, draws=None) -> dict:
+def resummarize(cache: Cache, hit: Hit, kind, stats, options: dict, draws=None) -> dict:
     """A cached fit's summary; for other summary options, recomputed from its stored draws
     (``draws``, when the caller has read them already)."""
     if hit.options == options:
         return hit.summary
     if draws is None:
-        draws = cached_draws(cache, hit, kind, groups.names)
-    summary = kind.summarize(draws, groups, options)
+        draws = cached_draws(cache, hit, kind, stats.names)
+    summary = kind.summarize(draws, stats, options)
     diagnostics = hit.summary["diagnostics"]
     summary["warnings"] += diagnostic_warnings(diagnostics)
     return {"method": "mcmc", **summary, "diagnostics": diagnostics}
@@ -242,12 +229,14 @@ def cached_draws(cache: Cache, hit: Hit, kind, names: list[str]):
         tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp,
         xr.open_dataset(
             cache.posterior_file(hit, tmp), group="posterior", engine="h5netcdf"
-        ) as posterior,  # fmt: skip
+        ) as posterior,
     ):
-        return draws_of(xr.DataTree.from_dict({"posterior": posterior}), kind.parameter, names)
+        return estimate_of(kind, posterior, names)
 
 
-def sample(model, settings: Settings, progress: bool | Callable[[float], None]):
+def sample(
+    model, settings: Settings, progress: bool | Callable[[float], None], target_accept: float
+):
     import logging
 
     import pymc as pm
@@ -276,33 +265,54 @@ def sample(model, settings: Settings, progress: bool | Callable[[float], None]):
             progressbar=progress is True,
             callback=callback,
             compute_convergence_checks=False,
-            target_accept=TARGET_ACCEPT,
+            target_accept=target_accept,
         )
     return idata, time.perf_counter() - start
 
 
-def draws_of(idata, parameter: str, names: list[str]):
+def estimate_of(kind, posterior, names: list[str]):
+    """The type's quantity (and its parts) from a fit's posterior draws, with the Monte Carlo
+    error of each group's mean."""
     import arviz_stats
+    import xarray as xr
 
     from vibes_core.posterior import Draws
 
-    values = idata.posterior[parameter].values  # (chain, draw, group)
-    mcse = arviz_stats.mcse(idata, var_names=[parameter])[parameter].values
-    return Draws(names, values.reshape(-1, values.shape[-1]), mcse=mcse)
+    variables = {name: posterior[name].values for name in posterior.data_vars}
+    quantity, parts = kind.quantity_draws(variables)  # (chain, draw, group) each
+    mcse = arviz_stats.mcse(xr.DataArray(quantity, dims=("chain", "draw", "group"))).values
+    flat = len(names)
+    return Draws(
+        names,
+        quantity.reshape(-1, flat),
+        mcse=mcse,
+        parts={key: value.reshape(-1, flat) for key, value in parts.items()},
+    )
 
 
-def diagnose(idata, parameter: str, seconds: float, settings: Settings) -> dict:
+def diagnose(
+    idata, parameters: list[str], seconds: float, settings: Settings, target_accept: float
+) -> dict:
+    """Convergence over every element of every parameter: the worst r_hat and ESS."""
     import arviz_stats
+    import numpy as np
 
     def extreme(result, pick) -> float | None:
-        value = float(pick(result[parameter].values))
+        values = np.concatenate([np.ravel(result[p].values) for p in parameters])
+        value = float(pick(values))
         return value if math.isfinite(value) else None  # JSON has no inf or NaN
 
     return {
-        "max_r_hat": extreme(arviz_stats.rhat(idata, var_names=[parameter]), max),
-        "min_ess_bulk": extreme(arviz_stats.ess(idata, var_names=[parameter], method="bulk"), min),
-        "min_ess_tail": extreme(arviz_stats.ess(idata, var_names=[parameter], method="tail"), min),
+        "max_r_hat": extreme(arviz_stats.rhat(idata, var_names=parameters), np.max),
+        "min_ess_bulk": extreme(
+            arviz_stats.ess(idata, var_names=parameters, method="bulk"), np.min
+        ),
+        "min_ess_tail": extreme(
+            arviz_stats.ess(idata, var_names=parameters, method="tail"), np.min
+        ),
         "divergences": int(idata.sample_stats["diverging"].values.sum()),
+        "parameters": parameters,
+        "target_accept": target_accept,
         "draws": settings.draws,
         "tune": settings.tune,
         "chains": settings.chains,
@@ -337,12 +347,11 @@ def numeric(diagnostics: dict) -> dict:
 
 def headline(summary: dict) -> str:
     """The result in a few characters, for a list of experiments: the leader and how sure, or
-    the rate for a single group."""
-    from vibes_core.posterior import percent
+    the estimate for a single group."""
+    from vibes_core.units import percent
 
     groups = summary["groups"]
     if len(groups) == 1:
-        mean = groups[0]["mean"]
-        return percent(mean) if summary["type"] != "poisson-cohorts" else f"{mean:.3g}/unit"
-    leader = max(groups, key=lambda group: group.get("p_best", 0))
+        return get_type(summary["type"]).unit.show(groups[0]["mean"])
+    leader = max(groups, key=lambda group: group["p_best"])
     return f"{leader['name']} {percent(leader['p_best'], 0)}"

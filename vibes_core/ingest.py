@@ -49,17 +49,34 @@ JSON_TYPES = {
     "timestamp": ("VARCHAR",),
 }
 # Parquet column types (as DuckDB names them) each kind accepts, and how to say so.
-INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT",
-            "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")  # fmt: skip
+INTEGERS = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 PARQUET_TYPES = {
     "bool": (("BOOLEAN",), "a BOOLEAN column"),
     "string": (("VARCHAR",), "a string (VARCHAR) column"),
     "int": (INTEGERS, "an integer column"),
     "float": ((*INTEGERS, "FLOAT", "DOUBLE", "DECIMAL"), "a numeric column"),
-    "timestamp": (("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
-                   "TIMESTAMP_S", "DATE", "VARCHAR"),
-                  "a TIMESTAMP, DATE or ISO 8601 string column"),
-}  # fmt: skip
+    "timestamp": (
+        (
+            "TIMESTAMP",
+            "TIMESTAMP WITH TIME ZONE",
+            "TIMESTAMP_NS",
+            "TIMESTAMP_MS",
+            "TIMESTAMP_S",
+            "DATE",
+            "VARCHAR",
+        ),
+        "a TIMESTAMP, DATE or ISO 8601 string column",
+    ),
+}
 EXPECTED = {
     "bool": "true or false",
     "string": "a non-empty string",

@@ -37,19 +37,31 @@ EXTENSION_WHEELS = {
 CATALOG_EXTENSIONS = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
 # Messages of errors that mean "someone else is writing right now": try again. DuckLake says
 # "Transaction conflict", or gives up its own retries on the catalog's primary keys.
-TRANSIENT = ("database is locked", "database table is locked", "conflict", "could not serialize",
-             "deadlock", "exceeded the maximum retry count")  # fmt: skip
+TRANSIENT = (
+    "database is locked",
+    "database table is locked",
+    "conflict",
+    "could not serialize",
+    "deadlock",
+    "exceeded the maximum retry count",
+)
 # Faults of the machine, not of another writer: never retried, one line at once.
 FAULTS = (  # what the OS, SQLite or DuckDB says -> what is wrong and what to do
-    (r"No space left on device|database or disk is full|Disk quota exceeded",
-     "the disk is full: free some space and try again"),
+    (
+        r"No space left on device|database or disk is full|Disk quota exceeded",
+        "the disk is full: free some space and try again",
+    ),
     (r"File too large", "a file outgrew the size limit (ulimit -f): raise it and try again"),
-    (r"Read-only file system|readonly database",
-     "the file system is read-only: use a writable VIBES_HOME (or VIBES_DATA_PATH)"),
-    (r"Permission denied|Operation not permitted",
-     "permission denied: check the owner and modes of VIBES_HOME (or VIBES_DATA_PATH)"),
+    (
+        r"Read-only file system|readonly database",
+        "the file system is read-only: use a writable VIBES_HOME (or VIBES_DATA_PATH)",
+    ),
+    (
+        r"Permission denied|Operation not permitted",
+        "permission denied: check the owner and modes of VIBES_HOME (or VIBES_DATA_PATH)",
+    ),
     (r"disk I/O error", "the disk failed to read or write: is it full, read-only or gone?"),
-)  # fmt: skip
+)
 S3_UNREACHABLE = re.compile(
     r"Could not (?:connect|establish connection)|Connection refused|Couldn't connect|"
     r"Could not resolve host|Timeout was reached|Failed to connect",
@@ -182,8 +194,11 @@ def use_s3(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
                 f"AWS_ENDPOINT_URL {mask(s3.endpoint)!r} is not a URL: "
                 "use e.g. http://localhost:9000"
             )
-        options += [f"ENDPOINT {sql_literal(url.netloc)}", "URL_STYLE 'path'",
-                    f"USE_SSL {str(url.scheme == 'https').lower()}"]  # fmt: skip
+        options += [
+            f"ENDPOINT {sql_literal(url.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {str(url.scheme == 'https').lower()}",
+        ]
     con.execute(f"CREATE OR REPLACE SECRET vibes_s3 ({', '.join(options)})")
 
 
@@ -208,8 +223,10 @@ def probe_data_path(con: duckdb.DuckDBPyConnection, data_path: str) -> None:
         if "404" in message or "NoSuchBucket" in message:
             problem = no_bucket(bucket)
         elif any(code in message for code in ("403", "InvalidAccessKeyId", "SignatureDoes")):
-            problem = (f"S3 refused access to {bucket!r}: check AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY")  # fmt: skip
+            problem = (
+                f"S3 refused access to {bucket!r}: check AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY"
+            )
         else:
             problem = f"cannot reach S3 for {bucket!r} ({message}): check AWS_ENDPOINT_URL"
         raise ConfigError(mask(f"VIBES_DATA_PATH {data_path}: {problem}")) from error
@@ -221,22 +238,32 @@ DATA_PATH_MISMATCH = (
 ATTACH_PROBLEMS = (  # what DuckLake or libpq says -> what to do
     # Catalogs made before vibes resolved a relative VIBES_DATA_PATH store it as given, and
     # DuckLake reads it against each working directory.
-    (r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog '
-     r'"((?![a-z][a-z0-9+.-]*://)[^/"][^"]*)"',
-     "this catalog stores the relative data path {1}, which means another directory in each "
-     "directory vibes runs from: gather its files under one absolute directory, then store "
-     "that in the catalog (UPDATE ducklake_metadata SET value = '/that/dir/' "
-     "WHERE key = 'data_path') and set VIBES_DATA_PATH to it"),
-    (DATA_PATH_MISMATCH,
-     "VIBES_DATA_PATH {0} is not where this catalog keeps its files: set it to {1}"),
-    (r"Connection refused|could not translate host|timeout expired|No route to host",
-     "PostgreSQL does not answer there: is it running, and are host and port right?"),
-    (r"password authentication failed|no password supplied",
-     "PostgreSQL refused the password: check user and password in VIBES_CATALOG_URL"),
+    (
+        r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog '
+        r'"((?![a-z][a-z0-9+.-]*://)[^/"][^"]*)"',
+        "this catalog stores the relative data path {1}, which means another directory in each "
+        "directory vibes runs from: gather its files under one absolute directory, then store "
+        "that in the catalog (UPDATE ducklake_metadata SET value = '/that/dir/' "
+        "WHERE key = 'data_path') and set VIBES_DATA_PATH to it",
+    ),
+    (
+        DATA_PATH_MISMATCH,
+        "VIBES_DATA_PATH {0} is not where this catalog keeps its files: set it to {1}",
+    ),
+    (
+        r"Connection refused|could not translate host|timeout expired|No route to host",
+        "PostgreSQL does not answer there: is it running, and are host and port right?",
+    ),
+    (
+        r"password authentication failed|no password supplied",
+        "PostgreSQL refused the password: check user and password in VIBES_CATALOG_URL",
+    ),
     (r'role "[^"]+" does not exist', "PostgreSQL has no such user: check VIBES_CATALOG_URL"),
-    (r'database "([^"]+)" does not exist',
-     "PostgreSQL has no database named {0}: create it (docker compose up -d does)"),
-)  # fmt: skip
+    (
+        r'database "([^"]+)" does not exist',
+        "PostgreSQL has no database named {0}: create it (docker compose up -d does)",
+    ),
+)
 
 
 def attach_problem(error: Exception) -> str | None:

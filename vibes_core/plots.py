@@ -11,7 +11,7 @@ Every function returns a spec, a JSON-ready dict of lists of floats (~150 points
 
 import numpy as np
 
-from vibes_core.posterior import Conjugate, Draws, Posterior, interval
+from vibes_core.posterior import ClosedForm, Draws, Estimate, interval
 
 TAIL = 0.0005  # a density plot spans each series' central 99.9%
 POINTS = 150  # per density plot, shared among its series
@@ -22,13 +22,13 @@ MAX_SERIES = 12  # per density plot; more groups: the highest means
 
 
 def densities(
-    posterior: Posterior, prob: float, title: str = "posterior density", xlabel: str = ""
+    posterior: Estimate, prob: float, title: str = "posterior density", xlabel: str = ""
 ) -> dict:
     """Each group's posterior density with its HDI and mean: exact for a conjugate posterior,
     a kernel density estimate for draws."""
     means, hdis = posterior.mean(), posterior.hdi(prob)
     groups = shown(means)
-    if isinstance(posterior, Conjugate):
+    if isinstance(posterior, ClosedForm):
         x = grid([posterior.quantile(i, np.array([TAIL, 1 - TAIL])) for i in groups])
         ys = [finite(np.exp(posterior.log_pdf(i, x))) for i in groups]
     else:
@@ -36,10 +36,15 @@ def densities(
         x = grid([np.quantile(column, [TAIL, 1 - TAIL]) for column in columns])
         ys = [sample_density(column, x) for column in columns]
     series = [
-        {"name": posterior.names[i], "x": x.tolist(), "y": y.tolist(), "hdi": list(hdis[i]),
-         "mean": float(means[i])}
+        {
+            "name": posterior.names[i],
+            "x": x.tolist(),
+            "y": y.tolist(),
+            "hdi": list(hdis[i]),
+            "mean": float(means[i]),
+        }
         for i, y in zip(groups, ys, strict=True)
-    ]  # fmt: skip
+    ]
     return density_spec(of_many(title, len(groups), len(means)), xlabel, prob, series)
 
 
@@ -53,14 +58,32 @@ def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, x
     for name in picked:
         values = samples[name]
         summary = interval(values, prob)
-        series.append({
-            "name": name,
-            "x": x.tolist(),
-            "y": sample_density(values, x).tolist(),
-            "hdi": [summary["hdi_low"], summary["hdi_high"]],
-            "mean": summary["mean"],
-        })  # fmt: skip
+        series.append(
+            {
+                "name": name,
+                "x": x.tolist(),
+                "y": sample_density(values, x).tolist(),
+                "hdi": [summary["hdi_low"], summary["hdi_high"]],
+                "mean": summary["mean"],
+            }
+        )
     return density_spec(of_many(title, len(picked), len(names)), xlabel, prob, series)
+
+
+def uplifts(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
+    """Each group's relative uplift over the control, with the same arithmetic as the
+    summary's ``uplift_rel`` so that the HDIs agree to the last digit."""
+    names, draws = estimate.names, estimate.draws()
+    c = names.index(summary["control"])
+    with np.errstate(all="ignore"):  # the summary refused those
+        relative = {
+            name: (draws[:, i] - draws[:, c]) / draws[:, c]
+            for i, name in enumerate(names)
+            if i != c
+        }
+    return derived_densities(
+        relative, prob, f"relative uplift over {names[c]}", f"({noun} - {names[c]}) / {names[c]}"
+    )
 
 
 def shown(means: np.ndarray) -> list[int]:
@@ -76,13 +99,17 @@ def of_many(title: str, shown: int, total: int) -> str:
 
 
 def density_spec(title: str, xlabel: str, prob: float, series: list[dict]) -> dict:
-    return {"kind": "density", "title": title, "xlabel": xlabel, "hdi_prob": prob,
-            "series": series}  # fmt: skip
+    return {"kind": "density", "title": title, "xlabel": xlabel, "hdi_prob": prob, "series": series}
 
 
 def bars(title: str, labels: list[str], values: list[float], xlabel: str = "") -> dict:
-    return {"kind": "bars", "title": title, "xlabel": xlabel, "labels": list(labels),
-            "values": [float(v) for v in values]}  # fmt: skip
+    return {
+        "kind": "bars",
+        "title": title,
+        "xlabel": xlabel,
+        "labels": list(labels),
+        "values": [float(v) for v in values],
+    }
 
 
 def traces(draws: Draws, chains: int) -> list[dict]:
@@ -100,18 +127,23 @@ def traces(draws: Draws, chains: int) -> list[dict]:
         # The samples are chain-major: chain c holds rows c*per_chain to (c+1)*per_chain.
         per = ranks[: chains * per_chain].reshape(chains, per_chain)
         series = [
-            {"name": f"chain {c}", "x": centers,
-             "y": (np.histogram(chain, edges)[0] / even).tolist()}
+            {
+                "name": f"chain {c}",
+                "x": centers,
+                "y": (np.histogram(chain, edges)[0] / even).tolist(),
+            }
             for c, chain in enumerate(per)
-        ]  # fmt: skip
-        specs.append({
-            "kind": "lines",
-            "title": f"rank plot of {name} (flat near 1 = chains agree)",
-            "xlabel": "rank among all draws (fraction)",
-            "ylabel": "draws / even share",
-            "reference": 1.0,
-            "series": series,
-        })  # fmt: skip
+        ]
+        specs.append(
+            {
+                "kind": "lines",
+                "title": f"rank plot of {name} (flat near 1 = chains agree)",
+                "xlabel": "rank among all draws (fraction)",
+                "ylabel": "draws / even share",
+                "reference": 1.0,
+                "series": series,
+            }
+        )
     return specs
 
 

@@ -1,11 +1,14 @@
-"""Posteriors over one parameter per group (a rate or a probability), exact or from draws.
+"""Posteriors of one quantity per group (a rate, a probability, a value per user), exact or
+from draws.
 
-Both kinds answer the same questions, so a type's summary is written once:
+Every kind answers the same questions, so the summary is written once (vibes_core.summary):
 
-- ``Conjugate``: Beta or Gamma per group, in closed form. Means are exact, HDIs come from the
-  quantile function, P(best) and expected loss from one-dimensional numerical integration.
-  Derived quantities (differences, ratios) use independent draws of the exact posterior.
-- ``Draws``: MCMC draws, shape (draws, groups); every answer is a Monte Carlo estimate.
+- ``ClosedForm``: an independent posterior per group in closed form, one subclass per family
+  (``BetaPosterior``, ``GammaPosterior``). Means are exact, HDIs come from the quantile
+  function, P(best) and expected loss from one-dimensional numerical integration. Derived
+  quantities (differences, ratios) use independent draws of the exact posterior.
+- ``Draws``: draws of shape (draws, groups), from MCMC or independent draws of a closed-form
+  posterior without a closed form for the quantity; every answer is a Monte Carlo estimate.
 """
 
 from dataclasses import dataclass, field
@@ -36,9 +39,10 @@ HDI_ROUNDS = 40  # golden-section steps: the bracket shrinks to 0.618^40 = 4e-9 
 @dataclass
 class Draws:
     names: list[str]
-    samples: np.ndarray  # (draws, groups)
+    samples: np.ndarray  # (draws, groups) of the quantity
     mcse: np.ndarray | None = None  # Monte Carlo standard error of each mean
     method: str = "mcmc"
+    parts: dict[str, np.ndarray] = field(default_factory=dict)  # the type's other quantities
 
     def mean(self) -> np.ndarray:
         return self.samples.mean(axis=0)
@@ -70,43 +74,41 @@ class Draws:
 
 
 @dataclass
-class Conjugate:
-    """Independent Beta(alpha, beta) or Gamma(shape=alpha, rate=beta) posteriors per group.
+class ClosedForm:
+    """Independent posteriors per group of one two-parameter family, in closed form; a
+    subclass says which (its CDF, quantile function, density, mean and a sampler).
 
     Every computation is vectorized over groups, with its cost bounded for any number of them:
     CDF evaluations per integral by CDF_BUDGET, draws by DRAW_BUDGET (see their comments)."""
 
-    family: str  # "beta" or "gamma"
     names: list[str]
     alpha: np.ndarray
     beta: np.ndarray
     seed: int = 0
     method: str = "exact"
     mcse: None = None
+    parts: dict = field(default_factory=dict)
     _draws: np.ndarray | None = field(default=None, repr=False)
     _max_grid: tuple | None = field(default=None, repr=False)
 
+    # --- the family ---------------------------------------------------------------------
     def mean(self) -> np.ndarray:
-        if self.family == "beta":
-            return self.alpha / (self.alpha + self.beta)
-        return self.alpha / self.beta
+        raise NotImplementedError
 
     def _cdf(self, alpha, beta, x):
         """The CDF at ``x``, broadcasting parameters against points."""
-        from scipy import special
-
-        if self.family == "beta":
-            return special.betainc(alpha, beta, x)
-        with np.errstate(over="ignore"):  # beta * x = inf far out: the CDF there is 1
-            return special.gammainc(alpha, beta * x)
+        raise NotImplementedError
 
     def _quantile(self, alpha, beta, q):
-        from scipy import special
+        raise NotImplementedError
 
-        if self.family == "beta":
-            return special.betaincinv(alpha, beta, q)
-        return special.gammaincinv(alpha, q) / beta
+    def _log_pdf(self, alpha, beta, x):
+        raise NotImplementedError
 
+    def _sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
+        raise NotImplementedError
+
+    # --- what every family answers the same way -----------------------------------------
     def cdf(self, i: int, x: np.ndarray) -> np.ndarray:
         return self._cdf(self.alpha[i], self.beta[i], x)
 
@@ -114,13 +116,8 @@ class Conjugate:
         return self._quantile(self.alpha[i], self.beta[i], q)
 
     def log_pdf(self, i: int, x: np.ndarray) -> np.ndarray:
-        from scipy import special
-
-        a, b = self.alpha[i], self.beta[i]
         with np.errstate(divide="ignore", invalid="ignore"):
-            if self.family == "beta":
-                return (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - special.betaln(a, b)
-            return a * np.log(b) + (a - 1) * np.log(x) - b * x - special.gammaln(a)
+            return self._log_pdf(self.alpha[i], self.beta[i], x)
 
     def hdi(self, prob: float) -> list[tuple[float, float]]:
         """Shortest interval per group: golden-section search, for all groups at once, of where
@@ -181,9 +178,11 @@ class Conjugate:
             cdfs = np.ones((size, len(x)))
             below = x[None, :] < hi[:, None]  # above its range a group's CDF is 1
             shape = cdfs.shape
-            cdfs[below] = self._cdf(np.broadcast_to(self.alpha[:, None], shape)[below],
-                                    np.broadcast_to(self.beta[:, None], shape)[below],
-                                    np.broadcast_to(x, shape)[below])  # fmt: skip
+            cdfs[below] = self._cdf(
+                np.broadcast_to(self.alpha[:, None], shape)[below],
+                np.broadcast_to(self.beta[:, None], shape)[below],
+                np.broadcast_to(x, shape)[below],
+            )
             self._max_grid = x, cdfs
         return self._max_grid
 
@@ -242,17 +241,67 @@ class Conjugate:
         expected_max = x[0] + trapezoid(1 - below, x)
         return np.maximum(expected_max - self.mean(), 0.0)
 
-    def draw_count(self) -> int:
-        return min(EXACT_DRAWS, max(MIN_DRAWS, DRAW_BUDGET // len(self.names)))
-
     def draws(self) -> np.ndarray:
         if self._draws is None:
-            rng, shape = np.random.default_rng(self.seed), (self.draw_count(), len(self.names))
-            if self.family == "beta":
-                self._draws = rng.beta(self.alpha, self.beta, shape)
-            else:
-                self._draws = rng.gamma(self.alpha, 1 / self.beta, shape)
+            rng = np.random.default_rng(self.seed)
+            self._draws = self._sample(rng, (draw_count(len(self.names)), len(self.names)))
         return self._draws
+
+
+class BetaPosterior(ClosedForm):
+    """Beta(alpha, beta) per group: a probability."""
+
+    def mean(self) -> np.ndarray:
+        return self.alpha / (self.alpha + self.beta)
+
+    def _cdf(self, alpha, beta, x):
+        from scipy import special
+
+        return special.betainc(alpha, beta, x)
+
+    def _quantile(self, alpha, beta, q):
+        from scipy import special
+
+        return special.betaincinv(alpha, beta, q)
+
+    def _log_pdf(self, a, b, x):
+        from scipy import special
+
+        return (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - special.betaln(a, b)
+
+    def _sample(self, rng, shape):
+        return rng.beta(self.alpha, self.beta, shape)
+
+
+class GammaPosterior(ClosedForm):
+    """Gamma(shape=alpha, rate=beta) per group: a rate."""
+
+    def mean(self) -> np.ndarray:
+        return self.alpha / self.beta
+
+    def _cdf(self, alpha, beta, x):
+        from scipy import special
+
+        with np.errstate(over="ignore"):  # beta * x = inf far out: the CDF there is 1
+            return special.gammainc(alpha, beta * x)
+
+    def _quantile(self, alpha, beta, q):
+        from scipy import special
+
+        return special.gammaincinv(alpha, q) / beta
+
+    def _log_pdf(self, a, b, x):
+        from scipy import special
+
+        return a * np.log(b) + (a - 1) * np.log(x) - b * x - special.gammaln(a)
+
+    def _sample(self, rng, shape):
+        return rng.gamma(self.alpha, 1 / self.beta, shape)
+
+
+def draw_count(groups: int) -> int:
+    """How many independent draws per group an exact posterior's derived quantities get."""
+    return min(EXACT_DRAWS, max(MIN_DRAWS, DRAW_BUDGET // groups))
 
 
 def trapezoid(values: np.ndarray, cdfs: np.ndarray) -> np.ndarray:
@@ -268,7 +317,7 @@ def trapezoid(values: np.ndarray, cdfs: np.ndarray) -> np.ndarray:
     return fine + (fine - coarse) / 3
 
 
-Posterior = Draws | Conjugate
+Estimate = Draws | ClosedForm
 
 
 def interval(samples: np.ndarray, prob: float, what: str = "a derived quantity") -> dict:
@@ -284,8 +333,8 @@ def intervals(samples: np.ndarray, prob: float, whats: list[str]) -> list[dict]:
         raise VibesError(
             f"{whats[int(np.argmin(finite))]} cannot be computed: in some posterior draws it is "
             "not a finite number (the baseline's draw is 0, its data too few for so small a "
-            "prior); choose another baseline (--control, --reference) or a --prior with "
-            "parameters of at least 1"
+            "prior); choose another --control, or a --prior whose parameters are "
+            "at least 1"
         )
     ordered = np.sort(samples, axis=0)
     inside = int(np.floor(prob * len(ordered)))
@@ -294,11 +343,13 @@ def intervals(samples: np.ndarray, prob: float, whats: list[str]) -> list[dict]:
     lows, highs = ordered[start, columns], ordered[start + inside, columns]
     # Column by column: the same summation order whatever the other columns (plots compare).
     means = [samples[:, column].mean() for column in columns]
-    return [{"mean": float(mean), "hdi_low": float(low), "hdi_high": float(high)}
-            for mean, low, high in zip(means, lows, highs, strict=True)]  # fmt: skip
+    return [
+        {"mean": float(mean), "hdi_low": float(low), "hdi_high": float(high)}
+        for mean, low, high in zip(means, lows, highs, strict=True)
+    ]
 
 
-def describe(posterior: Posterior, prob: float) -> list[dict]:
+def describe(posterior: Estimate, prob: float) -> list[dict]:
     """One row per group: its name, posterior mean and HDI (and Monte Carlo error for MCMC)."""
     rows = []
     for i, ((low, high), mean) in enumerate(
@@ -309,13 +360,3 @@ def describe(posterior: Posterior, prob: float) -> list[dict]:
             row["mcse"] = float(posterior.mcse[i]) if np.isfinite(posterior.mcse[i]) else None
         rows.append(row)
     return rows
-
-
-def percent(value: float, digits: int = 1) -> str:
-    """A probability in words-friendly form: never "100.0%" for something short of certain."""
-    limit = 0.5 * 10 ** -(digits + 2)
-    if 0 < value < limit:
-        return f"<{100 * limit * 2:.{digits}f}%"
-    if 1 - limit <= value < 1:
-        return f">{100 - 100 * limit * 2:.{digits}f}%"
-    return f"{100 * value:.{digits}f}%"

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer._click import exceptions as click  # Typer vendors click; we catch its exceptions
 
 from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
@@ -69,12 +68,16 @@ def say(message: str) -> None:
     print("\n".join(map(printable, message.split("\n"))), file=sys.stderr)
 
 
+class Usage(Exception):
+    """A command used wrongly: one line on stderr and exit code 2."""
+
+
 def one_name(positional: str | None, option: str | None) -> str:
     if positional and option and positional != option:
-        raise click.UsageError(f"two names given: {positional!r} and --name {option!r}")
+        raise Usage(f"two names given: {positional!r} and --name {option!r}")
     name = positional or option
     if not name:
-        raise click.UsageError("missing the experiment name: give it as NAME or --name NAME")
+        raise Usage("missing the experiment name: give it as NAME or --name NAME")
     return name
 
 
@@ -104,7 +107,7 @@ def root(
 @app.command()
 def tui() -> None:
     """Open the full-screen dashboard."""
-    from vibes_tui.entry import dashboard
+    from vibes_tui.dashboard import dashboard
 
     raise typer.Exit(dashboard())
 
@@ -197,8 +200,12 @@ def experiments_list() -> None:
         experiments = catalog.list_experiments(lake)
         counts = catalog.event_counts(lake)
         uploads = catalog.last_uploads(lake)
-    emit([{**asdict(e), "events": counts[e.name], "last_upload": uploads.get(e.name)}
-          for e in experiments])  # fmt: skip
+    emit(
+        [
+            {**asdict(e), "events": counts[e.name], "last_upload": uploads.get(e.name)}
+            for e in experiments
+        ]
+    )
 
 
 @experiments_app.command("schema")
@@ -207,7 +214,7 @@ def experiments_schema(
         str, typer.Option("--type", help=f"one of: {', '.join(TYPE_NAMES)}", show_default=False)
     ],
 ) -> None:
-    """The columns an experiment type's events have."""
+    """An experiment type: its columns, statistics, prior parameters and summary fields."""
     from vibes_core.types import get_type
 
     emit(get_type(type_name).schema())
@@ -314,18 +321,6 @@ for _type in registry().values():
 # --- posterior, bandit, cache ----------------------------------------------------------
 
 
-def parse_prior(value: str | None) -> tuple[float, float] | None:
-    if value is None:
-        return None
-    try:
-        a, b = (float(part) for part in value.split(","))
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not two numbers such as 1,1") from None
-    if not (math.isfinite(a) and math.isfinite(b) and a > 0 and b > 0):
-        raise typer.BadParameter(f"{value!r}: both numbers must be finite and > 0")
-    return a, b
-
-
 def parse_split(value: str | None) -> dict[str, float] | None:
     if value is None:
         return None
@@ -361,10 +356,44 @@ Seed = Annotated[int, typer.Option(help="random seed of the sampler")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="fit afresh (the fit is then cached)")]
 Exact = Annotated[bool, typer.Option("--exact", help="closed form only: no sampling")]
 AsOf = Annotated[int | None, typer.Option(min=0, help="use the data as of this DuckLake snapshot")]
-Prior = Annotated[
-    str | None,
-    typer.Option(help="prior as two numbers: alpha,beta (Beta) or shape,rate (Gamma)"),
-]
+
+
+def prior_help() -> str:
+    """The prior parameters and defaults of each type, from the registry."""
+    from vibes_core.units import number
+
+    by_prior: dict[str, list[str]] = {}
+    for kind in registry().values():
+        shown = ", ".join(
+            f"{p.name}={number(p.default) if math.isfinite(p.default) else 'from the data'}"
+            for p in kind.priors
+        )
+        by_prior.setdefault(shown, []).append(kind.name)
+    defaults = "; ".join(f"{', '.join(names)}: {shown}" for shown, names in by_prior.items())
+    return (
+        "the prior: name=value,... for some or all of its parameters, or all values in order "
+        f"(see `vibes experiments schema`). Defaults: {defaults}"
+    )
+
+
+def applies_to(option: str) -> str:
+    """Which types take a summary option, from the registry."""
+    return ", ".join(k.name for k in registry().values() if option in k.summary_options)
+
+
+def check_prior(value: str | None) -> str | None:
+    """The prior's syntax; its parameters' names, number and range depend on the type."""
+    from vibes_core.types.base import parse_prior
+
+    if value is not None:
+        try:
+            parse_prior(value)
+        except VibesError as error:
+            raise typer.BadParameter(str(error).removeprefix("--prior ")) from None
+    return value
+
+
+Prior = Annotated[str | None, typer.Option(help=prior_help(), callback=check_prior)]
 
 
 def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> dict:
@@ -381,9 +410,14 @@ def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> 
         from vibes_core import inference
     with opening.result() as lake:
         return inference.posterior(
-            lake, name, settings, exact=exact, as_of=as_of, use_cache=not no_cache,
+            lake,
+            name,
+            settings,
+            exact=exact,
+            as_of=as_of,
+            use_cache=not no_cache,
             progress=sys.stderr.isatty(),
-        )  # fmt: skip
+        )
 
 
 @app.command()
@@ -402,25 +436,42 @@ def posterior(
         float, typer.Option(min=0.5, max=0.999, help="probability inside each HDI")
     ] = 0.94,
     threshold: Annotated[
-        float | None, typer.Option(help="bernoulli: report P(rate > threshold)")
+        float | None,
+        typer.Option(help=f"report P(quantity > threshold) ({applies_to('threshold')})"),
     ] = None,
-    control: Annotated[str | None, typer.Option(help="ab-test: the control variant")] = None,
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control",
+            "--reference",
+            help="the group the others are compared with: the control variant, the reference "
+            f"cohort ({applies_to('control')}; default: the first)",
+        ),
+    ] = None,
     split: Annotated[
-        str | None, typer.Option(help="ab-test: intended split for the SRM check, e.g. A=50,B=50")
-    ] = None,
-    reference: Annotated[
-        str | None, typer.Option(help="poisson-cohorts: the cohort rate ratios refer to")
+        str | None,
+        typer.Option(
+            help=f"intended split for the SRM check, e.g. A=50,B=50 ({applies_to('split')})"
+        ),
     ] = None,
 ) -> None:
     """The posterior of an experiment: estimates, HDIs, the decision in one sentence."""
     from vibes_core.inference import Settings
 
-    options = {"threshold": check_probability(threshold), "control": control,
-               "split": parse_split(split), "reference": reference}  # fmt: skip
+    options = {
+        "threshold": check_probability(threshold),
+        "control": control,
+        "split": parse_split(split),
+    }
     settings = Settings(
-        draws=draws, tune=tune, chains=chains, seed=seed, prior=parse_prior(prior),
-        hdi_prob=hdi_prob, options={k: v for k, v in options.items() if v is not None},
-    )  # fmt: skip
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        prior=prior,
+        hdi_prob=hdi_prob,
+        options={k: v for k, v in options.items() if v is not None},
+    )
     summary = fit(name, exact, as_of_version, no_cache, settings)
     for warning in summary["warnings"]:
         say(f"vibes: warning: {warning}")
@@ -450,10 +501,11 @@ def bandit_allocate(
     from vibes_core.errors import VibesError
     from vibes_core.inference import Settings
 
-    summary = fit(name, exact, None, no_cache,
-                  Settings(draws=draws, tune=tune, chains=chains, seed=seed))  # fmt: skip
+    summary = fit(
+        name, exact, None, no_cache, Settings(draws=draws, tune=tune, chains=chains, seed=seed)
+    )
     if "allocation" not in summary:
-        raise VibesError(f"{name} is a {summary['type']} experiment, not multi-armed-bandits")
+        raise VibesError(f"{name} is a {summary['type']} experiment, which allocates no traffic")
     for warning in summary["warnings"]:
         say(f"vibes: warning: {warning}")
     emit(summary["allocation"])
@@ -506,19 +558,21 @@ def config_show() -> None:
         for key in KEYS
         if key in config.settings
     }
-    emit({
-        "config_file": str(config.file or config_file(os.environ)),
-        "config_file_found": config.file is not None,
-        "settings": settings,
-        "effective": {
-            "home": mask(str(config.home)),
-            "catalog": mask(config.catalog_url),
-            "data_path": mask(config.data_path),
-            "mlflow_tracking_uri": mask(config.mlflow_tracking_uri),
-            "mlflow_artifact_location": config.mlflow_artifact_location
-            and mask(config.mlflow_artifact_location),
-        },
-    })  # fmt: skip
+    emit(
+        {
+            "config_file": str(config.file or config_file(os.environ)),
+            "config_file_found": config.file is not None,
+            "settings": settings,
+            "effective": {
+                "home": mask(str(config.home)),
+                "catalog": mask(config.catalog_url),
+                "data_path": mask(config.data_path),
+                "mlflow_tracking_uri": mask(config.mlflow_tracking_uri),
+                "mlflow_artifact_location": config.mlflow_artifact_location
+                and mask(config.mlflow_artifact_location),
+            },
+        }
+    )
 
 
 @config_app.command("check")
@@ -593,13 +647,20 @@ def run(argv: list[str] | None) -> int:
             return code
     except typer.Exit as done:
         return done.exit_code
-    except click.UsageError as error:
-        hint = f"; see `{error.ctx.command_path} --help`" if error.ctx else ""
-        say(f"vibes: usage error: {error.format_message().rstrip('.')}{hint}")
+    except Usage as error:
+        say(f"vibes: usage error: {error}")
         return 2
-    except click.ClickException as error:
-        say(f"vibes: error: {error.format_message()}")
-        return error.exit_code
+    except typer.TyperException as error:  # click's errors, usage ones with exit code 2
+        code, message = getattr(error, "exit_code", 1), first_line(error)
+        if hasattr(error, "format_message"):
+            message = error.format_message()
+        if code == 2:
+            ctx = getattr(error, "ctx", None)
+            hint = f"; see `{ctx.command_path} --help`" if ctx else ""
+            say(f"vibes: usage error: {message.rstrip('.')}{hint}")
+        else:
+            say(f"vibes: error: {message}")
+        return code
     except (typer.Abort, KeyboardInterrupt):
         return interrupted()
     except VibesError as error:
@@ -615,8 +676,10 @@ def run(argv: list[str] | None) -> int:
         if error.errno not in FILE_FAULTS:
             return unexpected(error)
         # A file or our output that cannot be written: the disk is full, read-only or not ours.
-        say(f"vibes: error: {error.filename or 'the output'}: {error.strerror}; "
-            f"{FILE_FAULTS[error.errno]}")  # fmt: skip
+        say(
+            f"vibes: error: {error.filename or 'the output'}: {error.strerror}; "
+            f"{FILE_FAULTS[error.errno]}"
+        )
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second try at exit
         return 1
     except Exception as error:

@@ -15,10 +15,13 @@ class VibesCommands(Provider):
         app = self.app
         home = app.home
         found = [
-            (f"open {row.name}" + (f": {row.display}" if row.display != row.name else ""),
-             partial(app.open_experiment, row.name), f"{row.type}, {row.events:,} events")
+            (
+                f"open {row.name}" + (f": {row.display}" if row.display != row.name else ""),
+                partial(app.open_experiment, row.name),
+                f"{row.type}, {row.events:,} events",
+            )
             for row in (home.rows.values() if home else [])
-        ]  # fmt: skip
+        ]
         return [
             *[(plain(text), run, help) for text, run, help in found],
             ("refresh the experiments", app.refresh_experiments, "read the lake again"),

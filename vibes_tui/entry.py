@@ -8,48 +8,20 @@ import sys
 
 
 def main() -> int:
+    from vibes_core.errors import VibesError
+
     args = sys.argv[1:]
     try:
         if args == ["tui"] or (not args and sys.stdin.isatty() and sys.stdout.isatty()):
+            from vibes_tui.dashboard import dashboard
+
             return dashboard()
         from vibes_tui.cli import main as cli
 
         return cli(args)
+    except VibesError as error:  # e.g. a module in VIBES_TYPES that cannot be imported
+        print(f"vibes: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # Ctrl-C while starting, before the CLI handles it itself
         print("vibes: interrupted", file=sys.stderr)
         return 130
-
-
-def dashboard() -> int:
-    import threading
-
-    opened: dict = {}
-
-    def open_lake() -> None:
-        from vibes_core import catalog
-
-        try:
-            opened["lake"] = catalog.open_lake()
-        except Exception as error:  # handed to the main thread
-            opened["error"] = error
-
-    # DuckDB opens the lake (mostly native code) while Textual is imported (Python): the two
-    # overlap on two cores. Textual starts only after, so that it does not compete with it.
-    opening = threading.Thread(target=open_lake, name="open-lake")
-    opening.start()
-    from vibes_tui.app import VibesApp
-
-    opening.join()
-    from vibes_core.errors import VibesError
-
-    error = opened.get("error")
-    if isinstance(error, VibesError):  # a one-line error, as for any command
-        print(f"vibes: error: {error}", file=sys.stderr)
-        return 1
-    if error:
-        raise error
-    app = VibesApp(opened["lake"])
-    app.run()
-    if app.stopped_by:
-        print(app.stopped_by, file=sys.stderr)
-    return app.return_code or 0  # 1 after an error that stopped it

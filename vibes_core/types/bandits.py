@@ -1,7 +1,8 @@
 """Multi-armed bandits: a reward rate per arm, with traffic allocated as the data comes in."""
 
-from vibes_core.families import BetaBinomial, no_data_warnings
-from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, split_names
+from vibes_core.families import BetaBinomial
+from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
+from vibes_core.units import percent
 
 FLOOR = 0.01  # no arm gets less than 1% of the next batch (1/arms if that is smaller)
 
@@ -19,7 +20,13 @@ class Bandits(BetaBinomial):
         GenerateOption("arms", str, "arm_1,arm_2,arm_3", "arm names"),
         GenerateOption("batches", int, 20, "rounds of Thompson-sampling allocation"),
     )
+    demos = (Demo("headline_bandit", "Newsletter headlines", 3000, {}),)
     quantity = "reward rate"
+    fields = (
+        Field("allocation", "the arm's share of the next batch", column="next"),
+        Field("allocation", "arm -> share of the next batch", per_group=False),
+        Field("floor", "the least share an arm gets", per_group=False),
+    )
 
     def simulate(self, n, rng, arms="arm_1,arm_2,arm_3", batches=20):
         import numpy as np
@@ -50,34 +57,30 @@ class Bandits(BetaBinomial):
             .order_by("arm")
         )
 
-    def summarize(self, posterior, groups, options):
-        from vibes_core.posterior import describe, percent
-
-        rows = describe(posterior, options["hdi_prob"])
-        p_best = posterior.p_best()
-        allocation = thompson_allocation(p_best)
-        for i, row in enumerate(rows):
-            row.update(trials=int(groups.size[i]), successes=int(groups.count[i]),
-                       p_best=float(p_best[i]), allocation=allocation[i])  # fmt: skip
-        leader = max(rows, key=lambda row: row["p_best"])
+    def extend(self, summary, estimate, stats, options):
+        rows = summary["groups"]
+        allocation = thompson_allocation([row["p_best"] for row in rows])
+        for row, share in zip(rows, allocation, strict=True):
+            row["allocation"] = share
+        summary["allocation"] = {row["name"]: row["allocation"] for row in rows}
+        summary["floor"] = min(FLOOR, 1 / len(rows))
         shares = ", ".join(f"{row['name']} {percent(row['allocation'], 0)}" for row in rows)
-        return {
-            "groups": rows,
-            "allocation": {row["name"]: row["allocation"] for row in rows},
-            "floor": min(FLOOR, 1 / len(rows)),
-            "warnings": no_data_warnings(groups, "arm"),
-            "decision": f"{leader['name']} is best with {percent(leader['p_best'])} probability; "
-            f"next batch: {shares}",
-        }
+        summary["decision"] += f"; next batch: {shares}"
 
-    def plots(self, posterior, groups, summary, options):
+    def plots(self, estimate, stats, summary, options):
         """The reward rates, then the next batch's allocation."""
         from vibes_core.plots import bars
 
         allocation = summary["allocation"]
-        return [*super().plots(posterior, groups, summary, options),
-                bars("next batch (Thompson sampling)", list(allocation), list(allocation.values()),
-                     "share of the next batch")]  # fmt: skip
+        return [
+            *super().plots(estimate, stats, summary, options),
+            bars(
+                "next batch (Thompson sampling)",
+                list(allocation),
+                list(allocation.values()),
+                "share of the next batch",
+            ),
+        ]
 
 
 def thompson_allocation(p_best) -> list[float]:

@@ -1,13 +1,27 @@
-"""The contract every experiment type fulfils; a type is one module that defines ``TYPE``."""
+"""The contract every experiment type fulfils; a type is one module that defines ``TYPE``.
 
+A type says, in its own module, everything the rest of the program needs: its columns and a
+generator of realistic events, its sufficient statistics (one Ibis expression, named columns
+per group), its priors, its PyMC model, optionally an exact posterior, its quantity and unit,
+and what its summary adds to the shared one (vibes_core.summary). Nothing outside
+``vibes_core/types`` names a type; the registry (``vibes_core.types.registry``) collects them.
+"""
+
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from vibes_core.errors import VibesError
+from vibes_core.units import PROBABILITY, Unit
 
 if TYPE_CHECKING:
     import ibis.expr.types as ir
     import numpy as np
     import pyarrow as pa
+    import pymc as pm
+
+    from vibes_core.posterior import Estimate
 
 Kind = Literal["bool", "string", "int", "float", "timestamp"]
 
@@ -26,6 +40,9 @@ KIND_NAMES: dict[str, str] = {
     "float": "number",
     "timestamp": "timestamp (ISO 8601, UTC unless an offset is given)",
 }
+# Counts per group (trials, successes, events): scipy's inverse incomplete beta function drifts
+# from 1e13 on (the median off by 0.1 sd at 1e15), so larger counts are refused, not misreported.
+MAX_COUNT = 1e12
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,45 @@ TIMESTAMP = Column(
 
 
 @dataclass(frozen=True)
+class Statistic:
+    """A named column of the sufficient statistics, one value per group. Values above
+    ``limit`` are refused (math.inf: only a sum that overflowed is)."""
+
+    name: str
+    meaning: str
+    limit: float = MAX_COUNT
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One parameter of a type's prior. A parameter that counts pseudo-observations admits
+    1e-6 (the vaguest priors in use, Beta(0.01, 0.01), with room to spare) to a million
+    (stronger than any data-free belief, still exact in floating point): at 1e-300 every draw
+    is 0 and the density a spike no float holds."""
+
+    name: str
+    default: float  # NaN: computed from the data by the type's ``from_data``
+    meaning: str
+    low: float = 1e-6
+    high: float = 1e6
+
+
+@dataclass(frozen=True)
+class Field:
+    """A key a type adds to its summary: to each group's row, or to the summary itself.
+    ``column``: its title in the CLI's and the dashboard's table (None: not shown there);
+    ``unit``: how a number or an interval in it is written; ``brief``: an interval is shown
+    by its mean alone there."""
+
+    name: str
+    meaning: str
+    per_group: bool = True
+    column: str | None = None
+    unit: Unit = PROBABILITY
+    brief: bool = False
+
+
+@dataclass(frozen=True)
 class GenerateOption:
     name: str  # becomes --name on the command line
     kind: type
@@ -51,8 +107,52 @@ class GenerateOption:
     help: str
 
 
+@dataclass(frozen=True)
+class Demo:
+    """A demo experiment of this type (vibes db demo): its first batch, then later ones."""
+
+    name: str
+    display_name: str
+    events: int
+    options: dict
+    later: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Sufficient statistics in model form: each statistic as one array over the groups."""
+
+    names: list[str]
+    values: dict[str, "np.ndarray"]
+
+    def __getitem__(self, statistic: str) -> "np.ndarray":
+        return self.values[statistic]
+
+    def row(self, i: int) -> dict[str, int | float]:
+        """Group ``i``'s statistics as JSON numbers (whole ones as integers)."""
+        return {
+            name: int(value[i]) if float(value[i]).is_integer() else float(value[i])
+            for name, value in self.values.items()
+        }
+
+    def with_groups(self, names: list[str]) -> "Stats":
+        """These statistics and, for each of ``names`` absent from them, a group of zeros."""
+        import numpy as np
+
+        missing = [name for name in names if name not in self.names]
+        if not missing:
+            return self
+        zeros = np.zeros(len(missing))
+        return Stats(
+            self.names + missing,
+            {key: np.concatenate([value, zeros]) for key, value in self.values.items()},
+        )
+
+
 class ExperimentType:
-    """Subclass once per module, fill in the class attributes, and set ``TYPE = Subclass()``."""
+    """Subclass once per module, fill in the class attributes, and set ``TYPE = Subclass()``.
+    A family (vibes_core.families) fills in the statistics, priors, model and exact posterior
+    that several types share."""
 
     name: ClassVar[str]
     description: ClassVar[str]
@@ -60,11 +160,36 @@ class ExperimentType:
     group_column: ClassVar[str | None] = None  # variant / arm / cohort
     min_groups: ClassVar[int] = 1  # distinct groups the initial data must have
     generate_options: ClassVar[tuple[GenerateOption, ...]] = ()
+    demos: ClassVar[tuple[Demo, ...]] = ()
+
+    # --- statistics, priors, model ---------------------------------------------------------
+    statistics: ClassVar[tuple[Statistic, ...]]
+    size: ClassVar[str]  # the statistic that is 0 for a group without data
+    counts: ClassVar[tuple[str, str, str]]  # a table's title, numerator and denominator
+    priors: ClassVar[tuple[Prior, ...]]
+    parameter: ClassVar[str] = ""  # the model variable that is the quantity (if one is)
+    model_summary: ClassVar[str] = ""  # the model in one line, for `experiments schema`
+    target_accept: ClassVar[float] = 0.9
+    model_version: ClassVar[int] = 1  # bump when the model changes: cached fits then miss
+
+    # --- what the numbers are ---------------------------------------------------------------
+    quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
+    unit: ClassVar[Unit] = PROBABILITY
+    leads: ClassVar[str] = "is best"  # said of the group with the largest quantity
+    baseline: ClassVar[str] = "control"  # what the group the others are compared with is called
+    summary_options: ClassVar[tuple[str, ...]] = ()  # e.g. "control", "threshold"
+    fields: ClassVar[tuple[Field, ...]] = ()  # what this type adds to the summary
+    table_hides: ClassVar[tuple[str, ...]] = ()  # shared columns its table leaves out
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    @property
+    def has_exact(self) -> bool:
+        return type(self).exact is not ExperimentType.exact
+
     def schema(self) -> dict:
+        """What `vibes experiments schema` prints: the input, the model, the output."""
         return {
             "type": self.name,
             "description": self.description,
@@ -77,6 +202,26 @@ class ExperimentType:
                     "meaning": c.meaning,
                 }
                 for c in self.columns
+            ],
+            "statistics": [{"name": s.name, "meaning": s.meaning} for s in self.statistics],
+            "priors": [
+                {
+                    "name": p.name,
+                    "default": p.default if math.isfinite(p.default) else "from the data",
+                    "low": p.low,
+                    "high": p.high,
+                    "meaning": p.meaning,
+                }
+                for p in self.priors
+            ],
+            "model": self.model_summary,
+            "quantity": self.quantity,
+            "unit": self.unit.name,
+            "exact": self.has_exact,
+            "summary_options": list(self.summary_options),
+            "fields": [
+                {"name": f.name, "in": "group" if f.per_group else "summary", "meaning": f.meaning}
+                for f in self.fields
             ],
         }
 
@@ -95,30 +240,140 @@ class ExperimentType:
         raise NotImplementedError
 
     def sufficient_stats(self, table: "ir.Table") -> "ir.Table":
-        """An Ibis expression reducing any number of events to one row per group."""
+        """An Ibis expression reducing any number of events to one row per group, with the
+        group column (if any) and one column per statistic."""
         raise NotImplementedError
 
-    # --- inference: a family (vibes_core.families) provides groups, model and exact ---------
-    model_version: ClassVar[int] = 1  # bump when the model changes: cached fits then miss
-    summary_options: ClassVar[tuple[str, ...]] = ()  # e.g. "control", "threshold"
+    def stats(self, rows: list[dict]) -> Stats:
+        """The rows of ``sufficient_stats`` as arrays, each value checked: a sum of finite
+        values can still overflow (two exposures of 1e308 make infinity)."""
+        import numpy as np
+
+        key = self.group_column
+        names = [row[key] for row in rows] if key else ["all"]
+        values = {}
+        for statistic in self.statistics:
+            value = np.array([row[statistic.name] or 0 for row in rows], dtype=float)
+            bad = ~np.isfinite(value) | (value > statistic.limit)
+            if bad.any():
+                i = int(np.argmax(bad))
+                who = f"{key} {names[i]}" if key else "the experiment"
+                if math.isfinite(statistic.limit):
+                    problem, fix = f"more than {statistic.limit:g}", f"split {who} into several"
+                else:
+                    problem, fix = "beyond floating point", "record the values in larger units"
+                raise VibesError(
+                    f"{who} has a total {statistic.name} of {value[i]:g}, {problem}: vibes "
+                    f"cannot compute with it; {fix}"
+                )
+            values[statistic.name] = value
+        return Stats(names, values)
+
+    def prior(self, given: "str | dict | tuple | list | None", stats: Stats) -> dict[str, float]:
+        """Every prior parameter by name: the defaults, with ``given`` on top. ``given`` is
+        ``name=value,...`` (some or all), all values in order (``1,1``), a dict or a tuple."""
+        values = {p.name: p.default for p in self.priors}
+        names = list(values)
+        if isinstance(given, str):
+            given = parse_prior(given)
+        if isinstance(given, tuple | list):
+            if len(given) != len(names):
+                raise VibesError(
+                    f"--prior: a {self.name} prior has {len(names)} parameters "
+                    f"({', '.join(names)}), got {len(given)} values; or give them by name"
+                )
+            given = dict(zip(names, given, strict=True))
+        for name, value in (given or {}).items():
+            if name not in values:
+                raise VibesError(
+                    f"--prior: {name!r} is not a parameter of a {self.name} prior; its "
+                    f"parameters: {', '.join(names)}"
+                )
+            values[name] = float(value)
+        for p in self.priors:
+            if math.isnan(values[p.name]) and math.isnan(p.default):
+                values[p.name] = self.from_data(p.name, stats)
+            value = values[p.name]
+            if not (math.isfinite(value) and p.low <= value <= p.high):
+                raise VibesError(
+                    f"--prior: {p.name} {value:g} is outside [{p.low:g}, {p.high:g}]; give "
+                    f"it in that range, e.g. the default {p.name}={p.default:g}"
+                )
+        return values
+
+    def from_data(self, prior: str, stats: Stats) -> float:
+        """The default of a prior parameter that depends on the data (its default is NaN)."""
+        raise NotImplementedError
+
+    def model(self, stats: Stats, prior: dict[str, float]) -> "pm.Model":
+        """The PyMC model of the groups' statistics (never of one row per event)."""
+        raise NotImplementedError
+
+    def diagnosed(self, model: "pm.Model") -> list[str]:
+        """The parameters whose convergence is checked: all of them, hyperparameters too."""
+        return [variable.name for variable in model.free_RVs]
+
+    def quantity_draws(self, variables: dict[str, "np.ndarray"]) -> tuple:
+        """From a fit's draws of the model's variables (each (chain, draw, group)): the
+        quantity's draws, and those of the type's other parts (name -> draws), same shape."""
+        return variables[self.parameter], {}
+
+    def exact(self, stats: Stats, prior: dict[str, float]) -> "Estimate":
+        """The exact posterior (a closed form, or independent draws from one). A type that
+        does not define it is fitted with MCMC only."""
+        raise NotImplementedError
 
     def expected_groups(self, options: dict) -> list[str]:
         """Groups the options name (e.g. a --split) that count even without events."""
         return []
 
-    def summarize(self, posterior, groups, options: dict) -> dict:
-        """Decision-ready numbers: ``groups`` rows, a one-sentence ``decision``, ``warnings``."""
-        raise NotImplementedError
+    def summarize(self, estimate: "Estimate", stats: Stats, options: dict) -> dict:
+        """Decision-ready numbers: the shared summary, and what this type adds to it."""
+        from vibes_core.summary import compare
 
-    quantity: ClassVar[str] = "parameter"  # what the parameter is, for plots: "conversion rate"
+        summary = compare(self, estimate, stats, options)
+        self.extend(summary, estimate, stats, options)
+        return summary
 
-    def plots(self, posterior, groups, summary: dict, options: dict) -> list[dict]:
+    def extend(self, summary: dict, estimate: "Estimate", stats: Stats, options: dict) -> None:
+        """Add this type's own fields (declared in ``fields``), warnings and words."""
+
+    def plots(self, estimate: "Estimate", stats: Stats, summary: dict, options: dict) -> list:
         """Plot specs for the dashboard (see vibes_core.plots), given the summary made from the
-        same posterior: by default each group's posterior density."""
-        from vibes_core.plots import densities
+        same posterior: each group's posterior density, then each one's relative uplift over
+        the control."""
+        from vibes_core.plots import densities, uplifts
 
         per = f" per {self.group_column}" if self.group_column else ""
-        return [densities(posterior, options["hdi_prob"], f"{self.quantity}{per}", self.quantity)]
+        specs = [
+            densities(
+                estimate,
+                options["hdi_prob"],
+                f"{self.quantity}{per}",
+                self.unit.axis(self.quantity),
+            )
+        ]
+        if summary["control"] is not None:
+            specs.append(uplifts(estimate, summary, options["hdi_prob"], self.group_column))
+        return specs
+
+
+def parse_prior(text: str) -> dict[str, float] | tuple[float, ...]:
+    """``name=value,...`` as a dict, or ``value,...`` as a tuple."""
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        if all("=" in part for part in parts):
+            pairs = [[word.strip() for word in part.split("=", 1)] for part in parts]
+            if len({name for name, _ in pairs}) == len(pairs):
+                return {name: float(value) for name, value in pairs}
+        elif not any("=" in part for part in parts):
+            return tuple(float(part) for part in parts)
+    except ValueError:
+        pass
+    raise VibesError(
+        f"--prior {text!r} is not a prior: give its parameters as distinct name=value pairs "
+        "(e.g. alpha=2,beta=8) or every value in order (e.g. 2,8)"
+    )
 
 
 def spread_timestamps(
@@ -135,8 +390,6 @@ def spread_timestamps(
 
 
 def split_names(value: str, what: str) -> list[str]:
-    from vibes_core.errors import VibesError
-
     names = [v.strip() for v in value.split(",")]
     if len(names) < 1 or any(not v for v in names) or len(set(names)) != len(names):
         raise VibesError(
@@ -146,8 +399,6 @@ def split_names(value: str, what: str) -> list[str]:
 
 
 def probability(value: float | None, what: str) -> float | None:
-    from vibes_core.errors import VibesError
-
     if value is not None and not 0 < value < 1:
         raise VibesError(f"--{what} must be a probability between 0 and 1, got {value}")
     return value

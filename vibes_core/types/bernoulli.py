@@ -1,7 +1,8 @@
 """Bernoulli trials: one success probability, estimated from true/false outcomes."""
 
 from vibes_core.families import BetaBinomial
-from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, probability
+from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, probability
+from vibes_core.units import percent
 
 
 class Bernoulli(BetaBinomial):
@@ -11,8 +12,13 @@ class Bernoulli(BetaBinomial):
     generate_options = (
         GenerateOption("rate", float, None, "true success rate (default: drawn from Beta(2, 18))"),
     )
+    demos = (Demo("signup_rate", "Sign-up conversion", 1500, {}),)
     summary_options = ("threshold",)
     quantity = "success rate"
+    fields = (
+        Field("p_above_threshold", "P(rate > --threshold), with --threshold", column="P(>t)"),
+        Field("threshold", "the --threshold asked for", per_group=False),
+    )
 
     def simulate(self, n, rng, rate=None):
         rate = probability(rate, "rate") or rng.beta(2, 18)
@@ -23,25 +29,15 @@ class Bernoulli(BetaBinomial):
             trials=table.count(), successes=table.outcome.cast("int64").sum().coalesce(0)
         )
 
-    def summarize(self, posterior, groups, options):
-        from vibes_core.posterior import describe, percent
-
-        prob = options["hdi_prob"]
-        [row] = describe(posterior, prob)
-        row.update(trials=int(groups.size[0]), successes=int(groups.count[0]))
-        decision = (
-            f"The success rate is {percent(row['mean'])} ({percent(prob, 0)} HDI "
-            f"{percent(row['hdi_low'])} to {percent(row['hdi_high'])})"
-        )
+    def extend(self, summary, estimate, stats, options):
         threshold = options.get("threshold")
-        summary = {"groups": [row], "warnings": []}
         if threshold is not None:
-            row["p_above_threshold"] = posterior.prob_above(0, threshold)
+            [row] = summary["groups"]
+            row["p_above_threshold"] = estimate.prob_above(0, threshold)
             summary["threshold"] = threshold
-            decision += f"; P(rate > {percent(threshold)}) = {percent(row['p_above_threshold'])}"
-        if groups.empty[0]:
-            summary["warnings"].append("no events yet: the posterior is the prior")
-        return {**summary, "decision": decision}
+            summary["decision"] += (
+                f"; P(rate > {percent(threshold)}) = {percent(row['p_above_threshold'])}"
+            )
 
 
 TYPE = Bernoulli()

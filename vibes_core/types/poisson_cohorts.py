@@ -1,7 +1,10 @@
 """Poisson cohorts: an event rate per unit of exposure, per cohort."""
 
-from vibes_core.families import GammaPoisson, baseline
-from vibes_core.types.base import TIMESTAMP, Column, GenerateOption, split_names
+from vibes_core.families import GammaPoisson
+from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
+from vibes_core.units import Unit, percent
+
+RATIO = Unit("ratio", "")
 
 
 class PoissonCohorts(GammaPoisson):
@@ -29,8 +32,20 @@ class PoissonCohorts(GammaPoisson):
     generate_options = (
         GenerateOption("cohorts", str, "2026-07,2026-08,2026-09,2026-10", "cohort names"),
     )
-    summary_options = ("reference",)
+    demos = (Demo("support_tickets", "Tickets per account-month", 800, {}),)
+    summary_options = ("control",)
     quantity = "event rate"
+    leads = "has the highest rate"
+    baseline = "reference"
+    table_hides = ("uplift",)  # the rate ratio says it as cohort analyses do
+    fields = (
+        Field(
+            "rate_ratio",
+            "this cohort's rate / the reference's (not on the reference's row)",
+            column="rate ratio",
+            unit=RATIO,
+        ),
+    )
 
     def simulate(self, n, rng, cohorts="2026-07,2026-08,2026-09,2026-10"):
         import numpy as np
@@ -52,57 +67,63 @@ class PoissonCohorts(GammaPoisson):
             .order_by("cohort")
         )
 
-    def summarize(self, posterior, groups, options):
+    def extend(self, summary, estimate, stats, options):
+        """Rate ratios to the reference (as cohort analyses say it), and the decision about
+        the highest rate: cohorts are compared, not chosen."""
         import numpy as np
 
-        from vibes_core.posterior import describe, intervals, percent
+        from vibes_core.posterior import intervals
 
-        prob, names = options["hdi_prob"], posterior.names
-        r = baseline(names, options.get("reference"), "reference", "cohort")
-        reference = names[r]
-        rows, draws, p_best = describe(posterior, prob), posterior.draws(), posterior.p_best()
-        others = [i for i in range(len(names)) if i != r]
-        with np.errstate(all="ignore"):  # a 0 draw of the reference: named by intervals()
-            ratios = intervals(
-                draws[:, others] / draws[:, [r]],
-                prob,
-                [f"the rate ratio of {names[i]} to the reference {reference}" for i in others],
+        rows, names = summary["groups"], stats.names
+        if summary["control"] is not None:
+            r = names.index(summary["control"])
+            others = [i for i in range(len(names)) if i != r]
+            draws = estimate.draws()
+            with np.errstate(all="ignore"):  # a 0 draw of the reference: named by intervals()
+                ratios = intervals(
+                    draws[:, others] / draws[:, [r]],
+                    options["hdi_prob"],
+                    [f"the rate ratio of {names[i]} to the reference {names[r]}" for i in others],
+                )
+            for i, ratio in zip(others, ratios, strict=True):
+                rows[i]["rate_ratio"] = ratio
+        summary["warnings"] += [
+            f"cohort {name} has no events yet in {exposure:g} of exposure: its rate is only "
+            "bounded from above"
+            for name, events, exposure in zip(
+                stats.names, stats["events"], stats["exposure"], strict=True
             )
-        for i, row in enumerate(rows):
-            row.update(events=int(groups.count[i]), exposure=float(groups.size[i]),
-                       p_best=float(p_best[i]), reference=i == r)  # fmt: skip
-            if i != r:
-                row["rate_ratio"] = ratios[i if i < r else i - 1]
-        top = max(rows, key=lambda row: row["p_best"])
-        return {
-            "groups": rows,
-            "reference": reference,
-            "warnings": [
-                f"cohort {name} has no events yet in {exposure:g} of exposure: its rate is "
-                "only bounded from above"
-                for name, events, exposure in zip(names, groups.count, groups.size, strict=True)
-                if events == 0
-            ],
-            "decision": f"{top['name']} has the highest rate with {percent(top['p_best'])} "
-            f"probability: {top['mean']:.3g} events per unit of exposure ({percent(prob, 0)} HDI "
-            f"{top['hdi_low']:.3g} to {top['hdi_high']:.3g})",
-        }
+            if events == 0 and exposure > 0
+        ]
+        if len(rows) > 1:
+            top = max(rows, key=lambda row: row["p_best"])
+            summary["decision"] = (
+                f"{top['name']} {self.leads} with {percent(top['p_best'])} probability: "
+                f"{self.unit.show(top['mean'])} events {self.unit.per} "
+                f"({percent(options['hdi_prob'], 0)} HDI {self.unit.show(top['hdi_low'])} to "
+                f"{self.unit.show(top['hdi_high'])})"
+            )
 
-    def plots(self, posterior, groups, summary, options):
+    def plots(self, estimate, stats, summary, options):
         """The rates per unit of exposure, then each cohort's rate ratio to the reference."""
         import numpy as np
 
         from vibes_core.plots import derived_densities
 
-        specs = super().plots(posterior, groups, summary, options)
-        names, draws = posterior.names, posterior.draws()
-        r = names.index(summary["reference"])
-        with np.errstate(all="ignore"):  # the summary refused those
-            ratios = {name: draws[:, i] / draws[:, r] for i, name in enumerate(names) if i != r}
-        if ratios:
-            specs.append(derived_densities(ratios, options["hdi_prob"],
-                                           f"rate ratio to {names[r]}",
-                                           f"cohort rate / {names[r]} rate"))  # fmt: skip
+        specs = super().plots(estimate, stats, summary, options)[:1]
+        names, draws = estimate.names, estimate.draws()
+        if summary["control"] is not None:
+            r = names.index(summary["control"])
+            with np.errstate(all="ignore"):  # the summary refused those
+                ratios = {name: draws[:, i] / draws[:, r] for i, name in enumerate(names) if i != r}
+            specs.append(
+                derived_densities(
+                    ratios,
+                    options["hdi_prob"],
+                    f"rate ratio to {names[r]}",
+                    f"cohort rate / {names[r]} rate",
+                )
+            )
         return specs
 
 

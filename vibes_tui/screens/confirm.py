@@ -26,9 +26,11 @@ class ConfirmDelete(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Grid(id="dialog"):
             question = Content.assemble(
-                "Delete ", (plain(self.experiment), "bold"), f" and its {self.events:,} events?\n"
-                "Earlier lake snapshots keep the data until they are expired."
-            )  # fmt: skip
+                "Delete ",
+                (plain(self.experiment), "bold"),
+                f" and its {self.events:,} events?\n"
+                "Earlier lake snapshots keep the data until they are expired.",
+            )
             yield Label(question, id="question")
             with Horizontal(id="buttons"):
                 yield Button("Keep it (n)", id="keep", variant="primary")

@@ -271,8 +271,9 @@ class CreateScreen(WorkerScreen[str]):
                 if request.path is None:
                     result = create_with_demo_events(lake, request)
                 else:
-                    result = catalog.create(lake, request.name, request.type_name, request.path,
-                                            request.display_name)  # fmt: skip
+                    result = catalog.create(
+                        lake, request.name, request.type_name, request.path, request.display_name
+                    )
             finally:
                 lake.close()
         except Exception as error:  # a bug must not lose the form: say it, keep the screen

@@ -15,12 +15,19 @@ from vibes_tui.widgets.table import fill, set_cell
 
 # The display name comes last: free text of any length, it should not push the result off
 # an 80-column screen.
-COLUMNS = (("name", "name"), ("type", "type"), ("events", "events"), ("result", "result"),
-           ("uploaded", "last upload"), ("display", "display name"))  # fmt: skip
+COLUMNS = (
+    ("name", "name"),
+    ("type", "type"),
+    ("events", "events"),
+    ("result", "result"),
+    ("uploaded", "last upload"),
+    ("display", "display name"),
+)
 POLL_SECONDS = 2.0
 HEADLINE_BATCH_SECONDS = 0.25
 PREFETCH_AFTER_SECONDS = 0.2  # the cursor rests on a row this long: fetch its cached fit
 PREFETCHED = 20  # cached fits kept in memory, the latest
+MCMC_ONLY = "MCMC only"  # the headline of a type without an exact posterior, until fitted
 
 
 class Row(NamedTuple):
@@ -32,8 +39,13 @@ class Row(NamedTuple):
 
 
 def row_of(experiment, events: int, uploaded: str | None) -> Row:
-    return Row(experiment.name, experiment.display_name, experiment.type, events,
-               local_time(uploaded or experiment.created_at))  # fmt: skip
+    return Row(
+        experiment.name,
+        experiment.display_name,
+        experiment.type,
+        events,
+        local_time(uploaded or experiment.created_at),
+    )
 
 
 def local_time(iso_utc: str) -> str:
@@ -161,6 +173,8 @@ class ExperimentsScreen(WorkerScreen):
                     self.headlines[key] = inference.headline(self.exact[key])
                 except NotFound:  # deleted meanwhile
                     self.headlines[key] = "-"
+                except inference.NoExact:  # its cached fit's, once read (keep_fit)
+                    self.headlines[key] = MCMC_ONLY
                 except Exception as error:  # one experiment's problem: the others go on
                     self.headlines[key] = "error"  # opening it says what is wrong
                     self.app.call_from_thread(self.app.log_error, error, f"headline of {name}")
@@ -186,8 +200,9 @@ class ExperimentsScreen(WorkerScreen):
         try:
             lake = self.app.lake()
             try:
-                summary = inference.posterior(lake, key[0], plots=True, fit=False,
-                                              warn=lambda message: None)  # fmt: skip
+                summary = inference.posterior(
+                    lake, key[0], plots=True, fit=False, warn=lambda message: None
+                )
             finally:
                 lake.close()
         except Exception:  # opening it will show what is wrong
@@ -196,7 +211,12 @@ class ExperimentsScreen(WorkerScreen):
             self.from_worker(self.keep_fit, key, summary)
 
     def keep_fit(self, key: tuple[str, int], summary: dict) -> None:
+        from vibes_core import inference
+
         self.cached_fits[key] = summary
+        if self.headlines.get(key) == MCMC_ONLY:
+            self.headlines[key] = inference.headline(summary)
+            self.show_headlines({key[0]: self.headlines[key]})
         while len(self.cached_fits) > PREFETCHED:
             self.cached_fits.pop(next(iter(self.cached_fits)))  # the oldest
 
@@ -218,26 +238,34 @@ class ExperimentsScreen(WorkerScreen):
         selected, self.select_after_load = self.select_after_load or self.selected_name(), None
         needle = self.query_one("#filter", Input).value.strip().lower()
         shown = [
-            row for row in self.rows.values()
-            if not needle or any(needle in text.lower() for text in (row.name, row.display,
-                                                                     row.type))
-        ]  # fmt: skip
+            row
+            for row in self.rows.values()
+            if not needle
+            or any(needle in text.lower() for text in (row.name, row.display, row.type))
+        ]
         cells = [
-            [row.name, row.type, f"{row.events:,}",
-             self.headlines.get((row.name, row.events), "..." if row.events else "-"),
-             row.uploaded, row.display]
+            [
+                row.name,
+                row.type,
+                f"{row.events:,}",
+                self.headlines.get((row.name, row.events), "..." if row.events else "-"),
+                row.uploaded,
+                row.display,
+            ]
             for row in shown
-        ]  # fmt: skip
+        ]
         fill(table, cells, keys=[row.name for row in shown])
         self.sort_rows()
         if selected in self.rows and any(row.name == selected for row in shown):
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         total = len(self.rows)
         self.show_status(
-            f"{len(shown)} of {total} experiments (filter: {needle})" if needle
-            else f"{total} experiments" if total
+            f"{len(shown)} of {total} experiments (filter: {needle})"
+            if needle
+            else f"{total} experiments"
+            if total
             else "no experiments yet: create one with `vibes experiments create`"
-        )  # fmt: skip
+        )
 
     def sort_rows(self) -> None:
         def key(value):
@@ -331,8 +359,7 @@ class ExperimentsScreen(WorkerScreen):
         name = self.selected_name()
         if name in self.rows and self.rows[name].events:
             key = (name, self.rows[name].events)
-            self.prefetch_timer = self.set_timer(PREFETCH_AFTER_SECONDS,
-                                                 lambda: self.prefetch(key))  # fmt: skip
+            self.prefetch_timer = self.set_timer(PREFETCH_AFTER_SECONDS, lambda: self.prefetch(key))
 
     def action_create(self) -> None:
         from vibes_tui.screens.create import CreateScreen

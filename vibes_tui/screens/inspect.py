@@ -76,8 +76,13 @@ class InspectScreen(WorkerScreen):
     def on_mount(self) -> None:
         self.query_one("#fit-progress").add_class("hidden")
         table = self.query_one("#snapshots", DataTable)
-        for key, label in (("snapshot", "snapshot"), ("time", "time"), ("added", "added"),
-                           ("events", "events"), ("result", "result")):  # fmt: skip
+        for key, label in (
+            ("snapshot", "snapshot"),
+            ("time", "time"),
+            ("added", "added"),
+            ("events", "events"),
+            ("result", "result"),
+        ):
             table.add_column(label, key=key)
         self.reload()
 
@@ -112,8 +117,14 @@ class InspectScreen(WorkerScreen):
 
         as_of = self.as_of
         try:
-            summary = self.with_lake(lambda lake: inference.posterior(
-                lake, self.experiment, exact=True, as_of=as_of, plots=True))  # fmt: skip
+            summary = self.with_lake(
+                lambda lake: inference.posterior(
+                    lake, self.experiment, exact=True, as_of=as_of, plots=True
+                )
+            )
+        except inference.NoExact:
+            self.from_worker(self.mcmc_only)
+            return
         except VibesError as error:
             self.from_worker(self.failed, str(error))
             return
@@ -135,9 +146,11 @@ class InspectScreen(WorkerScreen):
         as_of = self.as_of
 
         def posterior(**options) -> dict | None:
-            return self.with_lake(lambda lake: inference.posterior(
-                lake, self.experiment, as_of=as_of, warn=warnings.append, plots=True,
-                **options))  # fmt: skip
+            return self.with_lake(
+                lambda lake: inference.posterior(
+                    lake, self.experiment, as_of=as_of, warn=warnings.append, plots=True, **options
+                )
+            )
 
         def progress(done: float) -> None:
             if worker.is_cancelled:  # a newer fit replaced this one: stop sampling
@@ -171,10 +184,13 @@ class InspectScreen(WorkerScreen):
 
         as_of = self.as_of
         try:
-            latest, stats, over_time = self.with_lake(lambda lake: (
-                catalog.latest_events(lake, self.experiment, DATA_ROWS, as_of),
-                catalog.sufficient_stats(lake, self.experiment, as_of),
-                catalog.events_over_time(lake, self.experiment, as_of)))  # fmt: skip
+            latest, stats, over_time = self.with_lake(
+                lambda lake: (
+                    catalog.latest_events(lake, self.experiment, DATA_ROWS, as_of),
+                    catalog.sufficient_stats(lake, self.experiment, as_of),
+                    catalog.events_over_time(lake, self.experiment, as_of),
+                )
+            )
         except VibesError:
             return  # the posterior tab says what is wrong
         if not get_current_worker().is_cancelled:
@@ -197,10 +213,15 @@ class InspectScreen(WorkerScreen):
                 if worker.is_cancelled:
                     return
                 try:
-                    text = inference.headline(inference.posterior(
-                        lake, self.experiment, exact=True, as_of=entry["snapshot"]))  # fmt: skip
+                    text = inference.headline(
+                        inference.posterior(
+                            lake, self.experiment, exact=True, as_of=entry["snapshot"]
+                        )
+                    )
                 except NotFound:  # deleted meanwhile
                     text = "-"
+                except inference.NoExact:
+                    text = "MCMC only"
                 except Exception as error:  # one snapshot's problem: the others go on
                     text = "error"
                     where = f"{self.experiment} as of snapshot {entry['snapshot']}"
@@ -283,6 +304,17 @@ class InspectScreen(WorkerScreen):
         self.fit_status(f"the MCMC fit failed: {message}")
         self.notify(message, title="Fit failed", severity="error")
 
+    def mcmc_only(self) -> None:
+        """A type without an exact posterior: nothing to show until the fit (or the cache)."""
+        if self.summary is None:
+            self.query_one("#decision", DataText).update(
+                "MCMC only: this type has no exact posterior; the fit's answer follows"
+            )
+            if not self.tabs_loaded:  # the other tabs need not wait for the fit
+                self.tabs_loaded = True
+                self.call_after_refresh(self.load_data)
+                self.call_after_refresh(self.load_history)
+
     def failed(self, message: str) -> None:
         self.query_one("#decision", DataText).update(f"error: {message}")
         self.notify(message, title=self.experiment, severity="error")
@@ -299,14 +331,18 @@ class InspectScreen(WorkerScreen):
         super().worker_failed(worker, error)
 
     def show_data(self, latest: dict, stats: list[dict], over_time: dict) -> None:
-        fill(self.query_one("#head", DataTable),
-             [[str(value) for value in row] for row in latest["rows"]],
-             headers=latest["columns"])  # fmt: skip
+        fill(
+            self.query_one("#head", DataTable),
+            [[str(value) for value in row] for row in latest["rows"]],
+            headers=latest["columns"],
+        )
         counts = "  ".join(
-            ", ".join(f"{key} {value:,}" if isinstance(value, int) else f"{key} {plain(value)}"
-                      for key, value in row.items())
+            ", ".join(
+                f"{key} {value:,}" if isinstance(value, int) else f"{key} {plain(value)}"
+                for key, value in row.items()
+            )
             for row in stats
-        )  # fmt: skip
+        )
         events = sum(sum(periods.values()) for periods in over_time["groups"].values())
         self.query_one("#counts", DataText).update(
             f"{events:,} events; per group: {counts}\n"
@@ -317,10 +353,20 @@ class InspectScreen(WorkerScreen):
     def show_history(self, history: list[dict]) -> None:
         self.history = history
         latest_first = list(reversed(history))
-        fill(self.query_one("#snapshots", DataTable),
-             [[str(entry["snapshot"]), local_time(entry["time"]), f"{entry['added']:,}",
-               f"{entry['events']:,}", "..."] for entry in latest_first],
-             keys=[str(entry["snapshot"]) for entry in latest_first])  # fmt: skip
+        fill(
+            self.query_one("#snapshots", DataTable),
+            [
+                [
+                    str(entry["snapshot"]),
+                    local_time(entry["time"]),
+                    f"{entry['added']:,}",
+                    f"{entry['events']:,}",
+                    "...",
+                ]
+                for entry in latest_first
+            ],
+            keys=[str(entry["snapshot"]) for entry in latest_first],
+        )
         shown = "latest" if self.as_of is None else f"snapshot {self.as_of}"
         self.history_status(
             f"{len(history)} snapshots added events; showing {shown}. "
@@ -396,9 +442,9 @@ def diagnostics_text(summary: dict) -> str:
         ("min bulk ESS", known(d["min_ess_bulk"], ".0f"), "effective draws for the means"),
         ("min tail ESS", known(d["min_ess_tail"], ".0f"), "effective draws for the HDIs"),
         ("divergences", d["divergences"], "0 is what you want"),
-        ("sampler", d["sampler"], ""),
+        ("parameters", ", ".join(d["parameters"]), "all of the model's, checked"),
+        ("sampler", f"{d['sampler']}, target_accept {d['target_accept']}", ""),
         ("chains x draws", f"{d['chains']} x {d['draws']} (after {d['tune']} tuning)", ""),
         ("fit", "from the cache" if summary["cached"] else f"{d['seconds']} s", ""),
     ]
-    return "\n".join(f"{name:<15} {value!s:<28} {note}"
-                     for name, value, note in rows)  # fmt: skip
+    return "\n".join(f"{name:<15} {value!s:<28} {note}" for name, value, note in rows)

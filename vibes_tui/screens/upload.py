@@ -136,9 +136,11 @@ class UploadScreen(WorkerScreen[dict]):
             f"valid: {preview['rows']:,} events, ready to upload"
             f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
         )
-        fill(self.query_one("#head", DataTable),
-             [["" if v is None else str(v) for v in row] for row in preview["head"]],
-             headers=preview["columns"])  # fmt: skip
+        fill(
+            self.query_one("#head", DataTable),
+            [["" if v is None else str(v) for v in row] for row in preview["head"]],
+            headers=preview["columns"],
+        )
         self.query_one("#upload", Button).disabled = False
 
     def preview_failed(self, path: str, message: str) -> None:

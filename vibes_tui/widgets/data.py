@@ -39,8 +39,9 @@ class DataTable(TextualDataTable):
         return super().add_column(text(label), width=width, key=key, default=default)
 
     def add_row(self, *cells, height=1, key=None, label=None):
-        return super().add_row(*map(text, cells), height=height, key=key,
-                               label=None if label is None else text(label))  # fmt: skip
+        return super().add_row(
+            *map(text, cells), height=height, key=key, label=None if label is None else text(label)
+        )
 
     def update_cell(self, row_key, column_key, value, *, update_width=False) -> None:
         super().update_cell(row_key, column_key, text(value), update_width=update_width)

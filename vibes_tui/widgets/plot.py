@@ -78,9 +78,11 @@ class PlotView(PlotextPlot):
                 [series["values"] for series in spec["series"]],
                 labels=[series["name"] for series in spec["series"]],
                 color=[self.colour(i) for i in range(count)],
-                marker=[MONO_FILLS[i % len(MONO_FILLS)] if self.app.no_color else "sd"
-                        for i in range(count)],
-            )  # fmt: skip
+                marker=[
+                    MONO_FILLS[i % len(MONO_FILLS)] if self.app.no_color else "sd"
+                    for i in range(count)
+                ],
+            )
             # Our own ticks: plotext's choice among text labels changes with the hash seed.
             shown = sorted({round(i * (len(positions) - 1) / (TICKS - 1)) for i in range(TICKS)})
             self.plt.xticks(shown, [spec["labels"][i] for i in shown])
@@ -98,8 +100,13 @@ class PlotView(PlotextPlot):
         if reference is not None:
             self.plt.horizontal_line(reference)
         for i, series in enumerate(spec["series"]):
-            self.plt.plot(series["x"], series["y"], color=self.colour(i), marker=self.marker(i),
-                          label=series["name"])  # fmt: skip
+            self.plt.plot(
+                series["x"],
+                series["y"],
+                color=self.colour(i),
+                marker=self.marker(i),
+                label=series["name"],
+            )
         top = max((max(series["y"], default=0) for series in spec["series"]), default=0)
         self.plt.ylim(0, max(2 * (reference or 0), top))
         self.plt.ylabel(spec.get("ylabel", ""))

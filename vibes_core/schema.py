@@ -1,0 +1,102 @@
+"""The shape of what ``vibes posterior --json`` prints, the cache stores and the dashboard draws.
+
+Every type's summary has these keys (README: "The summary, key by key"); a type adds its own,
+declared as ``fields`` in its module. The contract test checks every type's real output
+against these definitions.
+"""
+
+from typing import Literal, NotRequired, TypedDict
+
+
+class Interval(TypedDict):
+    """A posterior mean and the HDI around it."""
+
+    mean: float
+    hdi_low: float
+    hdi_high: float
+
+
+class GroupRow(Interval):
+    """One group (variant, arm, cohort, or the one group of a single-rate type): the mean and
+    HDI of the type's quantity, and the group's sufficient statistics by their names."""
+
+    name: str
+    mcse: NotRequired[float | None]  # Monte Carlo error of the mean: MCMC only
+    p_best: float  # probability that this group's quantity is the largest
+    expected_loss: float  # E[max over groups - this group], in the quantity's unit
+    control: bool  # the group the others are compared with
+    uplift_abs: NotRequired[Interval]  # this group - the control (not on the control's row)
+    uplift_rel: NotRequired[Interval]  # (this group - the control) / the control
+    p_beats_control: NotRequired[float]  # P(this group > the control)
+
+
+class Diagnostics(TypedDict):
+    max_r_hat: float | None  # over every parameter of the model (None: cannot be computed)
+    min_ess_bulk: float | None
+    min_ess_tail: float | None
+    divergences: int
+    parameters: list[str]  # the model's parameters that were diagnosed
+    target_accept: float
+    draws: int
+    tune: int
+    chains: int
+    sampler: str
+    seconds: float
+
+
+class Summary(TypedDict):
+    experiment: str
+    type: str
+    snapshot: int  # the DuckLake snapshot the data was read at
+    prior: dict[str, float]  # every prior parameter by name, defaults filled in
+    cached: bool
+    method: Literal["exact", "mcmc"]
+    quantity: str  # what the groups' means are, e.g. "conversion rate"
+    unit: str  # what kind of number they are: probability, rate, value (vibes_core.units)
+    control: str | None  # the group the others are compared with (None: one group, or a
+    # type without one, as bandits: then no row has the uplift keys)
+    groups: list[GroupRow]
+    decision: str  # one sentence
+    warnings: list[str]
+    diagnostics: Diagnostics | None  # None for an exact posterior
+    plots: NotRequired[list["Plot"]]  # for the dashboard only: never cached, never printed
+    traces: NotRequired[list["LinesPlot"]]
+
+
+class Series(TypedDict):
+    name: str
+    x: list[float]
+    y: list[float]
+
+
+class DensitySeries(Series):
+    hdi: list[float]  # [low, high]
+    mean: float
+
+
+class DensityPlot(TypedDict):
+    kind: Literal["density"]
+    title: str
+    xlabel: str
+    hdi_prob: float
+    series: list[DensitySeries]
+
+
+class BarsPlot(TypedDict):
+    kind: Literal["bars"]
+    title: str
+    xlabel: str
+    labels: list[str]
+    values: list[float]
+
+
+class LinesPlot(TypedDict):
+    kind: Literal["lines"]
+    title: str
+    xlabel: str
+    ylabel: str
+    reference: float  # a horizontal line
+    series: list[Series]
+
+
+Plot = DensityPlot | BarsPlot | LinesPlot
