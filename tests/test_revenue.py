@@ -33,7 +33,8 @@ def by_variant(rows: list[dict]) -> dict[str, np.ndarray]:
 
 def independent_draws(values: np.ndarray, prior: dict, rng) -> np.ndarray:
     """Value per user from the raw values: Beta for the share of buyers, and for their log
-    values mu | var ~ Normal(m, var / k), var ~ InvGamma(a, b), by the textbook update."""
+    values mu | var ~ Normal(m, var / k), var ~ InvGamma(a, b) cut at sd_max^2, by the textbook
+    update."""
     logs = np.log(values[values > 0])
     n = len(logs)
     share = rng.beta(prior["alpha"] + n, prior["beta"] + len(values) - n, DRAWS)
@@ -45,7 +46,8 @@ def independent_draws(values: np.ndarray, prior: dict, rng) -> np.ndarray:
         + 0.5 * ((logs - logs.mean()) ** 2).sum()
         + prior["kappa"] * n * (logs.mean() - prior["mu0"]) ** 2 / (2 * k)
     )
-    variance = b / rng.gamma(a, 1.0, DRAWS)
+    variance = b / rng.gamma(a, 1.0, 2 * DRAWS)
+    variance = variance[variance <= prior["sd_max"] ** 2][:DRAWS]  # the prior's cut, by rejection
     mu = rng.normal(m, np.sqrt(variance / k))
     return share * np.exp(mu + variance / 2)
 
@@ -162,3 +164,43 @@ def test_a_variant_without_buyers_is_named_and_still_answers(cli, tmp_path):
     assert "variant B has 0 buyer(s)" in result.err
     b = result.json()["groups"][1]
     assert b["buyers"] == 0 and math.isfinite(b["mean"]) and b["hdi_low"] >= 0
+
+
+def test_log_values_spread_beyond_the_priors_bound_are_warned_about(cli, tmp_path):
+    rng = np.random.default_rng(5)
+    values = np.where(rng.random(4000) < 0.1, rng.lognormal(3.0, 2.8, 4000), 0.0)
+    path = tmp_path / "whales.ndjson"
+    path.write_text(
+        "".join(f'{{"variant": "{"AB"[i % 2]}", "value": {v}}}\n' for i, v in enumerate(values))
+    )
+    assert (
+        cli("experiments", "create", "r", "--type", "revenue", "--initial-data-file", path).code
+        == 0
+    )
+    cut = cli("posterior", "r", "--exact", "--json")
+    assert cut.code == 0 and "near the prior's sd_max of 3" in cut.err
+    assert "--prior sd_max=" in cut.err
+    wider = cli("posterior", "r", "--exact", "--json", "--prior", "sd_max=8")
+    assert wider.code == 0 and "sd_max" not in wider.err
+    # Held down by the bound, then free: the value per buyer grows with the spread allowed.
+    for held, free in zip(cut.json()["groups"], wider.json()["groups"], strict=True):
+        assert held["value_per_buyer"]["mean"] < free["value_per_buyer"]["mean"]
+
+
+@pytest.mark.parametrize(("shape", "rate"), [(5.0, 50.0), (3.0, 2.0), (500.0, 50_000.0)])
+def test_gamma_draws_above_a_bound_follow_the_truncated_gamma(shape, rate):
+    from scipy import stats
+
+    from vibes_core.families import gamma_at_least
+
+    lowest = 0.2
+    draws = gamma_at_least(
+        np.random.default_rng(1), np.array([shape]), np.array([rate]), lowest, (200_000, 1)
+    ).ravel()
+    assert draws.min() >= lowest
+    gamma = stats.gamma(shape, scale=1 / rate)
+    if gamma.sf(lowest) > 0:
+        expected = gamma.expect(lambda x: x, lb=lowest) / gamma.sf(lowest)
+        assert draws.mean() == pytest.approx(expected, rel=0.005)
+    else:  # all of its mass below the bound, as far as floats go: the bound itself
+        assert draws.max() == pytest.approx(lowest, rel=1e-6)

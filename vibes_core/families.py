@@ -88,11 +88,16 @@ class GammaPoisson(ExperimentType):
 class LogNormalHurdle(ExperimentType):
     """Value per user = p * exp(mu + variance / 2): p the share of users with a value > 0,
     and the log of those values Normal(mu, variance), with the conjugate Normal-Inverse-Gamma
-    prior mu | variance ~ Normal(mu0, variance / kappa), variance ~ InverseGamma(shape, scale).
+    prior mu | variance ~ Normal(mu0, variance / kappa), variance ~ InverseGamma(shape, scale)
+    cut at sd_max ** 2.
 
     The prior's mu0 is the mean log value of every buyer of the experiment unless given: the
     unit of the values (cents or dollars) must not matter, and a group with no buyer yet is
-    then assumed to be like the others, with the weight of ``kappa`` (one) buyer."""
+    then assumed to be like the others, with the weight of ``kappa`` (one) buyer. The cut: an
+    Inverse-Gamma's tail makes E[exp(variance / 2)] infinite, so that a group with few buyers
+    had a mean value per buyer of billions; a log-normal with sd 3 already has a mean 90 times
+    its median, and a group's posterior is its prior's times the likelihood, so the cut
+    changes nothing where the data has spoken (a warning says when the data presses on it)."""
 
     statistics = (
         Statistic("users", "users in the group"),
@@ -117,11 +122,18 @@ class LogNormalHurdle(ExperimentType):
         # exp(variance / 2) stays finite in every draw of a group without buyers.
         Prior("shape", 3.0, "Inverse-Gamma prior of the log values' variance: shape"),
         Prior("scale", 2.0, "Inverse-Gamma prior of the log values' variance: scale"),
+        Prior(
+            "sd_max",
+            3.0,
+            "largest sd of the log values: the variance's prior is cut there",
+            low=0.1,
+            high=10.0,
+        ),
     )
     model_summary = (
         "p ~ Beta(alpha, beta), buyers ~ Binomial(users, p); log value of a buyer ~ "
         "Normal(mu, variance), mu ~ Normal(mu0, variance / kappa), variance ~ "
-        "InverseGamma(shape, scale); value per user = p * exp(mu + variance / 2)"
+        "InverseGamma(shape, scale) up to sd_max ** 2; value per user = p * exp(mu + variance / 2)"
     )
     unit = VALUE
     target_accept = 0.95  # a group with few buyers has a funnel between mu and variance
@@ -153,13 +165,20 @@ class LogNormalHurdle(ExperimentType):
     def model(self, stats: Stats, prior: dict[str, float]):
         import numpy as np
         import pymc as pm
+        from pymc.distributions.transforms import Interval
 
         n, total, squares = stats["buyers"], stats["sum_log"], stats["sum_log2"]
         with pm.Model(coords={"group": stats.names}) as model:
             p = pm.Beta("p", alpha=prior["alpha"], beta=prior["beta"], dims="group")
             pm.Binomial("buyers", n=stats["users"], p=p, observed=n, dims="group")
+            # Cut at sd_max ** 2 by its support: the prior's parameters are constants, so the
+            # density there needs no renormalizing.
             variance = pm.InverseGamma(
-                "variance", alpha=prior["shape"], beta=prior["scale"], dims="group"
+                "variance",
+                alpha=prior["shape"],
+                beta=prior["scale"],
+                dims="group",
+                default_transform=Interval(0.0, prior["sd_max"] ** 2),
             )
             mu = pm.Normal(
                 "mu", mu=prior["mu0"], sigma=pm.math.sqrt(variance / prior["kappa"]), dims="group"
@@ -194,7 +213,8 @@ class LogNormalHurdle(ExperimentType):
         rng = np.random.default_rng(0)
         shape = (draw_count(len(stats.names)), len(stats.names))
         p = rng.beta(post["a"], post["b"], shape)
-        variance = 1 / rng.gamma(post["shape"], 1 / post["scale"], shape)
+        precision = gamma_at_least(rng, post["shape"], post["scale"], prior["sd_max"] ** -2, shape)
+        variance = 1 / precision
         mu = rng.normal(post["m"], np.sqrt(variance / post["k"]))
         with np.errstate(over="ignore"):  # an infinite draw is named by the summary
             per_buyer = np.exp(mu + variance / 2)
@@ -204,3 +224,21 @@ class LogNormalHurdle(ExperimentType):
             method="exact",
             parts={"conversion": p, "value_per_buyer": per_buyer},
         )
+
+
+def gamma_at_least(rng, shape, rate, lowest: float, size: tuple[int, int]):
+    """Draws of Gamma(shape, rate) (one per column) conditioned on being >= ``lowest``: those
+    below are drawn again by the inverse CDF, slow but only needed for the few of them (a
+    group whose data presses on the bound has many, and is warned about)."""
+    import numpy as np
+    from scipy import special
+
+    draws = rng.gamma(shape, 1 / rate, size)
+    low = draws < lowest
+    if low.any():
+        a, b = np.broadcast_to(shape, size)[low], np.broadcast_to(rate, size)[low]
+        above = special.gammaincc(a, b * lowest) * rng.random(len(a))  # P(X > x) = Q(a, bx)
+        with np.errstate(divide="ignore"):
+            found = special.gammainccinv(a, above) / b
+        draws[low] = np.where(above > 0, np.maximum(found, lowest), lowest)
+    return draws

@@ -85,7 +85,7 @@ def posterior(
             f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
         )
     prior = kind.prior(settings.prior, stats)
-    options = {"hdi_prob": settings.hdi_prob, **settings.options}
+    options = {"hdi_prob": settings.hdi_prob, "prior": prior, **settings.options}
     head = {"experiment": name, "type": kind.name, "snapshot": snapshot, "prior": prior}
     if exact:
         if not kind.has_exact:

@@ -14,6 +14,7 @@ from vibes_core.types.base import (
 from vibes_core.units import PROBABILITY, VALUE
 
 FEW_BUYERS = 2  # fewer than this: a variant's value per buyer is mostly the prior's
+NEAR_MAX = 0.8  # a sample sd of the log values beyond this share of sd_max is warned about
 
 
 class Revenue(LogNormalHurdle):
@@ -105,6 +106,24 @@ class Revenue(LogNormalHurdle):
             for name, users, buyers in zip(names, stats["users"], stats["buyers"], strict=True)
             if users and buyers < FEW_BUYERS
         ]
+        sd_max = options["prior"]["sd_max"]
+        summary["warnings"] += [
+            f"the log values of variant {name} have an sd of {sd:.2g}, near the prior's sd_max "
+            f"of {sd_max:g}, which holds its value per buyer down; if they are that spread, give "
+            f"a larger one (--prior sd_max={min(2 * sd, 10):.2g})"
+            for name, sd in zip(names, log_sd(stats), strict=True)
+            if sd > NEAR_MAX * sd_max
+        ]
+
+
+def log_sd(stats):
+    """Each group's sample standard deviation of the log values (0 with fewer than 3 buyers)."""
+    import numpy as np
+
+    n, total, squares = stats["buyers"], stats["sum_log"], stats["sum_log2"]
+    enough = n >= 3
+    spread = np.maximum(squares - total**2 / np.where(enough, n, 1), 0)
+    return np.where(enough, np.sqrt(spread / np.where(enough, n - 1, 1)), 0.0)
 
 
 TYPE = Revenue()
