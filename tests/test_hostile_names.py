@@ -7,12 +7,14 @@ with DuckDB into the lake's tables, past ingest, as that version would have stor
 
 import json
 
+import numpy as np
 import pytest
 from textual.widgets import DataTable
 
 from tests.test_tui import settle, table_rows, until
 from vibes_core import catalog
 from vibes_core.text import printable
+from vibes_core.types import get_type, registry
 from vibes_tui.app import VibesApp
 from vibes_tui.screens.confirm import ConfirmDelete
 from vibes_tui.screens.experiments import ExperimentsScreen
@@ -52,26 +54,23 @@ IDS = [
     "wide",
 ]
 RAW = ("\x1b", "\x07", "\x00", "\u202e")  # never on the screen as they are
-GROUP_COLUMN = {"ab-test": "variant", "multi-armed-bandits": "arm", "poisson-cohorts": "cohort"}
+GROUPED = [name for name, kind in registry().items() if kind.group_column]
 
 
-def plant(name: str, kind: str, groups: list[str], display: str) -> None:
-    """An experiment whose groups are ``groups`` (the first one leads clearly) and whose
-    display name is ``display``, written past ingest as an older version would have."""
-    column = GROUP_COLUMN[kind]
-    events = []
-    for i in range(len(groups)):
-        for j in range(20):
-            event = {column: f"g{i}"}
-            if kind == "poisson-cohorts":
-                event |= {"events": 9 if i == 0 else j % 2, "exposure": 1.0}
-            else:
-                event["outcome" if kind == "ab-test" else "reward"] = i == 0 or j % 5 == 0
-            events.append(event)
+def plant(name: str, kind_name: str, groups: list[str], display: str, rows=None) -> None:
+    """An experiment whose groups are ``groups`` and whose display name is ``display``,
+    written past ingest as an older version would have. ``rows``: its events, each group as
+    g0, g1, ...; by default an ab-test's, in which the first group leads clearly."""
+    column = get_type(kind_name).group_column
+    events = rows or [
+        {column: f"g{i}", "outcome": i == 0 or j % 5 == 0}
+        for i in range(len(groups))
+        for j in range(20)
+    ]
     with catalog.open_lake() as lake:
         source = lake.config.home / f"{name}.json"
         source.write_text(json.dumps(events))
-        catalog.create(lake, name, kind, source)
+        catalog.create(lake, name, kind_name, source)
 
         def rename(con) -> None:
             renames = ", ".join(["(?, ?)"] * len(groups))
@@ -155,12 +154,19 @@ async def test_home_shows_names_as_they_are(home):
         assert app.is_running
 
 
-@pytest.mark.parametrize("kind", list(GROUP_COLUMN))
+def generated(kind_name: str, groups: int) -> list[dict]:
+    """The type's own generated events, 20 per group, the groups named g0, g1, ..."""
+    kind = get_type(kind_name)
+    rows = kind.generate(20 * groups, np.random.default_rng(1)).drop_columns("timestamp")
+    return [{**row, kind.group_column: f"g{i % groups}"} for i, row in enumerate(rows.to_pylist())]
+
+
+@pytest.mark.parametrize("kind", GROUPED)
 @pytest.mark.mcmc
 async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
     """Every screen of one experiment: the decision, the table, plots' legends, counts."""
     groups = HOSTILE + [f"group {i}" for i in range(len(HOSTILE), 40)]
-    plant("exp", kind, groups, "[/b] display")
+    plant("exp", kind, groups, "[/b] display", generated(kind, len(groups)))
     app = VibesApp()
     app.models_ready.set()  # no warm-up: this is about showing, not fitting
     async with app.run_test(size=(80, 24)) as pilot:
@@ -170,7 +176,8 @@ async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
         assert isinstance(screen, InspectScreen)
         await until(pilot, lambda: screen.summary is not None and "plots" in screen.summary, 60)
         await pilot.pause()
-        assert printable(HOSTILE[0]) in text_of(screen, "#decision")
+        leader = max(screen.summary["groups"], key=lambda group: group["p_best"])["name"]
+        assert printable(leader) in text_of(screen, "#decision")
         summary = screen.query_one("#summary", DataTable)
         cells = [str(summary.get_row_at(i)[0]).rstrip("*") for i in range(summary.row_count)]
         assert sorted(cells) == sorted(printable(group) for group in groups)
@@ -181,7 +188,7 @@ async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
             if view.spec
             for series in view.spec.get("series", [])
         ]
-        assert printable(HOSTILE[7]) in legends and HOSTILE[7] not in legends
+        assert legends and set(legends) <= {printable(group) for group in groups}
 
         await pilot.press("3")  # Data: counts per group and the latest events
         await until(pilot, lambda: "events; per group" in text_of(screen, "#counts"), 60)
