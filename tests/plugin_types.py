@@ -34,7 +34,7 @@ class WaitingTime(ExperimentType):
         Statistic("total", "sum of the waits", limit=math.inf),
     )
     size = "waits"
-    counts = ("waits", "waits", "waits")
+    counts = ("waits/time", "waits", "total")
     priors = (
         Prior("shape", 2.0, "Gamma prior of the event rate: pseudo-events"),
         Prior("rate", 1.0, "Gamma prior of the event rate: pseudo-time"),

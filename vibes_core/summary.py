@@ -9,7 +9,7 @@ import numpy as np
 
 from vibes_core.errors import VibesError
 from vibes_core.posterior import Estimate, describe, intervals
-from vibes_core.units import percent
+from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
     from vibes_core.types.base import ExperimentType, Stats
@@ -94,10 +94,8 @@ def decide(kind: "ExperimentType", estimate: Estimate, summary: dict, prob: floa
     rows, unit = summary["groups"], kind.unit
     if len(rows) == 1:
         [row] = rows
-        estimate_words = (
-            f"{unit.show(row['mean'])} ({percent(prob, 0)} HDI {unit.show(row['hdi_low'])} to "
-            f"{unit.show(row['hdi_high'])})"
-        )
+        low, high = unit.show(row["hdi_low"]), unit.show(row["hdi_high"])
+        estimate_words = f"{unit.show(row['mean'])} ({PROBABILITY.show(prob)} HDI {low} to {high})"
         if kind.group_column:
             return f"Only {row['name']} has data: its {kind.quantity} is {estimate_words}"
         return f"The {kind.quantity} is {estimate_words}"

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 
 def percent(value: float, digits: int = 1) -> str:
-    """A probability in words-friendly form: never "100.0%" for something short of certain."""
+    """A probability in words-friendly form: never "100.0%" or "0.0%", which a posterior is
+    not even when every draw (or the integral, to rounding) says so."""
     limit = 0.5 * 10 ** -(digits + 2)
-    if 0 < value < limit:
+    if value < limit:
         return f"<{100 * limit * 2:.{digits}f}%"
-    if 1 - limit <= value < 1:
+    if value >= 1 - limit:
         return f">{100 - 100 * limit * 2:.{digits}f}%"
     return f"{100 * value:.{digits}f}%"
 

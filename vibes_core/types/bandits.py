@@ -2,7 +2,7 @@
 
 from vibes_core.families import BetaBinomial
 from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
-from vibes_core.units import percent
+from vibes_core.units import PROBABILITY
 
 FLOOR = 0.01  # no arm gets less than 1% of the next batch (1/arms if that is smaller)
 
@@ -64,7 +64,7 @@ class Bandits(BetaBinomial):
             row["allocation"] = share
         summary["allocation"] = {row["name"]: row["allocation"] for row in rows}
         summary["floor"] = min(FLOOR, 1 / len(rows))
-        shares = ", ".join(f"{row['name']} {percent(row['allocation'], 0)}" for row in rows)
+        shares = ", ".join(f"{row['name']} {PROBABILITY.show(row['allocation'])}" for row in rows)
         summary["decision"] += f"; next batch: {shares}"
 
     def plots(self, estimate, stats, summary, options):

@@ -2,7 +2,7 @@
 
 from vibes_core.families import GammaPoisson
 from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
-from vibes_core.units import Unit, percent
+from vibes_core.units import PROBABILITY, Unit, percent
 
 RATIO = Unit("ratio", "")
 
@@ -100,7 +100,7 @@ class PoissonCohorts(GammaPoisson):
             summary["decision"] = (
                 f"{top['name']} {self.leads} with {percent(top['p_best'])} probability: "
                 f"{self.unit.show(top['mean'])} events {self.unit.per} "
-                f"({percent(options['hdi_prob'], 0)} HDI {self.unit.show(top['hdi_low'])} to "
+                f"({PROBABILITY.show(options['hdi_prob'])} HDI {self.unit.show(top['hdi_low'])} to "
                 f"{self.unit.show(top['hdi_high'])})"
             )
 
