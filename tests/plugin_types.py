@@ -62,7 +62,7 @@ class WaitingTime(ExperimentType):
     def model(self, stats, prior):
         import pymc as pm
 
-        with pm.Model(coords={"group": stats.names}) as model:
+        with pm.Model(coords=stats.coords) as model:
             rate = pm.Gamma("rate", alpha=prior["shape"], beta=prior["rate"], dims="group")
             # The exponential likelihood through its sums: n log(rate) - rate * total.
             pm.Potential(

@@ -117,6 +117,20 @@ def test_posterior_prints_names_as_they_are(home, cli, monkeypatch, hostile):
     assert not [c for c in RAW if c in refused.err] and printable(hostile) in refused.err
 
 
+@pytest.mark.mcmc
+def test_an_mcmc_fit_of_groups_named_with_any_character_is_stored_and_read_back(home, cli):
+    """A fit's posterior is stored as netCDF, whose strings hold no NUL: the names are the
+    summary's, the stored coordinates their escapes."""
+    groups = ["a\x00b", "a\\x00b", "[/b]"]  # the first two alike once escaped
+    plant("exp", "ab-test", groups, "exp")
+    quick = ("--json", "--draws", "50", "--tune", "50", "--chains", "1")
+    fitted = cli("posterior", "exp", *quick)
+    assert fitted.code == 0 and "not cached" not in fitted.err, fitted.err
+    again = cli("posterior", "exp", *quick, "--control", groups[1])  # from the stored draws
+    assert again.code == 0 and again.json()["cached"], again.err
+    assert sorted(g["name"] for g in again.json()["groups"]) == sorted(groups)
+
+
 # --- the dashboard ----------------------------------------------------------------------------
 
 

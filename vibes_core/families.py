@@ -34,7 +34,7 @@ class BetaBinomial(ExperimentType):
     def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
 
-        with pm.Model(coords={"group": stats.names}) as model:
+        with pm.Model(coords=stats.coords) as model:
             p = pm.Beta(self.parameter, alpha=prior["alpha"], beta=prior["beta"], dims="group")
             pm.Binomial(
                 "successes", n=stats["trials"], p=p, observed=stats["successes"], dims="group"
@@ -70,7 +70,7 @@ class GammaPoisson(ExperimentType):
     def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
 
-        with pm.Model(coords={"group": stats.names}) as model:
+        with pm.Model(coords=stats.coords) as model:
             rate = pm.Gamma(self.parameter, alpha=prior["shape"], beta=prior["rate"], dims="group")
             pm.Poisson(
                 "events", mu=rate * stats["exposure"], observed=stats["events"], dims="group"
@@ -168,7 +168,7 @@ class LogNormalHurdle(ExperimentType):
         from pymc.distributions.transforms import Interval
 
         n, total, squares = stats["buyers"], stats["sum_log"], stats["sum_log2"]
-        with pm.Model(coords={"group": stats.names}) as model:
+        with pm.Model(coords=stats.coords) as model:
             p = pm.Beta("p", alpha=prior["alpha"], beta=prior["beta"], dims="group")
             pm.Binomial("buyers", n=stats["users"], p=p, observed=n, dims="group")
             # Cut at sd_max ** 2 by its support: the prior's parameters are constants, so the

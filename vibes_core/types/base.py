@@ -135,6 +135,17 @@ class Stats:
             for name, value in self.values.items()
         }
 
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        """A model's coordinates: the group names as a fit's stored posterior can hold them
+        (netCDF strings hold no NUL, which an older lake's names may have), or their numbers
+        if escaping made two of them alike."""
+        from vibes_core.text import printable
+
+        labels = [printable(name) for name in self.names]
+        unique = len(set(labels)) == len(labels)
+        return {"group": labels if unique else [str(i) for i in range(len(labels))]}
+
     def with_groups(self, names: list[str]) -> "Stats":
         """These statistics and, for each of ``names`` absent from them, a group of zeros."""
         import numpy as np
