@@ -19,7 +19,6 @@ from vibes_tui.app import VibesApp
 from vibes_tui.screens.confirm import ConfirmDelete
 from vibes_tui.screens.experiments import ExperimentsScreen
 from vibes_tui.screens.inspect import InspectScreen
-from vibes_tui.widgets.plot import PlotView
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -198,7 +197,7 @@ async def test_an_experiment_with_hostile_groups_and_forty_of_them(home, kind):
         no_raw_control(app)
         legends = [
             series["name"]
-            for view in screen.query(PlotView)
+            for view in screen.query("#plots PlotView")
             if view.spec
             for series in view.spec.get("series", [])
         ]
