@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/tui_launch.py
 	$(BIN)/python bench/fit_speed.py  # its naive baseline takes minutes: --skip-baseline
 	$(BIN)/python bench/exact_groups.py
+	$(BIN)/python bench/revenue_reference.py
 
 screenshots: $(STAMP)
 	scripts/screenshots
