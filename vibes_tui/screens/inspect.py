@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, ProgressBar, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_core.units import number
 from vibes_tui.report import footer, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
@@ -338,7 +339,7 @@ class InspectScreen(WorkerScreen):
         )
         counts = "  ".join(
             ", ".join(
-                f"{key} {value:,}" if isinstance(value, int) else f"{key} {plain(value)}"
+                f"{key} {value:,}" if isinstance(value, int) else f"{key} {shown(value)}"
                 for key, value in row.items()
             )
             for row in stats
@@ -419,6 +420,12 @@ class InspectScreen(WorkerScreen):
                 self.show_as_of(None)
 
         self.app.push_screen(UploadScreen(self.experiment), uploaded)
+
+
+def shown(value) -> str:
+    """A statistic: a sum of floats with 3 significant digits (216.51999999999995 is 217), a
+    name as the data has it."""
+    return number(value) if isinstance(value, float) else plain(value)
 
 
 def over_time_spec(over_time: dict) -> dict:
