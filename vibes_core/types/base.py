@@ -188,7 +188,9 @@ class ExperimentType:
     unit: ClassVar[Unit] = PROBABILITY
     leads: ClassVar[str] = "is best"  # said of the group with the largest quantity
     baseline: ClassVar[str] = "control"  # what the group the others are compared with is called
-    summary_options: ClassVar[tuple[str, ...]] = ()  # e.g. "control", "threshold"
+    # The options its summary takes; "control": it has one, and uplifts over it ("threshold",
+    # "split", ...: what its ``extend`` reads).
+    summary_options: ClassVar[tuple[str, ...]] = ()
     fields: ClassVar[tuple[Field, ...]] = ()  # what this type adds to the summary
     table_hides: ClassVar[tuple[str, ...]] = ()  # shared columns its table leaves out
 
