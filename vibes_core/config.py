@@ -80,6 +80,9 @@ class Config:
 # Set by the CLI when the user presses Ctrl-C. DuckDB can swallow the KeyboardInterrupt of a
 # query it was running; the lake looks here before committing, so no write commits after it.
 INTERRUPTED = threading.Event()
+# Set once a write of this process has committed, so that a Ctrl-C landing after it is not
+# reported as having rolled it back.
+COMMITTED = threading.Event()
 
 
 def private_dir(folder: Path, home: Path) -> None:

@@ -12,6 +12,7 @@ import os
 import random
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,7 +21,15 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from vibes_core.config import INTERRUPTED, S3, Config, load_config, mask, private_dir
+from vibes_core.config import (
+    COMMITTED,
+    INTERRUPTED,
+    S3,
+    Config,
+    load_config,
+    mask,
+    private_dir,
+)
 from vibes_core.errors import ConfigError, first_line
 
 ALIAS = "lake"
@@ -387,7 +396,9 @@ class Lake:
                 result = work(self.con)
                 if INTERRUPTED.is_set():  # Ctrl-C while DuckDB worked: it may have swallowed it
                     raise KeyboardInterrupt
-                self.con.execute("COMMIT")
+                with interrupts_held():  # a Ctrl-C now lands after COMMITTED says so
+                    self.con.execute("COMMIT")
+                    COMMITTED.set()
                 return result
             except BaseException:
                 self._rollback()
@@ -418,3 +429,19 @@ class Lake:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def interrupts_held():
+    """SIGINT held back in the main thread (it arrives when this ends): between a COMMIT and
+    the line that notes it, a KeyboardInterrupt would say the write had not happened."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

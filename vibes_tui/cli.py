@@ -603,7 +603,12 @@ INTERRUPTED_EXIT = 130  # 128 + SIGINT, as shells report it
 
 
 def interrupted() -> int:
-    say("vibes: interrupted (a write not yet committed was rolled back)")
+    from vibes_core.config import COMMITTED
+
+    if COMMITTED.is_set():  # Ctrl-C came after the write: it is in the lake, whole
+        say("vibes: interrupted after its write had been committed (nothing is missing)")
+    else:
+        say("vibes: interrupted (a write not yet committed was rolled back)")
     return INTERRUPTED_EXIT
 
 
@@ -621,9 +626,10 @@ def main(argv: list[str] | None = None) -> int:
     130 for Ctrl-C)."""
     import signal
 
-    from vibes_core.config import INTERRUPTED
+    from vibes_core.config import COMMITTED, INTERRUPTED
 
     INTERRUPTED.clear()
+    COMMITTED.clear()
     if threading.current_thread() is not threading.main_thread():  # signals are the main's
         return run(argv)
     previous = signal.signal(signal.SIGINT, on_ctrl_c)
