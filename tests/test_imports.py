@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = ("pymc", "pytensor", "arviz", "mlflow", "textual", "ibis", "pandas")
+HEAVY = ("pymc", "pytensor", "arviz", "mlflow", "textual", "ibis", "pandas", "numpy", "scipy")
 PROBE = """
 import json, sys
 from vibes_tui.cli import main

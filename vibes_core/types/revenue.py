@@ -1,7 +1,6 @@
 """Revenue: the value per user (what each spent or earned, 0 for most), per variant."""
 
 from vibes_core.families import LogNormalHurdle
-from vibes_core.posterior import intervals
 from vibes_core.types.base import (
     TIMESTAMP,
     Column,
@@ -92,6 +91,8 @@ class Revenue(LogNormalHurdle):
         )
 
     def extend(self, summary, estimate, stats, options):
+        from vibes_core.posterior import intervals
+
         prob, names = options["hdi_prob"], estimate.names
         for part in self.parts:
             found = intervals(
