@@ -28,7 +28,9 @@ class WaitingTime(ExperimentType):
         Column("waited", "float", "how long until the event (> 0)", check="positive"),
     )
     group_column = "queue"
-    generate_options = (GenerateOption("queues", str, "north,south", "queue names"),)
+    generate_options = (
+        GenerateOption("queues", str, "north,south", "queue names", names_groups=True),
+    )
     statistics = (
         Statistic("waits", "waits observed"),
         Statistic("total", "sum of the waits", limit=math.inf),

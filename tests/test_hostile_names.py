@@ -109,7 +109,7 @@ def test_posterior_prints_names_as_they_are(home, cli, monkeypatch, hostile):
     assert any(
         line.startswith(name) and line[len(name) :].startswith(("  ", "*  ")) for line in lines
     )  # its row, "*" if it is the control
-    assert f"{printable(hostile)} beats B with" in lines[-2]  # the decision
+    assert printable(hostile) in lines[-2] and "probability" in lines[-2]  # the decision
 
     refused = cli("posterior", "exp", "--exact", "--control", "nope")  # an error naming it
     assert refused.code == 1 and refused.err.count("\n") == 1

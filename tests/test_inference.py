@@ -68,8 +68,11 @@ def test_mcmc_agrees_with_the_exact_posterior(home, tmp_path, dataset):
     for fitted, truth in zip(mcmc["groups"], exact["groups"], strict=True):
         assert fitted["name"] == truth["name"]
         assert abs(fitted["mean"] - truth["mean"]) <= 3 * fitted["mcse"], fitted
-        assert fitted["hdi_low"] == pytest.approx(truth["hdi_low"], abs=0.01)
-        assert fitted["hdi_high"] == pytest.approx(truth["hdi_high"], abs=0.01)
+        # An HDI's end from 4,000 draws is off by about 2% of its width (more in a skewed
+        # tail): within 5%, or 0.01.
+        close = max(0.01, 0.05 * (truth["hdi_high"] - truth["hdi_low"]))
+        assert fitted["hdi_low"] == pytest.approx(truth["hdi_low"], abs=close)
+        assert fitted["hdi_high"] == pytest.approx(truth["hdi_high"], abs=close)
         if "p_best" in truth:
             assert fitted["p_best"] == pytest.approx(truth["p_best"], abs=0.02)
     assert mcmc["decision"].split(" ")[0] == exact["decision"].split(" ")[0]
@@ -121,7 +124,8 @@ def test_bernoulli_without_events_is_the_prior_with_a_warning():
     bernoulli = get_type("bernoulli")
     stats = bernoulli.stats([{"trials": 0, "successes": 0}])
     prior = bernoulli.prior(None, stats)
-    summary = bernoulli.summarize(bernoulli.exact(stats, prior), stats, {"hdi_prob": 0.94})
+    options = {"hdi_prob": 0.94, "prior": prior}
+    summary = bernoulli.summarize(bernoulli.exact(stats, prior), stats, options)
     [row] = summary["groups"]
     assert row["mean"] == pytest.approx(0.5)
     assert row["hdi_high"] - row["hdi_low"] == pytest.approx(0.94)  # uniform: any such interval
@@ -131,7 +135,8 @@ def test_bernoulli_without_events_is_the_prior_with_a_warning():
 def test_ab_test_with_a_single_variant_answers_with_a_warning():
     ab = get_type("ab-test")
     stats = Stats(["A"], {"trials": np.array([100.0]), "successes": np.array([7.0])})
-    summary = ab.summarize(ab.exact(stats, ab.prior(None, stats)), stats, {"hdi_prob": 0.94})
+    prior = ab.prior(None, stats)
+    summary = ab.summarize(ab.exact(stats, prior), stats, {"hdi_prob": 0.94, "prior": prior})
     assert summary["groups"][0]["p_best"] == pytest.approx(1.0)
     assert summary["control"] is None and "uplift_rel" not in summary["groups"][0]
     assert "only one variant" in summary["warnings"][0]
@@ -195,7 +200,7 @@ def test_poisson_cohort_with_no_events(cli, tmp_path):
     assert summary["control"] == "b"
     assert "cohort b has no events yet" in result.err
     a = next(g for g in summary["groups"] if g["name"] == "a")
-    assert a["rate_ratio"]["mean"] > 1
+    assert a["rate_ratio"]["median"] > 1
 
 
 def test_bandit_allocation_is_thompson_with_a_floor(cli, tmp_path):

@@ -88,10 +88,10 @@ def test_large_counts_within_the_limit_answer_in_strict_json(cli, tmp_path):
     sd = np.sqrt(4e11) / np.array([1e9, 1.000001e9])
     truth = stats.norm.cdf((a["mean"] - b["mean"]) / np.hypot(*sd))
     assert a["p_best"] == pytest.approx(truth, abs=1e-4)
-    assert b["rate_ratio"]["mean"] == pytest.approx(1 / 1.000001, rel=1e-6)
+    assert b["rate_ratio"]["median"] == pytest.approx(1 / 1.000001, rel=1e-6)
 
 
-@pytest.mark.parametrize("prior", ["1e300,1e300", "1e-300,1", "1,1e7", "1e-7,1"])
+@pytest.mark.parametrize("prior", ["1e300,1e300", "1e-300,1", "1e7,1", "1e-7,1"])
 @pytest.mark.parametrize(
     "type_name", ["bernoulli", "ab-test", "multi-armed-bandits", "poisson-cohorts"]
 )
@@ -146,7 +146,7 @@ def test_extreme_priors_and_data_answer_in_strict_json_or_one_line(cli, tmp_path
             assert group["hdi_low"] <= group["mean"] <= group["hdi_high"] or (
                 group["hdi_low"] <= group["hdi_high"]
             )
-            if "p_best" in group:
+            if group.get("p_best") is not None:
                 assert 0 <= group["p_best"] <= 1
         if "allocation" in summary:
             assert sum(summary["allocation"].values()) == pytest.approx(1)

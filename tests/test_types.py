@@ -72,6 +72,7 @@ def logs(rows) -> list[float]:
 REFERENCES = {
     "trials": lambda kind, rows: len(rows),
     "successes": lambda kind, rows: sum(r[flag(kind)] for r in rows),
+    "rows": lambda kind, rows: len(rows),
     "events": lambda kind, rows: sum(r["events"] for r in rows),
     "exposure": lambda kind, rows: sum(r["exposure"] for r in rows),
     "users": lambda kind, rows: len(rows),

@@ -16,7 +16,6 @@ upload; every mistake raises a ``VibesError`` that says what to do.
 
 import contextlib
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 from vibes_core import catalog
@@ -41,11 +40,12 @@ def _lake(lake: Lake | None):
 
 
 def experiments(lake: Lake | None = None) -> list[dict]:
-    """Every experiment: name, display name, type, created_at and its number of events."""
+    """Every experiment: name, display name, type, created_at, groups (in the order they are
+    compared, the control first) and its number of events."""
     with _lake(lake) as lake:
         counts = catalog.event_counts(lake)
         return [
-            {**asdict(e), "events": counts.get(e.name, 0)} for e in catalog.list_experiments(lake)
+            {**e.as_json(), "events": counts.get(e.name, 0)} for e in catalog.list_experiments(lake)
         ]
 
 
@@ -61,11 +61,17 @@ def events(name: str, lake: Lake | None = None):
 
 
 def create(
-    name: str, type_name: str, data, display_name: str | None = None, lake: Lake | None = None
+    name: str,
+    type_name: str,
+    data,
+    display_name: str | None = None,
+    lake: Lake | None = None,
+    control: str | None = None,
 ) -> dict:
-    """A new experiment with ``data`` (DataFrame or Arrow table) as its first events."""
+    """A new experiment with ``data`` (DataFrame or Arrow table) as its first events. The
+    others are compared with ``control``, by default the group of its first row."""
     with _lake(lake) as lake, _as_parquet(data) as path:
-        return catalog.create(lake, name, type_name, path, display_name)
+        return catalog.create(lake, name, type_name, path, display_name, control=control)
 
 
 def upload(name: str, data, lake: Lake | None = None) -> dict:

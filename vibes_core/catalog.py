@@ -8,6 +8,7 @@ import contextlib
 import functools
 import hashlib
 import inspect
+import json
 import os
 import re
 import tempfile
@@ -20,7 +21,7 @@ import duckdb
 
 from vibes_core import ingest
 from vibes_core.config import mask, private_dir
-from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, NotFound
+from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, InvalidOption, NotFound
 from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
 from vibes_core.text import has_control, printable
 from vibes_core.types import get_type
@@ -46,10 +47,20 @@ class Experiment:
     display_name: str
     type: str
     created_at: str  # ISO 8601, UTC
+    # The groups in the order they are compared, the control first: as they first appeared in
+    # the initial data (or --control first), then each upload's new ones. None when not
+    # recorded: a type without groups, or an experiment made by an older vibes (its groups are
+    # compared in alphabetical order).
+    groups: tuple[str, ...] | None = None
 
     @property
     def table(self) -> str:
         return table_sql(self.name)
+
+    def as_json(self) -> dict:
+        """Its fields as JSON has them (the groups a list)."""
+        fields = asdict(self)
+        return {**fields, "groups": None if self.groups is None else list(self.groups)}
 
 
 def table_sql(name: str) -> str:
@@ -67,31 +78,62 @@ def validate_name(name: str) -> str:
 
 
 def open_lake(config=None) -> Lake:
-    """The lake, ready for experiments: created on first use when it is the embedded default."""
+    """The lake, ready for experiments: created on first use when it is the embedded default;
+    the experiments table of an older version gains the columns it lacks."""
     lake = Lake(config)
-    if not is_initialized(lake):
-        if not lake.config.auto_init:
-            lake.close()
-            raise ConfigError(
-                f"the lake at {mask(lake.config.catalog_url)} has no experiments table: "
-                "run `vibes db init`"
-            )
-        init(lake)
+    try:
+        state = metadata_state(lake)
+        if state == "missing":
+            if not lake.config.auto_init:
+                raise ConfigError(
+                    f"the lake at {mask(lake.config.catalog_url)} has no experiments table: "
+                    "run `vibes db init`"
+                )
+            init(lake)
+        elif state == "old":
+            upgrade(lake)
+    except BaseException:
+        lake.close()
+        raise
     return lake
 
 
-def is_initialized(lake: Lake) -> bool:
-    # A direct probe: listing duckdb_tables() would load every table's metadata.
+def metadata_state(lake: Lake) -> str:
+    """The experiments table's state: "missing", "old" (made by an older version: without
+    the groups' order) or "current". One direct probe: listing duckdb_tables() would load
+    every table's metadata."""
     try:
-        lake.con.execute(f"SELECT 1 FROM {METADATA} LIMIT 0")
+        lake.con.execute(f"SELECT groups FROM {METADATA} LIMIT 0")
     except duckdb.CatalogException:
-        return False
-    return True
+        return "missing"
+    except duckdb.BinderException:
+        return "old"
+    return "current"
+
+
+def is_initialized(lake: Lake) -> bool:
+    return metadata_state(lake) != "missing"
+
+
+def add_missing_columns(con) -> None:
+    # A no-op (and no snapshot) when the column is there: several processes may upgrade the
+    # same lake at once, and the ones that lose the race rerun this and find it done.
+    con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS groups VARCHAR")
+
+
+def upgrade(lake: Lake) -> None:
+    """Add the groups' order to an older version's experiments table (their values NULL:
+    unknown, so compared alphabetically): one transaction."""
+    lake.write(add_missing_columns, "adding the groups' order to the experiments table")
 
 
 def init(lake: Lake) -> bool:
-    """Create the metadata table if it is missing; True when this call created it."""
-    if is_initialized(lake):
+    """Create the metadata table if it is missing (or add the columns an older version's
+    lacks); True when this call created it."""
+    state = metadata_state(lake)
+    if state == "old":
+        upgrade(lake)
+    if state != "missing":
         return False
 
     def create(con) -> bool:
@@ -99,19 +141,42 @@ def init(lake: Lake) -> bool:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {METADATA} ("
             "name VARCHAR NOT NULL, display_name VARCHAR NOT NULL, type VARCHAR NOT NULL, "
-            "created_at TIMESTAMP NOT NULL)"
+            "created_at TIMESTAMP NOT NULL, groups VARCHAR)"
         )
+        add_missing_columns(con)  # in case an older version created it meanwhile
         return True
 
     return lake.write(create, "creating the experiments table")
 
 
+# The columns of an Experiment, as read from the metadata table.
+EXPERIMENT_COLUMNS = (
+    "name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), groups"
+)
+
+
+def experiment_of(row: tuple) -> Experiment:
+    *fields, groups = row
+    return Experiment(*fields, groups=parse_groups(groups))
+
+
+def parse_groups(stored: str | None) -> tuple[str, ...] | None:
+    """The recorded order (a JSON array of names); None when there is none, or when what is
+    stored is not one (then the groups are compared alphabetically, as for an older lake)."""
+    if stored is None:
+        return None
+    try:
+        groups = json.loads(stored)
+    except ValueError:
+        return None
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        return None
+    return tuple(groups)
+
+
 def list_experiments(lake: Lake) -> list[Experiment]:
-    rows = lake.con.execute(
-        f"SELECT name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ') "
-        f"FROM {METADATA} ORDER BY name"
-    ).fetchall()
-    return [Experiment(*row) for row in rows]
+    rows = lake.con.execute(f"SELECT {EXPERIMENT_COLUMNS} FROM {METADATA} ORDER BY name")
+    return [experiment_of(row) for row in rows.fetchall()]
 
 
 def experiment_tables(lake: Lake) -> str:
@@ -217,12 +282,11 @@ def table_at(lake: Lake, name: str, as_of: int | None) -> str:
 def get(lake: Lake, name: str) -> Experiment:
     validate_name(name)
     row = lake.con.execute(
-        f"SELECT name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ') "
-        f"FROM {METADATA} WHERE name = {name_literal(name)}"
+        f"SELECT {EXPERIMENT_COLUMNS} FROM {METADATA} WHERE name = {name_literal(name)}"
     ).fetchone()
     if row is None:
         raise NotFound(f"no experiment named {name!r}; `vibes experiments list` shows them")
-    return Experiment(*row)
+    return experiment_of(row)
 
 
 def exists(con, name: str) -> bool:
@@ -284,16 +348,26 @@ def create(
     source: str | Path | None,
     display_name: str | None = None,
     stdin=None,
+    control: str | None = None,
 ) -> dict:
-    """Create an experiment with its initial events (``source`` None means stdin)."""
+    """Create an experiment with its initial events (``source`` None means stdin). Its groups
+    are recorded in the order they first appear in them, ``control`` (if given) first."""
     validate_name(name)
     display_name = display_name_for(name, display_name)
     experiment_type = get_type(type_name)
+    if control is not None:
+        takes_control(experiment_type)
     if exists(lake.con, name):
         raise AlreadyExists(taken(name))
     with ingest.staged_events(
         lake.con, source, experiment_type, initial=True, stdin=stdin
     ) as staged:
+        groups = None
+        if experiment_type.group_column:
+            groups = control_first(
+                experiment_type, ingest.groups_in_order(lake.con, staged), control
+            )
+            groups = json.dumps(groups)
         now = datetime.now(UTC).replace(tzinfo=None)
         columns = ", ".join(
             f"{quote_ident(c.name)} {SQL_TYPES[c.kind]}" for c in experiment_type.columns
@@ -304,23 +378,69 @@ def create(
                 raise AlreadyExists(taken(name))
             con.execute(f"CREATE TABLE {table_sql(name)} ({columns})")
             con.execute(
-                f"INSERT INTO {METADATA} VALUES (?, ?, ?, ?)",
-                [name, display_name, experiment_type.name, now],
+                f"INSERT INTO {METADATA} (name, display_name, type, created_at, groups) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [name, display_name, experiment_type.name, now, groups],
             )
             con.execute(staged.insert_sql(table_sql(name)), [now])
 
         lake.write(work, f"creating {name}")
-    return {**asdict(get(lake, name)), "events": staged.rows, "snapshot": lake.last_commit()}
+    return {**get(lake, name).as_json(), "events": staged.rows, "snapshot": lake.last_commit()}
 
 
 def taken(name: str) -> str:
     return f"an experiment named {name!r} already exists: pick another name or upload to it"
 
 
+def takes_control(experiment_type) -> None:
+    """``--control`` is for types that compare their groups with one of them."""
+    if "control" in experiment_type.summary_options:
+        return
+    group = experiment_type.group_column
+    why = f"its {group}s have no control" if group else "its events have no groups"
+    raise InvalidOption(
+        f"--control does not apply to a {experiment_type.name} experiment ({why}): leave it out"
+    )
+
+
+SHOWN_GROUPS = 10  # in a message
+
+
+def control_first(experiment_type, groups: list[str], control: str | None) -> list[str]:
+    """``groups`` (in order of first appearance) with ``control``, if given, moved first."""
+    if control is None:
+        return groups
+    if control not in groups:
+        noun = experiment_type.group_column
+        shown = ", ".join(groups[:SHOWN_GROUPS]) + (", ..." if len(groups) > SHOWN_GROUPS else "")
+        raise InvalidOption(
+            f"--control {control!r} is not a {noun} of the initial data ({noun}s: {shown}); "
+            f"give one of them, or leave --control out for the first"
+        )
+    return [control, *(group for group in groups if group != control)]
+
+
+def append_groups(con, name: str, batch: list[str]) -> None:
+    """Record the groups of ``batch`` (in its order of first appearance) that are new, after
+    the known ones, in the transaction under way. An experiment without a record (made by an
+    older version) gets none: a partial one would put the new groups before the old ones."""
+    stored = con.execute(f"SELECT groups FROM {METADATA} WHERE name = {name_literal(name)}")
+    known = parse_groups(stored.fetchone()[0])
+    if known is None:
+        return
+    recorded = set(known)
+    new = [group for group in batch if group not in recorded]
+    if new:
+        con.execute(
+            f"UPDATE {METADATA} SET groups = ? WHERE name = ?", [json.dumps([*known, *new]), name]
+        )
+
+
 def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict:
     """Append a batch of events; one snapshot, or nothing at all if anything is wrong."""
     experiment = get(lake, name)
     with ingest.staged_events(lake.con, source, get_type(experiment.type), stdin=stdin) as staged:
+        batch = ingest.groups_in_order(lake.con, staged)
         now = datetime.now(UTC).replace(tzinfo=None)
 
         def work(con) -> int:
@@ -328,6 +448,8 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
             if not still_there(con, experiment):
                 raise NotFound(f"{name} was deleted while uploading; nothing was added")
             con.execute(staged.insert_sql(experiment.table), [now])
+            if batch:
+                append_groups(con, name, batch)
             return count_events(con, name)
 
         events = lake.write(work, f"uploading to {name}")
@@ -451,10 +573,44 @@ def stats_sql(experiment_type, home: Path) -> str:
 
 
 def sufficient_stats(lake: Lake, name: str, as_of: int | None = None) -> list[dict]:
-    """The few rows a model is fitted on, one per group, now or at snapshot ``as_of``."""
-    query = stats_sql(get_type(get(lake, name).type), lake.config.home)
+    """The few rows a model is fitted on, one per group, now or at snapshot ``as_of``: in the
+    experiment's recorded order (the control first), so everything downstream shows them so."""
+    experiment = get(lake, name)
+    kind = get_type(experiment.type)
+    query = stats_sql(kind, lake.config.home)
     source = table_at(lake, name, as_of)
     with lake.reading(f"reading {name}"):
         result = lake.con.execute(f"WITH events AS (SELECT * FROM {source}) {query}")
     columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    return in_recorded_order(rows, kind.group_column, experiment.groups)
+
+
+def in_recorded_order(rows: list[dict], column: str | None, groups) -> list[dict]:
+    """``rows`` (one per group, in the type's own order: alphabetical) in the order of
+    ``groups``; groups it does not hold (none, for an older version's experiment) after them,
+    still in the type's order."""
+    if not column or not groups:
+        return rows
+    rank = {group: i for i, group in enumerate(groups)}
+    return sorted(rows, key=lambda row: rank.get(row[column], len(rank)))  # stable
+
+
+RECENT_DAYS = 7  # the pace of an experiment: its events over its last week of data
+
+
+def events_per_day(lake: Lake, name: str, as_of: int | None = None) -> float | None:
+    """Events per day lately: over the last RECENT_DAYS before its latest event, or over all
+    its events if they span less (None if they span less than an hour: no pace to speak of).
+    One query, nothing bound: a bound timestamp makes DuckDB import pandas (a third of a
+    second)."""
+    source = table_at(lake, name, as_of)
+    with lake.reading(f"reading {name}"):
+        recent, seconds = lake.con.execute(
+            f"SELECT count(*) FILTER (WHERE timestamp >= latest - INTERVAL {RECENT_DAYS} DAY), "
+            f"any_value(date_diff('second', first, latest)) FROM {source}, "
+            f"(SELECT max(timestamp) AS latest, min(timestamp) AS first FROM {source})"
+        ).fetchone()
+    if seconds is None or seconds < 3600:
+        return None
+    return recent / min(seconds / 86400, RECENT_DAYS)

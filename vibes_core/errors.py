@@ -25,5 +25,9 @@ class ConfigError(VibesError):
     """The lake or a service it needs cannot be reached or set up."""
 
 
+class InvalidOption(VibesError):
+    """An option that does not fit the experiment's type or data (e.g. ``--control``)."""
+
+
 def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

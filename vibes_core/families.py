@@ -23,6 +23,7 @@ class BetaBinomial(ExperimentType):
         Statistic("successes", "events that were a success"),
     )
     size = "trials"
+    events = "trials"
     counts = ("n", "successes", "trials")
     priors = (
         Prior("alpha", 1.0, "Beta prior: pseudo-successes (1,1 is uniform on [0, 1])"),
@@ -50,18 +51,37 @@ class BetaBinomial(ExperimentType):
             prior["beta"] + stats["trials"] - stats["successes"],
         )
 
+    # --- futures, for how long to keep running (vibes_core.verdict) -------------------------
+    def future_truths(self, stats, prior, rng, futures: int) -> dict:
+        post = self.exact(stats, prior)
+        return {"p": rng.beta(post.alpha, post.beta, (futures, len(stats.names)))}
+
+    def future_stats(self, stats, batch: dict, truths: dict, rows, rng) -> dict:
+        return {
+            "trials": batch["trials"] + rows,
+            "successes": batch["successes"] + rng.binomial(rows.astype(int), truths["p"]),
+        }
+
+    def future_draws(self, stats, batch: dict, prior, rng, draws: int):
+        a = prior["alpha"] + batch["successes"]
+        b = prior["beta"] + batch["trials"] - batch["successes"]
+        return rng.beta(a[:, None, :], b[:, None, :], (a.shape[0], draws, a.shape[1]))
+
 
 class GammaPoisson(ExperimentType):
     statistics = (
+        Statistic("rows", "rows of counts"),
         Statistic("events", "events counted"),
         Statistic("exposure", "exposure the counts cover", limit=math.inf),
     )
     size = "exposure"
+    events = "rows"
     counts = ("events/exp.", "events", "exposure")
+    # Jeffreys' prior, rate^-1/2: the same whatever the unit of exposure. Gamma(1, 0.001)
+    # was strong where units are small (1 event in 1e-6 units: an HDI without that rate).
     priors = (
-        Prior("shape", 1.0, "Gamma prior: pseudo-events"),
-        # Mean 1000 per unit of exposure, sd 1000: weak for any plausible rate.
-        Prior("rate", 0.001, "Gamma prior: pseudo-exposure"),
+        Prior("shape", 0.5, "Gamma prior: pseudo-events (Jeffreys: 0.5)"),
+        Prior("rate", 0.0, "Gamma prior: pseudo-exposure (Jeffreys: 0)", low=0.0, high=1e100),
     )
     parameter = "rate"
     model_summary = "rate ~ Gamma(shape, rate) per group; events ~ Poisson(rate * exposure)"
@@ -71,11 +91,24 @@ class GammaPoisson(ExperimentType):
         import pymc as pm
 
         with pm.Model(coords=stats.coords) as model:
-            rate = pm.Gamma(self.parameter, alpha=prior["shape"], beta=prior["rate"], dims="group")
+            # The prior as a density on (0, inf): Jeffreys' (rate 0) is improper, which
+            # pm.Gamma refuses; every cohort has exposure, so the posterior is proper.
+            rate = pm.HalfFlat(self.parameter, dims="group")
+            pm.Potential(
+                "prior",
+                pm.math.sum((prior["shape"] - 1) * pm.math.log(rate) - prior["rate"] * rate),
+            )
             pm.Poisson(
                 "events", mu=rate * stats["exposure"], observed=stats["events"], dims="group"
             )
         return model
+
+    def has_data(self, stats: Stats, prior: dict[str, float]):
+        """Events, or exposure in which the experiment's pooled rate expects one: a cohort
+        seen for a millionth of a unit without events is its prior, whose tail would make it
+        "highest"."""
+        pooled = max(float(stats["events"].sum()), 0.5) / float(stats["exposure"].sum())
+        return (stats["events"] > 0) | (stats["exposure"] * pooled >= 1)
 
     def exact(self, stats: Stats, prior: dict[str, float]):
         from vibes_core.posterior import GammaPosterior
@@ -83,6 +116,33 @@ class GammaPoisson(ExperimentType):
         return GammaPosterior(
             stats.names, prior["shape"] + stats["events"], prior["rate"] + stats["exposure"]
         )
+
+    def future_truths(self, stats, prior, rng, futures: int) -> dict:
+        post = self.exact(stats, prior)
+        return {"rate": rng.gamma(post.alpha, 1 / post.beta, (futures, len(stats.names)))}
+
+    def future_stats(self, stats, batch: dict, truths: dict, rows, rng) -> dict:
+        import numpy as np
+
+        # Each new row covers the group's exposure per row so far (the experiment's, if none).
+        overall = stats["exposure"].sum() / max(stats["rows"].sum(), 1)
+        per_row = np.divide(
+            stats["exposure"],
+            stats["rows"],
+            out=np.full(len(rows), overall),
+            where=stats["rows"] > 0,
+        )
+        exposure = rows * per_row
+        return {
+            "rows": batch["rows"] + rows,
+            "exposure": batch["exposure"] + exposure,
+            "events": batch["events"] + rng.poisson(truths["rate"] * exposure),
+        }
+
+    def future_draws(self, stats, batch: dict, prior, rng, draws: int):
+        a = prior["shape"] + batch["events"]
+        b = prior["rate"] + batch["exposure"]
+        return rng.gamma(a[:, None, :], 1 / b[:, None, :], (a.shape[0], draws, a.shape[1]))
 
 
 class LogNormalHurdle(ExperimentType):
@@ -106,6 +166,7 @@ class LogNormalHurdle(ExperimentType):
         Statistic("sum_log2", "sum of the squared log values of the buyers", limit=math.inf),
     )
     size = "users"
+    events = "users"
     counts = ("buyers/n", "buyers", "users")
     priors = (
         Prior("alpha", 1.0, "Beta prior of the share of buyers: pseudo-buyers"),
@@ -139,7 +200,7 @@ class LogNormalHurdle(ExperimentType):
     target_accept = 0.95  # a group with few buyers has a funnel between mu and variance
     parts: ClassVar[tuple[str, str]] = ("conversion", "value_per_buyer")
 
-    def from_data(self, prior: str, stats: Stats) -> float:
+    def from_data(self, prior: str, stats: Stats, values: dict[str, float]) -> float:
         buyers = stats["buyers"].sum()
         return float(stats["sum_log"].sum() / buyers) if buyers else 0.0
 
@@ -202,6 +263,51 @@ class LogNormalHurdle(ExperimentType):
             "conversion": variables["p"],
             "value_per_buyer": per_buyer,
         }
+
+    def future_truths(self, stats, prior, rng, futures: int) -> dict:
+        import numpy as np
+
+        post = self.posterior_parameters(stats, prior)
+        shape = (futures, len(stats.names))
+        variance = 1 / gamma_at_least(
+            rng, post["shape"], post["scale"], prior["sd_max"] ** -2, shape
+        )
+        return {
+            "p": rng.beta(post["a"], post["b"], shape),
+            "variance": variance,
+            "mu": rng.normal(post["m"], np.sqrt(variance / post["k"])),
+        }
+
+    def future_stats(self, stats, batch: dict, truths: dict, rows, rng) -> dict:
+        """New users, their buyers, and the sums of the buyers' log values: the sum is normal,
+        and the sum of squares is sum^2 / m plus variance times a chi-square with m - 1."""
+        import numpy as np
+
+        buyers = rng.binomial(rows.astype(int), truths["p"])
+        sd = np.sqrt(buyers * truths["variance"])
+        total = rng.normal(buyers * truths["mu"], sd)
+        spread = truths["variance"] * rng.chisquare(np.maximum(buyers - 1, 1)) * (buyers > 1)
+        squares = np.divide(total**2, buyers, out=np.zeros_like(total), where=buyers > 0)
+        return {
+            "users": batch["users"] + rows,
+            "buyers": batch["buyers"] + buyers,
+            "sum_log": batch["sum_log"] + total,
+            "sum_log2": batch["sum_log2"] + squares + spread,
+        }
+
+    def future_draws(self, stats, batch: dict, prior, rng, draws: int):
+        import numpy as np
+
+        post = self.posterior_parameters(Stats(stats.names, batch), prior)
+        shape = (batch["users"].shape[0], draws, len(stats.names))
+        expand = {key: value[:, None, :] for key, value in post.items()}
+        p = rng.beta(expand["a"], expand["b"], shape)
+        variance = 1 / gamma_at_least(
+            rng, expand["shape"], expand["scale"], prior["sd_max"] ** -2, shape
+        )
+        mu = rng.normal(expand["m"], np.sqrt(variance / expand["k"]))
+        with np.errstate(over="ignore"):
+            return p * np.exp(mu + variance / 2)
 
     def exact(self, stats: Stats, prior: dict[str, float]):
         """Independent draws of the closed-form posteriors: the value per user has none."""

@@ -21,6 +21,7 @@ from vibes_core.errors import VibesError
 from vibes_core.lake import Lake
 from vibes_core.types import get_type
 
+VERDICT_OPTIONS = ("max_loss", "rope")  # every type's (vibes_core.verdict)
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
 R_HAT_LIMIT = 1.01
 # Groups (variants, arms, cohorts) one posterior may have. At this limit the exact one takes
@@ -64,7 +65,7 @@ def posterior(
     MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
-    unknown = set(settings.options) - set(kind.summary_options)
+    unknown = set(settings.options) - set(kind.summary_options) - set(VERDICT_OPTIONS)
     if unknown:
         takes = ", ".join("--" + option for option in kind.summary_options) or "none"
         raise VibesError(
@@ -85,7 +86,12 @@ def posterior(
             f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
         )
     prior = kind.prior(settings.prior, stats)
-    options = {"hdi_prob": settings.hdi_prob, "prior": prior, **settings.options}
+    options = {
+        "hdi_prob": settings.hdi_prob,
+        "prior": prior,
+        **settings.options,
+        "events_per_day": catalog.events_per_day(lake, name, as_of),
+    }
     head = {"experiment": name, "type": kind.name, "snapshot": snapshot, "prior": prior}
     if exact:
         if not kind.has_exact:
@@ -353,5 +359,8 @@ def headline(summary: dict) -> str:
     groups = summary["groups"]
     if len(groups) == 1:
         return get_type(summary["type"]).unit.show(groups[0]["mean"])
-    leader = max(groups, key=lambda group: group["p_best"])
+    ranked = [group for group in groups if group["p_best"] is not None]
+    if not ranked:
+        return "-"
+    leader = max(ranked, key=lambda group: group["p_best"])
     return f"{leader['name']} {percent(leader['p_best'], 0)}"

@@ -35,7 +35,11 @@ from vibes_core.types.base import SQL_TYPES, Column, ExperimentType
 FORMATS = ("json", "ndjson", "csv", "parquet")
 EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet"}
 STAGED = "vibes_staged"
-RECORD = "_vibes_record"  # position of an event in the input, from 1
+# Position of an event in the input, from 1: row_number() OVER () with an empty OVER is
+# DuckDB's streaming window, an operator that is not parallel (its pipeline runs on one thread
+# and reads the file from its start to its end), so the numbers follow the file's order for
+# every format and size. Messages name records by it; the groups' order is read from it.
+RECORD = "_vibes_record"
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = b"\xef\xbb\xbf"  # UTF-8's byte order mark, which some Windows tools write first
@@ -579,6 +583,18 @@ def report_first_problem(con, problems, experiment_type, source, is_json) -> Non
     raise InvalidInput(
         f"{where}: expected {expected}, got {shown_value[:60]}; fix the input and retry"
     )
+
+
+def groups_in_order(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[str]:
+    """The staged events' distinct groups (as they will be stored), in the order they first
+    appear in the input; [] for a type without groups."""
+    group = staged.experiment_type.group_column
+    if not group:
+        return []
+    rows = con.execute(
+        f"SELECT {staged.parsed[group]}, min({RECORD}) FROM {STAGED} GROUP BY 1 ORDER BY 2"
+    ).fetchall()
+    return [name for name, _ in rows]
 
 
 def check_groups(con, experiment_type: ExperimentType, parsed: dict[str, str]) -> None:

@@ -3,7 +3,8 @@
 Every function returns a spec, a JSON-ready dict of lists of floats (~150 points a series):
 
 - ``{"kind": "density", "title", "xlabel", "hdi_prob",
-  "series": [{"name", "x", "y", "hdi": [lo, hi], "mean"}]}`` - posterior densities;
+  "series": [{"name", "x", "y", "hdi": [lo, hi], "mean" (or "median", of a ratio)}]}`` -
+  posterior densities;
 - ``{"kind": "bars", "title", "xlabel", "labels", "values"}`` - one bar per label;
 - ``{"kind": "lines", "title", "xlabel", "ylabel", "reference",
   "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``.
@@ -29,8 +30,16 @@ def densities(
     means, hdis = posterior.mean(), posterior.hdi(prob)
     groups = shown(means)
     if isinstance(posterior, ClosedForm):
-        x = grid([posterior.quantile(i, np.array([TAIL, 1 - TAIL])) for i in groups])
-        ys = [finite(np.exp(posterior.log_pdf(i, x))) for i in groups]
+        # Half the points evenly spaced in probability, where each density has its mass; each
+        # point's height the mass of the cell around it over the cell's width, so that a
+        # density infinite at 0 (a rate without events, shape < 1) is drawn finite, and every
+        # curve's area is its mass on the axis.
+        half = max(POINTS // (2 * len(groups)), MIN_POINTS // 2)
+        x = grid([posterior.quantile(i, np.array([TAIL, 1 - TAIL])) for i in groups], half)
+        probabilities = np.linspace(TAIL, 1 - TAIL, half)
+        x = np.unique(np.concatenate([x, *(posterior.quantile(i, probabilities) for i in groups)]))
+        edges = np.concatenate([x[:1], (x[1:] + x[:-1]) / 2, x[-1:]])
+        ys = [finite(np.diff(posterior.cdf(i, edges)) / np.diff(edges)) for i in groups]
     else:
         columns = [posterior.samples[:, i] for i in groups]
         x = grid([np.quantile(column, [TAIL, 1 - TAIL]) for column in columns])
@@ -49,22 +58,23 @@ def densities(
 
 
 def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, xlabel: str) -> dict:
-    """The density of quantities computed from draws (an uplift, a ratio), one per name, with
-    the same mean and HDI as ``posterior.interval`` gives for them."""
+    """The density of ratios computed from draws (a relative uplift, a rate ratio), one per
+    name, with the same median and HDI as ``posterior.interval`` gives for them (a ratio's
+    mean need not exist)."""
     names = list(samples)
-    picked = [names[i] for i in shown(np.array([samples[name].mean() for name in names]))]
+    picked = [names[i] for i in shown(np.array([np.median(samples[name]) for name in names]))]
     x = grid([np.quantile(samples[name], [TAIL, 1 - TAIL]) for name in picked])
     series = []
     for name in picked:
         values = samples[name]
-        summary = interval(values, prob)
+        summary = interval(values, prob, center="median")
         series.append(
             {
                 "name": name,
                 "x": x.tolist(),
                 "y": sample_density(values, x).tolist(),
                 "hdi": [summary["hdi_low"], summary["hdi_high"]],
-                "mean": summary["mean"],
+                "median": summary["median"],
             }
         )
     return density_spec(of_many(title, len(picked), len(names)), xlabel, prob, series)
@@ -147,10 +157,10 @@ def traces(draws: Draws, chains: int) -> list[dict]:
     return specs
 
 
-def grid(ranges: list) -> np.ndarray:
+def grid(ranges: list, each: int | None = None) -> np.ndarray:
     """One x axis for all series, its points spread over each series' own range: a narrow
     density next to wide ones still gets enough points to show its peak."""
-    each = max(POINTS // len(ranges), MIN_POINTS)
+    each = each or max(POINTS // len(ranges), MIN_POINTS)
     return np.unique(np.concatenate([np.linspace(low, high, each) for low, high in ranges]))
 
 

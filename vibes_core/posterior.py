@@ -32,6 +32,7 @@ CDF_BUDGET = 1_000_000
 MIN_GRID = 400
 MIN_PAIR_GRID = 100  # per group, for P(beats): its grids are uniform, so Richardson works well
 TAIL = 1e-12  # the mass of a group left out of its range, on either side
+BATCHES = 10  # for the Monte Carlo error of an interval from draws (batch means)
 TINY = np.finfo(float).tiny
 HDI_ROUNDS = 40  # golden-section steps: the bracket shrinks to 0.618^40 = 4e-9 of its width
 
@@ -72,11 +73,21 @@ class Draws:
         """P(X_i > X_j) for every group i."""
         return (self.samples > self.samples[:, [j]]).mean(axis=0)
 
+    def subset(self, kept: list[int]) -> "Draws":
+        """The same posterior of only the groups ``kept``."""
+        return Draws(
+            [self.names[i] for i in kept],
+            self.samples[:, kept],
+            None if self.mcse is None else self.mcse[kept],
+            self.method,
+            {key: value[:, kept] for key, value in self.parts.items()},
+        )
+
 
 @dataclass
 class ClosedForm:
     """Independent posteriors per group of one two-parameter family, in closed form; a
-    subclass says which (its CDF, quantile function, density, mean and a sampler).
+    subclass says which (its CDF, quantile function, mean and a sampler).
 
     Every computation is vectorized over groups, with its cost bounded for any number of them:
     CDF evaluations per integral by CDF_BUDGET, draws by DRAW_BUDGET (see their comments)."""
@@ -102,9 +113,6 @@ class ClosedForm:
     def _quantile(self, alpha, beta, q):
         raise NotImplementedError
 
-    def _log_pdf(self, alpha, beta, x):
-        raise NotImplementedError
-
     def _sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
         raise NotImplementedError
 
@@ -115,9 +123,11 @@ class ClosedForm:
     def quantile(self, i: int, q) -> np.ndarray:
         return self._quantile(self.alpha[i], self.beta[i], q)
 
-    def log_pdf(self, i: int, x: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self._log_pdf(self.alpha[i], self.beta[i], x)
+    def subset(self, kept: list[int]) -> "ClosedForm":
+        """The same posterior of only the groups ``kept``."""
+        return type(self)(
+            [self.names[i] for i in kept], self.alpha[kept], self.beta[kept], self.seed, self.method
+        )
 
     def hdi(self, prob: float) -> list[tuple[float, float]]:
         """Shortest interval per group: golden-section search, for all groups at once, of where
@@ -264,11 +274,6 @@ class BetaPosterior(ClosedForm):
 
         return special.betaincinv(alpha, beta, q)
 
-    def _log_pdf(self, a, b, x):
-        from scipy import special
-
-        return (a - 1) * np.log(x) + (b - 1) * np.log1p(-x) - special.betaln(a, b)
-
     def _sample(self, rng, shape):
         return rng.beta(self.alpha, self.beta, shape)
 
@@ -289,11 +294,6 @@ class GammaPosterior(ClosedForm):
         from scipy import special
 
         return special.gammaincinv(alpha, q) / beta
-
-    def _log_pdf(self, a, b, x):
-        from scipy import special
-
-        return a * np.log(b) + (a - 1) * np.log(x) - b * x - special.gammaln(a)
 
     def _sample(self, rng, shape):
         return rng.gamma(self.alpha, 1 / self.beta, shape)
@@ -320,14 +320,22 @@ def trapezoid(values: np.ndarray, cdfs: np.ndarray) -> np.ndarray:
 Estimate = Draws | ClosedForm
 
 
-def interval(samples: np.ndarray, prob: float, what: str = "a derived quantity") -> dict:
-    """Mean and HDI of a derived quantity's draws (``what``, for the error if one is not a
-    finite number)."""
-    return intervals(samples[:, None], prob, [what])[0]
+def interval(
+    samples: np.ndarray, prob: float, what: str = "a derived quantity", center: str = "mean"
+) -> dict:
+    """Mean (or median) and HDI of a derived quantity's draws (``what``, for the error if one
+    is not a finite number)."""
+    return intervals(samples[:, None], prob, [what], center)[0]
 
 
-def intervals(samples: np.ndarray, prob: float, whats: list[str]) -> list[dict]:
-    """``interval`` of each column of ``samples`` (draws, quantities), all sorted at once."""
+def intervals(
+    samples: np.ndarray, prob: float, whats: list[str], center: str = "mean", errors: bool = False
+) -> list[dict]:
+    """``interval`` of each column of ``samples`` (draws, quantities), all sorted at once.
+    ``center="median"`` for ratios, whose mean may not exist (E[1/p] is infinite when p's
+    posterior has mass near 0): the median does, and exact and MCMC draws agree on it.
+    ``errors``: each with ``mc_error``, the Monte Carlo error of its HDI's ends (the larger),
+    from the spread of BATCHES batches of the draws (which also holds for MCMC's chains)."""
     finite = np.isfinite(samples).all(axis=0)
     if not finite.all():
         raise VibesError(
@@ -342,11 +350,33 @@ def intervals(samples: np.ndarray, prob: float, whats: list[str]) -> list[dict]:
     columns = np.arange(samples.shape[1])
     lows, highs = ordered[start, columns], ordered[start + inside, columns]
     # Column by column: the same summation order whatever the other columns (plots compare).
-    means = [samples[:, column].mean() for column in columns]
-    return [
-        {"mean": float(mean), "hdi_low": float(low), "hdi_high": float(high)}
-        for mean, low, high in zip(means, lows, highs, strict=True)
+    if center == "median":  # from the sorted draws, as numpy's median takes it
+        n = len(ordered)
+        centers = 0.5 * (ordered[(n - 1) // 2] + ordered[n // 2])
+    else:
+        centers = [samples[:, column].mean() for column in columns]
+    found = [
+        {center: float(value), "hdi_low": float(low), "hdi_high": float(high)}
+        for value, low, high in zip(centers, lows, highs, strict=True)
     ]
+    if errors:
+        for row, error in zip(found, hdi_errors(samples, prob), strict=True):
+            row["mc_error"] = float(error)
+    return found
+
+
+def hdi_errors(samples: np.ndarray, prob: float) -> np.ndarray:
+    """The Monte Carlo error of each column's HDI ends: the spread of the ends over BATCHES
+    consecutive batches of the draws, over the square root of BATCHES (batch means)."""
+    size = len(samples) // BATCHES
+    batches = np.sort(samples[: size * BATCHES].reshape(BATCHES, size, -1), axis=1)
+    inside = int(np.floor(prob * size))
+    start = np.argmin(batches[:, inside:] - batches[:, : size - inside], axis=1)  # (B, cols)
+    rows, cols = np.arange(BATCHES)[:, None], np.arange(samples.shape[1])[None, :]
+    ends = np.stack([batches[rows, start, cols], batches[rows, start + inside, cols]])
+    scale = np.abs(ends).max(axis=(0, 1))  # ends of 1e300: their squares would overflow
+    scale = np.where(scale > 0, scale, 1.0)
+    return (ends / scale).std(axis=1, ddof=1).max(axis=0) * scale / np.sqrt(BATCHES)
 
 
 def describe(posterior: Estimate, prob: float) -> list[dict]:

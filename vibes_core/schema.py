@@ -14,6 +14,16 @@ class Interval(TypedDict):
     mean: float
     hdi_low: float
     hdi_high: float
+    mc_error: NotRequired[float]  # of the HDI's ends, for intervals from draws (uplifts)
+
+
+class Ratio(TypedDict):
+    """A ratio's median (its mean need not exist) and the HDI around it."""
+
+    median: float
+    hdi_low: float
+    hdi_high: float
+    mc_error: NotRequired[float]  # of the HDI's ends, from BATCHES batches of the draws
 
 
 class GroupRow(Interval):
@@ -22,12 +32,24 @@ class GroupRow(Interval):
 
     name: str
     mcse: NotRequired[float | None]  # Monte Carlo error of the mean: MCMC only
-    p_best: float  # probability that this group's quantity is the largest
-    expected_loss: float  # E[max over groups - this group], in the quantity's unit
+    # Among the groups with data (null for the others): the probability that this group's
+    # quantity is the largest, and E[max over groups - this group] in the quantity's unit.
+    p_best: float | None
+    expected_loss: float | None
     control: bool  # the group the others are compared with
     uplift_abs: NotRequired[Interval]  # this group - the control (not on the control's row)
-    uplift_rel: NotRequired[Interval]  # (this group - the control) / the control
+    uplift_rel: NotRequired[Ratio]  # (this group - the control) / the control
     p_beats_control: NotRequired[float]  # P(this group > the control)
+
+
+class Verdict(TypedDict):
+    """What to do, by the rule in vibes_core.verdict."""
+
+    action: Literal["choose", "keep-running", "no-difference"]
+    choice: str | None  # the group chosen
+    events_needed: int | None  # more events in all until a verdict is likely (keep-running)
+    days_needed: float | None  # the same at the recent rate of events
+    rule: str  # the rule and its thresholds, in words
 
 
 class Diagnostics(TypedDict):
@@ -56,7 +78,8 @@ class Summary(TypedDict):
     control: str | None  # the group the others are compared with (None: one group, or a
     # type without one, as bandits: then no row has the uplift keys)
     groups: list[GroupRow]
-    decision: str  # one sentence
+    verdict: Verdict
+    decision: str  # the verdict first, then what is credible, then how long to run
     warnings: list[str]
     diagnostics: Diagnostics | None  # None for an exact posterior
     plots: NotRequired[list["Plot"]]  # for the dashboard only: never cached, never printed
@@ -71,7 +94,8 @@ class Series(TypedDict):
 
 class DensitySeries(Series):
     hdi: list[float]  # [low, high]
-    mean: float
+    mean: NotRequired[float]  # of a quantity's density
+    median: NotRequired[float]  # of a ratio's
 
 
 class DensityPlot(TypedDict):

@@ -1,12 +1,18 @@
 """The summary every type shares, built from any posterior (exact or draws): per group the
 mean and HDI of the type's quantity, P(best), expected loss, and the uplift over the control;
-a decision in one sentence, in the quantity's unit. Types add their own fields (``extend``).
-The keys are those of vibes_core.schema."""
+the verdict (vibes_core.verdict) and a sentence that says it first, in the quantity's unit.
+Types add their own fields (``extend``). The keys are those of vibes_core.schema.
+
+Groups without data enough to compare (``kind.has_data``) are reported with their prior's
+posterior, but left out of P(best), expected loss and the verdict (their ``p_best`` and
+``expected_loss`` are null): a group seen for a millionth of a unit, or named only in a
+--split, must neither win nor change who wins."""
 
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vibes_core import verdict
 from vibes_core.errors import VibesError
 from vibes_core.posterior import Estimate, describe, intervals
 from vibes_core.units import PROBABILITY, percent
@@ -14,18 +20,19 @@ from vibes_core.units import PROBABILITY, percent
 if TYPE_CHECKING:
     from vibes_core.types.base import ExperimentType, Stats
 
+CREDIBLE = 0.95  # a comparison with the control this sure is said in the sentence
+
 
 def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict) -> dict:
     prob, names = options["hdi_prob"], estimate.names
     rows = describe(estimate, prob)
-    single = len(names) == 1
-    p_best = np.ones(1) if single else estimate.p_best()
-    loss = np.zeros(1) if single else estimate.expected_loss()
-    compared = not single and "control" in kind.summary_options
-    c = control_index(kind, names, options.get("control")) if compared else None
+    kept = [int(i) for i in np.flatnonzero(kind.has_data(stats, options["prior"]))]
+    p_best, loss = compared_among(estimate, kept)
+    with_control = len(names) > 1 and "control" in kind.summary_options
+    c = control_index(kind, names, options.get("control")) if with_control else None
     for i, row in enumerate(rows):
         row.update(stats.row(i))
-        row.update(p_best=float(p_best[i]), expected_loss=float(loss[i]), control=i == c)
+        row.update(p_best=p_best[i], expected_loss=loss[i], control=i == c)
     if c is not None:
         for i, uplift in uplifts(kind, estimate, c, prob).items():
             rows[i].update(uplift)
@@ -34,14 +41,58 @@ def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options:
         "unit": kind.unit.name,
         "control": None if c is None else names[c],
         "groups": rows,
-        "warnings": no_data_warnings(kind, stats),
+        "warnings": no_data_warnings(kind, stats, kept),
     }
-    if single and kind.group_column:
+    if len(names) == 1 and kind.group_column:
         summary["warnings"].append(
             f"only one {kind.group_column}: there is nothing to compare it with"
         )
-    summary["decision"] = decide(kind, estimate, summary, prob)
+    summary["verdict"] = judged(kind, estimate, stats, options, kept, c, loss)
+    summary["decision"] = sentence(kind, summary, prob, verdict.rule_of(options))
     return summary
+
+
+def compared_among(estimate: Estimate, kept: list[int]) -> tuple[list, list]:
+    """P(best) and expected loss of each group among those ``kept``; None for the others."""
+    size = len(estimate.names)
+    p_best, loss = [None] * size, [None] * size
+    if len(kept) == 1:
+        p_best[kept[0]], loss[kept[0]] = 1.0, 0.0
+    elif kept:
+        among = estimate.subset(kept) if len(kept) < size else estimate
+        for i, p, cost in zip(kept, among.p_best(), among.expected_loss(), strict=True):
+            p_best[i], loss[i] = float(p), float(cost)
+    return p_best, loss
+
+
+def judged(
+    kind, estimate: Estimate, stats, options: dict, kept: list[int], c: int | None, loss: list
+) -> dict:
+    """The verdict on today's posterior (with the summary's expected losses), and if it is to
+    keep running, how many more events should settle it."""
+    rule = verdict.rule_of(options)
+    base = "the control" if c is not None else "the leader"
+    head = {"events_needed": None, "days_needed": None, "rule": rule.words(base)}
+    if len(estimate.names) == 1:
+        return {
+            "action": verdict.NO_DIFFERENCE,
+            "choice": None,
+            **head,
+            "rule": "one group: nothing to compare it with",
+        }
+    draws = estimate.draws()[None]
+    losses = np.array([np.nan if x is None else x for x in loss])
+    today = verdict.judge(draws, kept, c, rule, losses)
+    action = str(today.action[0])
+    found = {"action": action, "choice": None, **head}
+    if action == verdict.CHOOSE:
+        found["choice"] = estimate.names[int(today.leader[0])]
+    elif action == verdict.KEEP_RUNNING and verdict.can_simulate(kind, len(estimate.names)):
+        weights = verdict.split_weights(stats, kind, options.get("split"))
+        needed = verdict.events_needed(kind, stats, options["prior"], kept, c, rule, weights)
+        found["events_needed"] = needed
+        found["days_needed"] = verdict.days(needed, options.get("events_per_day"))
+    return found
 
 
 def control_index(kind: "ExperimentType", names: list[str], chosen: str | None) -> int:
@@ -54,17 +105,22 @@ def control_index(kind: "ExperimentType", names: list[str], chosen: str | None) 
 
 
 def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> dict[int, dict]:
-    """Each other group's absolute and relative uplift over group ``c``, and P(it beats c)."""
+    """Each other group's absolute and relative uplift over group ``c``, and P(it beats c).
+    The relative one is centred on its median: its mean need not exist."""
     names, draws = estimate.names, estimate.draws()
     others = [i for i in range(len(names)) if i != c]
     difference = draws[:, others] - draws[:, [c]]
     with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
         relative = difference / draws[:, [c]]
-    absolute = intervals(difference, prob, [f"the uplift of {names[i]}" for i in others])
+    absolute = intervals(
+        difference, prob, [f"the uplift of {names[i]}" for i in others], errors=True
+    )
     relative = intervals(
         relative,
         prob,
         [f"the uplift of {names[i]} relative to the {kind.baseline} {names[c]}" for i in others],
+        center="median",
+        errors=True,
     )
     beats = estimate.prob_beats(c)
     return {
@@ -77,35 +133,113 @@ def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> 
     }
 
 
-def no_data_warnings(kind: "ExperimentType", stats: "Stats") -> list[str]:
-    empty = stats[kind.size] == 0
+def no_data_warnings(kind: "ExperimentType", stats: "Stats", kept: list[int]) -> list[str]:
     if not kind.group_column:
-        return ["no events yet: the posterior is the prior"] if empty.all() else []
+        return [] if kept else ["no events yet: the posterior is the prior"]
+    noun, empty = kind.group_column, stats[kind.size] == 0
+    why = ("too little data to outweigh the prior", "no events yet")
     return [
-        f"{kind.group_column} {name} has no events yet: its posterior is the prior"
-        for name, nothing in zip(stats.names, empty, strict=True)
-        if nothing
+        f"{noun} {name} has {why[bool(empty[i])]}: its posterior is the prior's, and it is "
+        "left out of P(best), expected loss and the verdict"
+        for i, name in enumerate(stats.names)
+        if i not in kept
     ]
 
 
-def decide(kind: "ExperimentType", estimate: Estimate, summary: dict, prob: float) -> str:
-    """One sentence: who leads, how sure that is, and what choosing it may cost; for one
-    group, its estimate."""
-    rows, unit = summary["groups"], kind.unit
+def sentence(kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.Rule") -> str:
+    """The verdict first, then what is already credible, then how long to keep running."""
+    rows, unit, found = summary["groups"], kind.unit, summary["verdict"]
     if len(rows) == 1:
         [row] = rows
         low, high = unit.show(row["hdi_low"]), unit.show(row["hdi_high"])
-        estimate_words = f"{unit.show(row['mean'])} ({PROBABILITY.show(prob)} HDI {low} to {high})"
+        words = f"{unit.show(row['mean'])} ({PROBABILITY.show(prob)} HDI {low} to {high})"
         if kind.group_column:
-            return f"Only {row['name']} has data: its {kind.quantity} is {estimate_words}"
-        return f"The {kind.quantity} is {estimate_words}"
-    # A group with no events is only its prior: it cannot be the one to choose.
-    candidates = [i for i, row in enumerate(rows) if row[kind.size]] or range(len(rows))
-    leader = max(candidates, key=lambda i: rows[i]["p_best"])
-    name = rows[leader]["name"]
-    cost = f"expected loss of choosing {name}: {unit.difference(rows[leader]['expected_loss'])}"
-    if len(rows) == 2:
-        other = 1 - leader
-        chance = estimate.prob_greater(leader, other)
-        return f"{name} beats {rows[other]['name']} with {percent(chance)} probability; {cost}"
-    return f"{name} {kind.leads} with {percent(rows[leader]['p_best'])} probability; {cost}"
+            return f"Only {row['name']} has data: its {kind.quantity} is {words}"
+        return f"The {kind.quantity} is {words}"
+    noun = kind.group_column
+    control = next((row for row in rows if row["control"]), None)
+    ranked = [row for row in rows if row["p_best"] is not None]
+    if not ranked:
+        return f"Keep running: no {noun} has data enough to compare yet"
+    leader = max(ranked, key=lambda row: row["p_best"])
+    base = control or leader
+    cost = verdict.share_of(leader["expected_loss"] / abs(base["mean"])) if base["mean"] else "n/a"
+    said = credible(rows, control, kind)
+    if found["action"] == verdict.CHOOSE:
+        chosen = next(row for row in rows if row["name"] == found["choice"])
+        head = f"{kind.chosen.format(name=chosen['name'])}: "
+        if control is not None and chosen is not control:
+            head += (
+                f"it beats {control['name']} with {percent(chosen['p_beats_control'])} "
+                f"probability ({relative_words(chosen)})"
+            )
+            said = [s for s in said if not s.startswith(chosen["name"] + " ")]
+        else:
+            head += f"it {kind.leads} with {percent(chosen['p_best'])} probability"
+        head += f"; expected loss {cost} of {base['name']}'s {kind.quantity}"
+    elif found["action"] == verdict.NO_DIFFERENCE:
+        head = (
+            f"No difference: every {noun} is within ±{100 * rule.rope:.2g}% of "
+            f"{base['name']} with at least {verdict.ROPE_PROB:.0%} probability"
+        )
+    else:
+        head = (
+            f"Keep running: no {noun} can be chosen yet ({leader['name']} {kind.leads} with "
+            f"{percent(leader['p_best'])} probability; expected loss {cost} of "
+            f"{base['name']}'s {kind.quantity})"
+        )
+    parts = [head, *said]
+    if found["action"] == verdict.KEEP_RUNNING:
+        parts.append(how_long(found, verdict.can_simulate(kind, len(rows))))
+    return ". ".join(part for part in parts if part)
+
+
+def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
+    """What is already credible: groups that beat the control, or fall below it, with at least
+    CREDIBLE probability."""
+    if control is None:
+        return []
+    said = []
+    for row in rows:
+        p = row.get("p_beats_control")
+        if p is None or row["p_best"] is None:
+            continue
+        if p >= CREDIBLE:
+            said.append(
+                f"{row['name']} beats {control['name']} with {percent(p)} probability "
+                f"({relative_words(row)})"
+            )
+        elif p <= 1 - CREDIBLE:
+            said.append(
+                f"{row['name']} is below {control['name']} with {percent(1 - p)} "
+                f"probability ({relative_words(row)})"
+            )
+    return said
+
+
+def relative_words(row: dict) -> str:
+    """The relative uplift in percent, with no digit finer than its Monte Carlo error."""
+    u = row["uplift_rel"]
+    digits = decimals(100 * u.get("mc_error", 0.0))
+    low, high, median = (f"{100 * u[key]:+.{digits}f}" for key in ("hdi_low", "hdi_high", "median"))
+    return f"{median}% [{low}, {high}]"
+
+
+def decimals(error: float, most: int = 2) -> int:
+    """Decimal places whose last one is at least twice ``error``: no digit printed is noise."""
+    if error <= 0:
+        return most
+    return int(min(max(np.floor(-np.log10(2 * error)), 0), most))
+
+
+def how_long(found: dict, simulated: bool) -> str:
+    needed, days = found["events_needed"], found["days_needed"]
+    if needed is None:
+        if not simulated:
+            return ""
+        return (
+            f"No verdict is likely within {verdict.HORIZONS[-1]:g} times the events so "
+            "far: any difference is likely smaller than matters"
+        )
+    pace = f" (≈ {days:g} days at the current rate)" if days is not None else ""
+    return f"About {needed:,} more events{pace} should settle it"

@@ -72,8 +72,3 @@ class Share(Unit):
 PROBABILITY = Share("probability", "")
 RATE = Unit("rate", "per unit of exposure")
 VALUE = Unit("value", "per user")
-
-
-def relative(x: float) -> str:
-    """A relative difference: +12.3%."""
-    return f"{x:+.1%}"

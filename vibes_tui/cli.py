@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from vibes_core import verdict
 from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
@@ -177,21 +178,34 @@ def experiments_create(
     initial_data_file: Annotated[
         str | None, typer.Option(help="JSON, NDJSON, CSV or Parquet file; default: stdin")
     ] = None,
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control",
+            "--reference",
+            help="the group the others are compared with: the control variant, the reference "
+            "cohort ("
+            + ", ".join(k.name for k in registry().values() if "control" in k.summary_options)
+            + "; default: the first in the initial data)",
+        ),
+    ] = None,
 ) -> None:
     """Create an experiment with its initial events."""
     from vibes_core import catalog
 
     name = one_name(name_arg, name)
     with catalog.open_lake() as lake:
-        result = catalog.create(lake, name, type_name, initial_data_file, display_name)
+        result = catalog.create(
+            lake, name, type_name, initial_data_file, display_name, control=control
+        )
     say(f"created {name} with {result['events']} events")
     emit(result)
 
 
 @experiments_app.command("list")
 def experiments_list() -> None:
-    """Every experiment as a JSON array: name, display_name, type, created_at, events,
-    last_upload."""
+    """Every experiment as a JSON array: name, display_name, type, created_at, groups (the
+    control first), events, last_upload."""
     from dataclasses import asdict
 
     from vibes_core import catalog
@@ -358,6 +372,9 @@ Exact = Annotated[bool, typer.Option("--exact", help="closed form only: no sampl
 AsOf = Annotated[int | None, typer.Option(min=0, help="use the data as of this DuckLake snapshot")]
 
 
+KEEP_RUNNING_EXIT = 3  # `vibes posterior --check`: not decided yet
+
+
 def prior_help() -> str:
     """The prior parameters and defaults of each type, from the registry."""
     from vibes_core.units import number
@@ -454,14 +471,42 @@ def posterior(
             help=f"intended split for the SRM check, e.g. A=50,B=50 ({applies_to('split')})"
         ),
     ] = None,
+    max_loss: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="verdict: choose only when the expected loss is below this share of the "
+            f"control's mean [default: {verdict.MAX_LOSS}]",
+        ),
+    ] = None,
+    rope: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="verdict: groups within this share of the control are the same "
+            f"[default: {verdict.ROPE}]",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help=f"exit {KEEP_RUNNING_EXIT} when the verdict is keep-running (0 for choose or "
+            "no-difference): a gate for CI jobs and crons",
+        ),
+    ] = False,
 ) -> None:
-    """The posterior of an experiment: estimates, HDIs, the decision in one sentence."""
+    """The posterior of an experiment: estimates, HDIs, the verdict in one sentence."""
     from vibes_core.inference import Settings
 
     options = {
         "threshold": check_probability(threshold),
         "control": control,
         "split": parse_split(split),
+        "max_loss": max_loss,
+        "rope": rope,
     }
     settings = Settings(
         draws=draws,
@@ -481,6 +526,8 @@ def posterior(
         from vibes_tui.report import print_summary
 
         print_summary(summary)
+    if check and summary["verdict"]["action"] == verdict.KEEP_RUNNING:
+        raise typer.Exit(KEEP_RUNNING_EXIT)
 
 
 bandit_app = typer.Typer(help="Multi-armed bandits: what to do next.")

@@ -13,17 +13,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vibes_core.summary import relative_words
 from vibes_core.text import printable
 from vibes_core.types import get_type
-from vibes_core.units import number, percent, relative
+from vibes_core.units import number, percent
 
 
 def cell(value, shown_in, brief: bool = False) -> str:
-    """A number, or an interval ({mean, hdi_low, hdi_high}) in a unit."""
+    """A number, or an interval ({mean or median, hdi_low, hdi_high}) in a unit."""
     if isinstance(value, dict):
+        center = value.get("mean", value.get("median"))
         if brief:
-            return shown_in.show(value["mean"])
-        return shown_in.interval(value["mean"], value["hdi_low"], value["hdi_high"])
+            return shown_in.show(center)
+        return shown_in.interval(center, value["hdi_low"], value["hdi_high"])
     return shown_in.show(value)
 
 
@@ -36,8 +38,15 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
     columns = [(title, lambda g: f"{number(g[numerator])}/{number(g[denominator])}")]
     if len(groups) > 1:
         columns += [
-            ("P(best)", lambda g: percent(g["p_best"])),
-            ("loss", lambda g: quantity.difference(g["expected_loss"], brief=True)),
+            ("P(best)", lambda g: "-" if g["p_best"] is None else percent(g["p_best"])),
+            (
+                "loss",
+                lambda g: (
+                    "-"
+                    if g["expected_loss"] is None
+                    else quantity.difference(g["expected_loss"], brief=True)
+                ),
+            ),
         ]
     if any("uplift_rel" in g for g in groups):
         columns.append(("uplift", lambda g: uplift(g) if "uplift_rel" in g else ""))
@@ -58,9 +67,9 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
 
 
 def uplift(group: dict) -> str:
-    """The relative uplift: +12.3% [+2.1, +25] (the HDI in percent too)."""
-    u = group["uplift_rel"]
-    return f"{relative(u['mean'])} [{100 * u['hdi_low']:+.3g}, {100 * u['hdi_high']:+.3g}]"
+    """The relative uplift: +12.3% [+2.1, +25.0] (the HDI in percent too), no digit finer
+    than its Monte Carlo error."""
+    return relative_words(group)
 
 
 def own(field):
@@ -99,6 +108,8 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(table)
     if marked:
         console.print(shown(f"* {marked}", "dim"))
+    for note in get_type(summary["type"]).notes(summary):
+        console.print(shown(note, "dim"))
     console.print(shown(summary["decision"], "bold"))
     console.print(shown(footer(summary), "dim"))
 

@@ -26,7 +26,9 @@ class AbTest(BetaBinomial):
     group_column = "variant"
     min_groups = 2
     generate_options = (
-        GenerateOption("variants", str, "A,B", "variant names, the control first"),
+        GenerateOption(
+            "variants", str, "A,B", "variant names, the control first", names_groups=True
+        ),
         GenerateOption("base-rate", float, None, "control's true rate (default: Beta(2, 18))"),
     )
     demos = (
@@ -88,8 +90,23 @@ class AbTest(BetaBinomial):
         if srm and srm["flagged"]:
             summary["warnings"].append(
                 f"sample ratio mismatch: the observed split differs from the intended one "
-                f"(p = {srm['p_value']:.2g} < {SRM_P_VALUE}); check how users are assigned"
+                f"({p_value(srm['p_value'])} < {SRM_P_VALUE}); check how users are assigned"
             )
+
+    def notes(self, summary):
+        srm = summary.get("srm")
+        if not srm:
+            return []
+        shares = list(srm["expected_split"].values())
+        even = all(abs(share - 1 / len(shares)) < 1e-12 for share in shares)
+        result = "MISMATCH: check how users are assigned" if srm["flagged"] else "no mismatch"
+        against = "an equal split" if even else "the intended split"
+        return [f"sample ratio check against {against}: {p_value(srm['p_value'])}, {result}"]
+
+
+def p_value(p: float) -> str:
+    """A p-value in words: never "p = 0", which chi-square's tail underflows to."""
+    return f"p = {p:.2g}" if p >= 1e-16 else "p < 1e-16"
 
 
 def srm_check(stats, split: dict[str, float] | None) -> dict | None:

@@ -4,7 +4,8 @@ from vibes_core.families import BetaBinomial
 from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
 from vibes_core.units import PROBABILITY
 
-FLOOR = 0.01  # no arm gets less than 1% of the next batch (1/arms if that is smaller)
+FLOOR = 0.01  # no arm gets less than 1% of the next batch,
+FLOORS_AT_MOST = 0.2  # and the floors take at most a fifth of it (100 arms: 0.2% each)
 
 
 class Bandits(BetaBinomial):
@@ -17,7 +18,7 @@ class Bandits(BetaBinomial):
     )
     group_column = "arm"
     generate_options = (
-        GenerateOption("arms", str, "arm_1,arm_2,arm_3", "arm names"),
+        GenerateOption("arms", str, "arm_1,arm_2,arm_3", "arm names", names_groups=True),
         GenerateOption("batches", int, 20, "rounds of Thompson-sampling allocation"),
     )
     demos = (Demo("headline_bandit", "Newsletter headlines", 3000, {}),)
@@ -59,11 +60,11 @@ class Bandits(BetaBinomial):
 
     def extend(self, summary, estimate, stats, options):
         rows = summary["groups"]
-        allocation = thompson_allocation([row["p_best"] for row in rows])
+        allocation = thompson_allocation([row["p_best"] or 0.0 for row in rows])
         for row, share in zip(rows, allocation, strict=True):
             row["allocation"] = share
         summary["allocation"] = {row["name"]: row["allocation"] for row in rows}
-        summary["floor"] = min(FLOOR, 1 / len(rows))
+        summary["floor"] = floor_of(len(rows))
         shares = ", ".join(f"{row['name']} {PROBABILITY.show(row['allocation'])}" for row in rows)
         summary["decision"] += f"; next batch: {shares}"
 
@@ -83,9 +84,15 @@ class Bandits(BetaBinomial):
         ]
 
 
+def floor_of(arms: int) -> float:
+    """Each arm's least share: FLOOR, unless the floors would then take more than
+    FLOORS_AT_MOST of the traffic (and erase what Thompson sampling says)."""
+    return min(FLOOR, FLOORS_AT_MOST / arms)
+
+
 def thompson_allocation(p_best) -> list[float]:
     """Thompson sampling's traffic shares (P(best) per arm), lifted to at least the floor."""
-    floor = min(FLOOR, 1 / len(p_best))
+    floor = floor_of(len(p_best))
     shares = [float(p) for p in p_best]
     # Arms under the floor get it; the others share what is left in proportion to P(best).
     lifted = {i for i, share in enumerate(shares) if share < floor}

@@ -105,6 +105,7 @@ class GenerateOption:
     kind: type
     default: Any
     help: str
+    names_groups: bool = False  # its comma-separated names are the groups, the control first
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class ExperimentType:
     # --- statistics, priors, model ---------------------------------------------------------
     statistics: ClassVar[tuple[Statistic, ...]]
     size: ClassVar[str]  # the statistic that is 0 for a group without data
+    events: ClassVar[str]  # the statistic that counts its rows (events), for how long to run
     counts: ClassVar[tuple[str, str, str]]  # a table's title, numerator and denominator
     priors: ClassVar[tuple[Prior, ...]]
     parameter: ClassVar[str] = ""  # the model variable that is the quantity (if one is)
@@ -187,6 +189,7 @@ class ExperimentType:
     quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
     unit: ClassVar[Unit] = PROBABILITY
     leads: ClassVar[str] = "is best"  # said of the group with the largest quantity
+    chosen: ClassVar[str] = "Choose {name}"  # the verdict that names one
     baseline: ClassVar[str] = "control"  # what the group the others are compared with is called
     # The options its summary takes; "control": it has one, and uplifts over it ("threshold",
     # "split", ...: what its ``extend`` reads).
@@ -246,6 +249,12 @@ class ExperimentType:
         import pyarrow as pa
 
         columns = self.simulate(n, rng, **options)
+        named = next((o for o in self.generate_options if o.names_groups), None)
+        if named is not None:  # "the control first": each group's first event in that order
+            key = named.name.replace("-", "_")
+            columns = first_in_order(
+                columns, self.group_column, split_names(options.get(key, named.default), named.name)
+            )
         return pa.table({"timestamp": spread_timestamps(n, rng, end), **columns})
 
     def simulate(self, n: int, rng: "np.random.Generator", **options: Any) -> dict:
@@ -304,19 +313,26 @@ class ExperimentType:
                 )
             values[name] = float(value)
         for p in self.priors:
-            if math.isnan(values[p.name]) and math.isnan(p.default):
-                values[p.name] = self.from_data(p.name, stats)
             value = values[p.name]
-            if not (math.isfinite(value) and p.low <= value <= p.high):
+            if math.isnan(value) and math.isnan(p.default):  # follows the data's own scale,
+                values[p.name] = self.from_data(p.name, stats, values)  # whatever it is
+            elif not (math.isfinite(value) and p.low <= value <= p.high):
+                default = f"{p.default:g}" if math.isfinite(p.default) else "(from the data)"
                 raise VibesError(
                     f"--prior: {p.name} {value:g} is outside [{p.low:g}, {p.high:g}]; give "
-                    f"it in that range, e.g. the default {p.name}={p.default:g}"
+                    f"it in that range, or leave it to its default {default}"
                 )
         return values
 
-    def from_data(self, prior: str, stats: Stats) -> float:
-        """The default of a prior parameter that depends on the data (its default is NaN)."""
+    def from_data(self, prior: str, stats: Stats, values: dict[str, float]) -> float:
+        """The default of a prior parameter that depends on the data (its default is NaN),
+        given the prior's other values (given or default; those before it are final)."""
         raise NotImplementedError
+
+    def has_data(self, stats: Stats, prior: dict[str, float]) -> "np.ndarray":
+        """Which groups have data enough to be compared: the others are reported (their
+        posterior is the prior's) but left out of P(best), expected loss and the verdict."""
+        return stats[self.size] > 0
 
     def model(self, stats: Stats, prior: dict[str, float]) -> "pm.Model":
         """The PyMC model of the groups' statistics (never of one row per event)."""
@@ -350,6 +366,10 @@ class ExperimentType:
 
     def extend(self, summary: dict, estimate: "Estimate", stats: Stats, options: dict) -> None:
         """Add this type's own fields (declared in ``fields``), warnings and words."""
+
+    def notes(self, summary: dict) -> list[str]:
+        """Lines a person reads under the table (CLI and dashboard): checks the type runs."""
+        return []
 
     def plots(self, estimate: "Estimate", stats: Stats, summary: dict, options: dict) -> list:
         """Plot specs for the dashboard (see vibes_core.plots), given the summary made from the
@@ -387,6 +407,19 @@ def parse_prior(text: str) -> dict[str, float] | tuple[float, ...]:
         f"--prior {text!r} is not a prior: give its parameters as distinct name=value pairs "
         "(e.g. alpha=2,beta=8) or every value in order (e.g. 2,8)"
     )
+
+
+def first_in_order(columns: dict, group: str, names: list[str]) -> dict:
+    """``columns`` with one event of each group moved to the front, in the order of ``names``:
+    the data's first group is then the control. The same events, in another order."""
+    import numpy as np
+
+    values = np.asarray(columns[group])
+    leading = [int(np.argmax(values == name)) for name in names if (values == name).any()]
+    rest = np.ones(len(values), dtype=bool)
+    rest[leading] = False
+    order = np.concatenate([np.array(leading, dtype=int), np.flatnonzero(rest)])
+    return {name: np.asarray(column)[order] for name, column in columns.items()}
 
 
 def spread_timestamps(

@@ -2,7 +2,7 @@
 
 from vibes_core.families import GammaPoisson
 from vibes_core.types.base import TIMESTAMP, Column, Demo, Field, GenerateOption, split_names
-from vibes_core.units import PROBABILITY, Unit, percent
+from vibes_core.units import Unit
 
 RATIO = Unit("ratio", "")
 
@@ -30,12 +30,19 @@ class PoissonCohorts(GammaPoisson):
     )
     group_column = "cohort"
     generate_options = (
-        GenerateOption("cohorts", str, "2026-07,2026-08,2026-09,2026-10", "cohort names"),
+        GenerateOption(
+            "cohorts",
+            str,
+            "2026-07,2026-08,2026-09,2026-10",
+            "cohort names, the reference first",
+            names_groups=True,
+        ),
     )
     demos = (Demo("support_tickets", "Tickets per account-month", 800, {}),)
     summary_options = ("control",)
     quantity = "event rate"
     leads = "has the highest rate"
+    chosen = "{name} has the highest rate"
     baseline = "reference"
     table_hides = ("uplift",)  # the rate ratio says it as cohort analyses do
     fields = (
@@ -68,8 +75,8 @@ class PoissonCohorts(GammaPoisson):
         )
 
     def extend(self, summary, estimate, stats, options):
-        """Rate ratios to the reference (as cohort analyses say it), and the decision about
-        the highest rate: cohorts are compared, not chosen."""
+        """Rate ratios to the reference (as cohort analyses say it), centred on their median
+        (a ratio's mean need not exist)."""
         import numpy as np
 
         from vibes_core.posterior import intervals
@@ -84,6 +91,7 @@ class PoissonCohorts(GammaPoisson):
                     draws[:, others] / draws[:, [r]],
                     options["hdi_prob"],
                     [f"the rate ratio of {names[i]} to the reference {names[r]}" for i in others],
+                    center="median",
                 )
             for i, ratio in zip(others, ratios, strict=True):
                 rows[i]["rate_ratio"] = ratio
@@ -95,14 +103,6 @@ class PoissonCohorts(GammaPoisson):
             )
             if events == 0 and exposure > 0
         ]
-        if len(rows) > 1:
-            top = max(rows, key=lambda row: row["p_best"])
-            summary["decision"] = (
-                f"{top['name']} {self.leads} with {percent(top['p_best'])} probability: "
-                f"{self.unit.show(top['mean'])} events {self.unit.per} "
-                f"({PROBABILITY.show(options['hdi_prob'])} HDI {self.unit.show(top['hdi_low'])} to "
-                f"{self.unit.show(top['hdi_high'])})"
-            )
 
     def plots(self, estimate, stats, summary, options):
         """The rates per unit of exposure, then each cohort's rate ratio to the reference."""

@@ -32,7 +32,9 @@ class Revenue(LogNormalHurdle):
     group_column = "variant"
     min_groups = 2
     generate_options = (
-        GenerateOption("variants", str, "A,B", "variant names, the control first"),
+        GenerateOption(
+            "variants", str, "A,B", "variant names, the control first", names_groups=True
+        ),
         GenerateOption("buy-rate", float, None, "control's share of buyers (default: Beta(2, 38))"),
         GenerateOption("typical-value", float, 40.0, "a typical buyer's value (the median)"),
     )

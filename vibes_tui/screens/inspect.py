@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, ProgressBar, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_core.types import get_type
 from vibes_core.units import number
 from vibes_tui.report import footer, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
@@ -269,8 +270,9 @@ class InspectScreen(WorkerScreen):
         fill(self.query_one("#summary", DataTable), rows, headers=headers, first_width=NAME_WIDTH)
         decision = plain(summary["decision"]) + (f"   (* = {marked})" if marked else "")
         self.query_one("#decision", DataText).update(decision)
+        notes = get_type(summary["type"]).notes(summary)
         self.query_one("#warnings", DataText).update(
-            "\n".join(f"warning: {plain(w)}" for w in summary["warnings"])
+            "\n".join([*map(plain, notes), *(f"warning: {plain(w)}" for w in summary["warnings"])])
         )
         # After the numbers are on the screen: plots take as long to draw as all the rest.
         self.call_after_refresh(self.show_plots, "#plots", summary.get("plots", []))
