@@ -39,6 +39,7 @@ class Settings:
     chains: int = 4
     seed: int = 1
     prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
+    pooled: bool = False  # the type's hierarchical model (MCMC only)
     hdi_prob: float = 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
@@ -76,6 +77,8 @@ def posterior(
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
+    if settings.pooled:
+        check_pooled(kind, name, exact)
     rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
     stats = kind.stats(rows).with_groups(kind.expected_groups(settings.options))
     if not stats.names:
@@ -85,14 +88,22 @@ def posterior(
             f"{name} has {len(stats.names):,} {kind.group_column or 'group'}s; posteriors are "
             f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
         )
-    prior = kind.prior(settings.prior, stats)
+    if settings.pooled and len(stats.names) < 2:
+        raise VibesError(f"{name} has one group: there is nothing to pool; leave out --pooled")
+    prior = kind.prior(settings.prior, stats, pooled=settings.pooled)
     options = {
         "hdi_prob": settings.hdi_prob,
         "prior": prior,
         **settings.options,
         "events_per_day": catalog.events_per_day(lake, name, as_of),
     }
-    head = {"experiment": name, "type": kind.name, "snapshot": snapshot, "prior": prior}
+    head = {
+        "experiment": name,
+        "type": kind.name,
+        "model": "pooled" if settings.pooled else "independent",
+        "snapshot": snapshot,
+        "prior": prior,
+    }
     if exact:
         if not kind.has_exact:
             raise NoExact(
@@ -112,8 +123,9 @@ def posterior(
         try:
             hit = cache.lookup(key)
             if hit is not None:
-                draws = cached_draws(cache, hit, kind, stats.names) if plots else None
-                summary = resummarize(cache, hit, kind, stats, options, draws)
+                pooled = settings.pooled
+                draws = cached_draws(cache, hit, kind, stats.names, pooled) if plots else None
+                summary = resummarize(cache, hit, kind, stats, options, draws, pooled)
                 result = strict({**head, "cached": True, **summary})
                 return with_plots(result, kind, draws, stats, options) if plots else result
         except CacheError as error:
@@ -121,10 +133,11 @@ def posterior(
     if not fit:
         return None
 
-    model = kind.model(stats, prior)
-    idata, seconds = sample(model, settings, progress, kind.target_accept)
-    diagnostics = diagnose(idata, kind.diagnosed(model), seconds, settings, kind.target_accept)
-    draws = estimate_of(kind, idata.posterior, stats.names)
+    target_accept = accept_rate(kind, settings)
+    model = (kind.pooled_model if settings.pooled else kind.model)(stats, prior)
+    idata, seconds = sample(model, settings, progress, target_accept)
+    diagnostics = diagnose(idata, kind.diagnosed(model), seconds, settings, target_accept)
+    draws = estimate_of(kind, idata.posterior, stats.names, settings.pooled)
     summary = kind.summarize(draws, stats, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
@@ -140,6 +153,7 @@ def posterior(
                     "prior": json.dumps(prior),
                     "sampler": SAMPLER,
                     "model_version": kind.model_version,
+                    "model": head["model"],
                 },
                 metrics={"fit_seconds": seconds, **numeric(diagnostics)},
                 summary=result,
@@ -154,6 +168,19 @@ def posterior(
 
 class NoExact(VibesError):
     """The type is fitted with MCMC only."""
+
+
+def check_pooled(kind, name: str, exact: bool) -> None:
+    if not kind.has_pooled:
+        raise VibesError(
+            f"{name} is a {kind.name} experiment, which has no pooled model: leave out --pooled"
+        )
+    if exact:
+        raise VibesError("--pooled is fitted with MCMC only: leave out --exact")
+
+
+def accept_rate(kind, settings: Settings) -> float:
+    return kind.pooled_target_accept if settings.pooled else kind.target_accept
 
 
 def strict(summary: dict) -> dict:
@@ -202,10 +229,12 @@ def cache_key(name: str, kind, rows: list[dict], prior: dict, settings: Settings
         "stats": rows,
         "prior": prior,
         "sampler": SAMPLER,
-        "target_accept": kind.target_accept,
+        "target_accept": accept_rate(kind, settings),
         "pymc": version("pymc"),
         **fit_settings(settings),
     }
+    if settings.pooled:  # only then: the keys of independent fits cached before stay theirs
+        parts["model"] = "pooled"
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -213,20 +242,22 @@ def fit_settings(settings: Settings) -> dict:
     return {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed")}
 
 
-def resummarize(cache: Cache, hit: Hit, kind, stats, options: dict, draws=None) -> dict:
+def resummarize(
+    cache: Cache, hit: Hit, kind, stats, options: dict, draws=None, pooled: bool = False
+) -> dict:
     """A cached fit's summary; for other summary options, recomputed from its stored draws
     (``draws``, when the caller has read them already)."""
     if hit.options == options:
         return hit.summary
     if draws is None:
-        draws = cached_draws(cache, hit, kind, stats.names)
+        draws = cached_draws(cache, hit, kind, stats.names, pooled)
     summary = kind.summarize(draws, stats, options)
     diagnostics = hit.summary["diagnostics"]
     summary["warnings"] += diagnostic_warnings(diagnostics)
     return {"method": "mcmc", **summary, "diagnostics": diagnostics}
 
 
-def cached_draws(cache: Cache, hit: Hit, kind, names: list[str]):
+def cached_draws(cache: Cache, hit: Hit, kind, names: list[str], pooled: bool = False):
     """The draws of a cached fit, read from its stored posterior."""
     import xarray as xr
 
@@ -237,7 +268,7 @@ def cached_draws(cache: Cache, hit: Hit, kind, names: list[str]):
             cache.posterior_file(hit, tmp), group="posterior", engine="h5netcdf"
         ) as posterior,
     ):
-        return estimate_of(kind, posterior, names)
+        return estimate_of(kind, posterior, names, pooled)
 
 
 def sample(
@@ -276,9 +307,9 @@ def sample(
     return idata, time.perf_counter() - start
 
 
-def estimate_of(kind, posterior, names: list[str]):
+def estimate_of(kind, posterior, names: list[str], pooled: bool = False):
     """The type's quantity (and its parts) from a fit's posterior draws, with the Monte Carlo
-    error of each group's mean."""
+    error of each group's mean; a pooled fit's hyperparameters too."""
     import arviz_stats
     import xarray as xr
 
@@ -293,6 +324,9 @@ def estimate_of(kind, posterior, names: list[str]):
         quantity.reshape(-1, flat),
         mcse=mcse,
         parts={key: value.reshape(-1, flat) for key, value in parts.items()},
+        hyper={f.name: variables[f.name].reshape(-1) for f in kind.hyperparameters}
+        if pooled
+        else {},
     )
 
 

@@ -44,6 +44,7 @@ class Draws:
     mcse: np.ndarray | None = None  # Monte Carlo standard error of each mean
     method: str = "mcmc"
     parts: dict[str, np.ndarray] = field(default_factory=dict)  # the type's other quantities
+    hyper: dict[str, np.ndarray] = field(default_factory=dict)  # a pooled model's, (draws,)
 
     def mean(self) -> np.ndarray:
         return self.samples.mean(axis=0)
@@ -81,6 +82,7 @@ class Draws:
             None if self.mcse is None else self.mcse[kept],
             self.method,
             {key: value[:, kept] for key, value in self.parts.items()},
+            self.hyper,
         )
 
 
@@ -99,6 +101,7 @@ class ClosedForm:
     method: str = "exact"
     mcse: None = None
     parts: dict = field(default_factory=dict)
+    hyper: dict = field(default_factory=dict)  # never pooled
     _draws: np.ndarray | None = field(default=None, repr=False)
     _max_grid: tuple | None = field(default=None, repr=False)
 

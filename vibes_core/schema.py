@@ -40,6 +40,7 @@ class GroupRow(Interval):
     uplift_abs: NotRequired[Interval]  # this group - the control (not on the control's row)
     uplift_rel: NotRequired[Ratio]  # (this group - the control) / the control
     p_beats_control: NotRequired[float]  # P(this group > the control)
+    unpooled: NotRequired[Interval]  # pooled fits: the group's own estimate (independent model)
 
 
 class Verdict(TypedDict):
@@ -50,6 +51,13 @@ class Verdict(TypedDict):
     events_needed: int | None  # more events in all until a verdict is likely (keep-running)
     days_needed: float | None  # the same at the recent rate of events
     rule: str  # the rule and its thresholds, in words
+
+
+class Hyperparameter(Interval):
+    """A pooled model's parameter of the population of groups (their mean, their spread)."""
+
+    name: str
+    meaning: str
 
 
 class Diagnostics(TypedDict):
@@ -69,6 +77,7 @@ class Diagnostics(TypedDict):
 class Summary(TypedDict):
     experiment: str
     type: str
+    model: Literal["independent", "pooled"]  # pooled: the hierarchical model (--pooled)
     snapshot: int  # the DuckLake snapshot the data was read at
     prior: dict[str, float]  # every prior parameter by name, defaults filled in
     cached: bool
@@ -78,6 +87,7 @@ class Summary(TypedDict):
     control: str | None  # the group the others are compared with (None: one group, or a
     # type without one, as bandits: then no row has the uplift keys)
     groups: list[GroupRow]
+    hyperparameters: NotRequired[list[Hyperparameter]]  # pooled fits only
     verdict: Verdict
     decision: str  # the verdict first, then what is credible, then how long to run
     warnings: list[str]

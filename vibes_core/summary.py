@@ -47,9 +47,35 @@ def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options:
         summary["warnings"].append(
             f"only one {kind.group_column}: there is nothing to compare it with"
         )
-    summary["verdict"] = judged(kind, estimate, stats, options, kept, c, loss)
-    summary["decision"] = sentence(kind, summary, prob, verdict.rule_of(options))
+    if estimate.hyper:
+        summary["hyperparameters"] = hyperparameters(kind, estimate, prob)
+        if kind.has_exact:
+            shrunk_from(kind, stats, rows, prob)
+    futures = simulated(kind, estimate)
+    summary["verdict"] = judged(kind, estimate, stats, options, kept, c, loss, futures)
+    summary["decision"] = sentence(kind, summary, prob, verdict.rule_of(options), futures)
     return summary
+
+
+def hyperparameters(kind: "ExperimentType", estimate: Estimate, prob: float) -> list[dict]:
+    """A pooled model's hyperparameters: name, meaning, mean and HDI."""
+    fields = kind.hyperparameters
+    found = intervals(
+        np.column_stack([estimate.hyper[f.name] for f in fields]),
+        prob,
+        [f"the hyperparameter {f.name}" for f in fields],
+    )
+    return [
+        {"name": f.name, "meaning": f.meaning, **row} for f, row in zip(fields, found, strict=True)
+    ]
+
+
+def shrunk_from(kind: "ExperimentType", stats: "Stats", rows: list[dict], prob: float) -> None:
+    """Beside each group's pooled estimate, its own (the exact posterior of the independent
+    model, default prior): how far pooling moved it is the shrinkage."""
+    alone = describe(kind.exact(stats, kind.prior(None, stats)), prob)
+    for row, own in zip(rows, alone, strict=True):
+        row["unpooled"] = {key: own[key] for key in ("mean", "hdi_low", "hdi_high")}
 
 
 def compared_among(estimate: Estimate, kept: list[int]) -> tuple[list, list]:
@@ -66,10 +92,17 @@ def compared_among(estimate: Estimate, kept: list[int]) -> tuple[list, list]:
 
 
 def judged(
-    kind, estimate: Estimate, stats, options: dict, kept: list[int], c: int | None, loss: list
+    kind,
+    estimate: Estimate,
+    stats,
+    options: dict,
+    kept: list[int],
+    c: int | None,
+    loss: list,
+    futures: bool,
 ) -> dict:
     """The verdict on today's posterior (with the summary's expected losses), and if it is to
-    keep running, how many more events should settle it."""
+    keep running, how many more events should settle it (if ``futures``: simulated)."""
     rule = verdict.rule_of(options)
     base = "the control" if c is not None else "the leader"
     head = {"events_needed": None, "days_needed": None, "rule": rule.words(base)}
@@ -87,7 +120,7 @@ def judged(
     found = {"action": action, "choice": None, **head}
     if action == verdict.CHOOSE:
         found["choice"] = estimate.names[int(today.leader[0])]
-    elif action == verdict.KEEP_RUNNING and verdict.can_simulate(kind, len(estimate.names)):
+    elif action == verdict.KEEP_RUNNING and futures:
         weights = verdict.split_weights(stats, kind, options.get("split"))
         needed = verdict.events_needed(kind, stats, options["prior"], kept, c, rule, weights)
         found["events_needed"] = needed
@@ -146,7 +179,9 @@ def no_data_warnings(kind: "ExperimentType", stats: "Stats", kept: list[int]) ->
     ]
 
 
-def sentence(kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.Rule") -> str:
+def sentence(
+    kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.Rule", futures: bool
+) -> str:
     """The verdict first, then what is already credible, then how long to keep running."""
     rows, unit, found = summary["groups"], kind.unit, summary["verdict"]
     if len(rows) == 1:
@@ -190,7 +225,7 @@ def sentence(kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.
         )
     parts = [head, *said]
     if found["action"] == verdict.KEEP_RUNNING:
-        parts.append(how_long(found, verdict.can_simulate(kind, len(rows))))
+        parts.append(how_long(found, futures))
     return ". ".join(part for part in parts if part)
 
 
@@ -230,6 +265,12 @@ def decimals(error: float, most: int = 2) -> int:
     if error <= 0:
         return most
     return int(min(max(np.floor(-np.log10(2 * error)), 0), most))
+
+
+def simulated(kind: "ExperimentType", estimate: Estimate) -> bool:
+    """Whether how long to keep running is simulated: futures of the independent model only
+    (a pooled one would need a fit per future)."""
+    return not estimate.hyper and verdict.can_simulate(kind, len(estimate.names))
 
 
 def how_long(found: dict, simulated: bool) -> str:

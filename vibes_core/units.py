@@ -72,3 +72,4 @@ class Share(Unit):
 PROBABILITY = Share("probability", "")
 RATE = Unit("rate", "per unit of exposure")
 VALUE = Unit("value", "per user")
+SCALE = Unit("scale", "")  # a model's parameter on its own scale (log-odds, log rate)

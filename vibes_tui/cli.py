@@ -447,6 +447,14 @@ def posterior(
     seed: Seed = 1,
     no_cache: NoCache = False,
     exact: Exact = False,
+    pooled: Annotated[
+        bool,
+        typer.Option(
+            "--pooled",
+            help="partial pooling: each group's estimate borrows strength from the others "
+            "(the type's hierarchical model, MCMC only; --prior then sets its hyperpriors)",
+        ),
+    ] = False,
     as_of_version: AsOf = None,
     prior: Prior = None,
     hdi_prob: Annotated[
@@ -514,6 +522,7 @@ def posterior(
         chains=chains,
         seed=seed,
         prior=prior,
+        pooled=pooled,
         hdi_prob=hdi_prob,
         options={k: v for k, v in options.items() if v is not None},
     )

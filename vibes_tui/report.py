@@ -48,6 +48,8 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
                 ),
             ),
         ]
+    if any("unpooled" in g for g in groups):  # beside the pooled mean: the shrinkage
+        columns.append(("own", lambda g: quantity.show(g["unpooled"]["mean"])))
     if any("uplift_rel" in g for g in groups):
         columns.append(("uplift", lambda g: uplift(g) if "uplift_rel" in g else ""))
     for field in kind.fields:
@@ -92,7 +94,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     headers, rows, marked = summary_table(summary)
     cells = [[shown(text) for text in row] for row in rows]
     table = Table(
-        title=shown(f"{summary['experiment']} ({summary['type']})"),
+        title=shown(f"{summary['experiment']} ({model_name(summary)})"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1, 0, 0),
@@ -110,8 +112,22 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print(shown(f"* {marked}", "dim"))
     for note in get_type(summary["type"]).notes(summary):
         console.print(shown(note, "dim"))
+    if summary.get("hyperparameters"):
+        console.print(shown(hyperparameters(summary), "dim"))
     console.print(shown(summary["decision"], "bold"))
     console.print(shown(footer(summary), "dim"))
+
+
+def model_name(summary: dict) -> str:
+    pooled = summary.get("model") == "pooled"
+    return f"{summary['type']}, pooled" if pooled else summary["type"]
+
+
+def hyperparameters(summary: dict) -> str:
+    """A pooled fit's population in one line, each in its unit: mu, tau, the typical group."""
+    units = {f.name: f.unit for f in get_type(summary["type"]).hyperparameters}
+    shown = [f"{h['name']} {cell(h, units[h['name']])}" for h in summary["hyperparameters"]]
+    return "pooled over groups (own: each one alone): " + ", ".join(shown)
 
 
 def footer(summary: dict) -> str:

@@ -184,6 +184,14 @@ class ExperimentType:
     model_summary: ClassVar[str] = ""  # the model in one line, for `experiments schema`
     target_accept: ClassVar[float] = 0.9
     model_version: ClassVar[int] = 1  # bump when the model changes: cached fits then miss
+    # Partial pooling (``vibes posterior --pooled``): the hierarchical model's hyperpriors,
+    # which replace ``priors`` there, and the scalar variables reported as its
+    # hyperparameters (``Field``s: name, meaning, unit). A type without ``pooled_model`` has
+    # no pooled model.
+    pooled_priors: ClassVar[tuple[Prior, ...]] = ()
+    hyperparameters: ClassVar[tuple[Field, ...]] = ()
+    pooled_summary: ClassVar[str] = ""  # the pooled model in one line
+    pooled_target_accept: ClassVar[float] = 0.95  # funnels between groups and their spread
 
     # --- what the numbers are ---------------------------------------------------------------
     quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
@@ -204,6 +212,10 @@ class ExperimentType:
     def has_exact(self) -> bool:
         return type(self).exact is not ExperimentType.exact
 
+    @property
+    def has_pooled(self) -> bool:
+        return type(self).pooled_model is not ExperimentType.pooled_model
+
     def schema(self) -> dict:
         """What `vibes experiments schema` prints: the input, the model, the output."""
         return {
@@ -220,17 +232,17 @@ class ExperimentType:
                 for c in self.columns
             ],
             "statistics": [{"name": s.name, "meaning": s.meaning} for s in self.statistics],
-            "priors": [
-                {
-                    "name": p.name,
-                    "default": p.default if math.isfinite(p.default) else "from the data",
-                    "low": p.low,
-                    "high": p.high,
-                    "meaning": p.meaning,
-                }
-                for p in self.priors
-            ],
+            "priors": described(self.priors),
             "model": self.model_summary,
+            "pooled": {
+                "model": self.pooled_summary,
+                "priors": described(self.pooled_priors),
+                "hyperparameters": [
+                    {"name": f.name, "meaning": f.meaning} for f in self.hyperparameters
+                ],
+            }
+            if self.has_pooled
+            else None,
             "quantity": self.quantity,
             "unit": self.unit.name,
             "exact": self.has_exact,
@@ -291,28 +303,33 @@ class ExperimentType:
             values[statistic.name] = value
         return Stats(names, values)
 
-    def prior(self, given: "str | dict | tuple | list | None", stats: Stats) -> dict[str, float]:
+    def prior(
+        self, given: "str | dict | tuple | list | None", stats: Stats, pooled: bool = False
+    ) -> dict[str, float]:
         """Every prior parameter by name: the defaults, with ``given`` on top. ``given`` is
-        ``name=value,...`` (some or all), all values in order (``1,1``), a dict or a tuple."""
-        values = {p.name: p.default for p in self.priors}
+        ``name=value,...`` (some or all), all values in order (``1,1``), a dict or a tuple.
+        ``pooled``: the parameters of the pooled model's prior (``pooled_priors``)."""
+        priors = self.pooled_priors if pooled else self.priors
+        what = f"pooled {self.name}" if pooled else self.name
+        values = {p.name: p.default for p in priors}
         names = list(values)
         if isinstance(given, str):
             given = parse_prior(given)
         if isinstance(given, tuple | list):
             if len(given) != len(names):
                 raise VibesError(
-                    f"--prior: a {self.name} prior has {len(names)} parameters "
+                    f"--prior: a {what} prior has {len(names)} parameters "
                     f"({', '.join(names)}), got {len(given)} values; or give them by name"
                 )
             given = dict(zip(names, given, strict=True))
         for name, value in (given or {}).items():
             if name not in values:
                 raise VibesError(
-                    f"--prior: {name!r} is not a parameter of a {self.name} prior; its "
+                    f"--prior: {name!r} is not a parameter of a {what} prior; its "
                     f"parameters: {', '.join(names)}"
                 )
             values[name] = float(value)
-        for p in self.priors:
+        for p in priors:
             value = values[p.name]
             if math.isnan(value) and math.isnan(p.default):  # follows the data's own scale,
                 values[p.name] = self.from_data(p.name, stats, values)  # whatever it is
@@ -336,6 +353,12 @@ class ExperimentType:
 
     def model(self, stats: Stats, prior: dict[str, float]) -> "pm.Model":
         """The PyMC model of the groups' statistics (never of one row per event)."""
+        raise NotImplementedError
+
+    def pooled_model(self, stats: Stats, prior: dict[str, float]) -> "pm.Model":
+        """The hierarchical model: each group's parameter drawn from a population whose mean
+        and spread are estimated too (non-centred), its variables named as ``model``'s so that
+        ``quantity_draws`` reads either; the hyperparameters are scalar variables."""
         raise NotImplementedError
 
     def diagnosed(self, model: "pm.Model") -> list[str]:
@@ -389,6 +412,19 @@ class ExperimentType:
         if summary["control"] is not None:
             specs.append(uplifts(estimate, summary, options["hdi_prob"], self.group_column))
         return specs
+
+
+def described(priors: tuple[Prior, ...]) -> list[dict]:
+    return [
+        {
+            "name": p.name,
+            "default": p.default if math.isfinite(p.default) else "from the data",
+            "low": p.low,
+            "high": p.high,
+            "meaning": p.meaning,
+        }
+        for p in priors
+    ]
 
 
 def parse_prior(text: str) -> dict[str, float] | tuple[float, ...]:
