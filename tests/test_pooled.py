@@ -109,3 +109,36 @@ def test_the_schema_describes_the_pooled_model(cli):
     assert "log(rate) = mu + tau * z" in described["pooled"]["model"]
     assert [p["name"] for p in described["pooled"]["priors"]] == ["center", "center_sd", "tau_sd"]
     assert {h["name"] for h in described["pooled"]["hyperparameters"]} == {"mu", "tau", "typical"}
+
+
+@pytest.mark.mcmc
+async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(home):
+    from tests.test_tui import settle, until
+    from vibes_tui.app import VibesApp
+    from vibes_tui.screens.inspect import InspectScreen
+    from vibes_tui.widgets.plot import PlotView
+
+    events, _, _ = simulated_rates(np.random.default_rng(3))
+    api.create("many", "ab-test", events)
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, InspectScreen)
+        await until(pilot, lambda: screen.summary and screen.summary["method"] == "mcmc")
+        await pilot.press("p")
+        await until(pilot, lambda: screen.summary and screen.summary["model"] == "pooled")
+        await settle(app, pilot)
+        assert "pooled" in screen.sub_title
+        assert screen.query_one("#summary").row_count == GROUPS  # every group, none hidden
+        [forest, *_] = screen.query_one("#plots").query(PlotView)
+        assert forest.spec["kind"] == "forest" and len(forest.spec["rows"]) == GROUPS
+        means = [row["mean"] for row in forest.spec["rows"]]
+        assert means == sorted(means, reverse=True)
+        assert forest.size.height >= 2 * GROUPS  # a row per estimate: the screen scrolls
+        await pilot.press("2")
+        diagnostics = str(screen.query_one("#diagnostics-text").render())
+        assert "tau" in diagnostics and "the sd of the groups' log-odds" in diagnostics
+        await pilot.press("1", "p")
+        await until(pilot, lambda: screen.summary and screen.summary["model"] == "independent")

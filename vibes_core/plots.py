@@ -7,7 +7,10 @@ Every function returns a spec, a JSON-ready dict of lists of floats (~150 points
   posterior densities;
 - ``{"kind": "bars", "title", "xlabel", "labels", "values"}`` - one bar per label;
 - ``{"kind": "lines", "title", "xlabel", "ylabel", "reference",
-  "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``.
+  "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``;
+- ``{"kind": "forest", "title", "xlabel", "hdi_prob", "rows": [{"name", "mean", "hdi",
+  "unpooled": {"mean", "hdi"}}]}`` - one row per group, sorted by mean (highest first): the
+  pooled estimate with its HDI and, beside it, the group's own.
 """
 
 import numpy as np
@@ -184,3 +187,23 @@ def sample_density(samples: np.ndarray, x: np.ndarray) -> np.ndarray:
 def finite(values: np.ndarray) -> np.ndarray:
     """JSON has no inf or NaN (a density can be infinite at a boundary)."""
     return np.where(np.isfinite(values), values, 0.0)
+
+
+def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
+    """A pooled summary's groups, one row each, highest mean first: however many there are
+    (the view scrolls), where densities would pile up."""
+    rows = [
+        {
+            "name": group["name"],
+            "mean": group["mean"],
+            "hdi": [group["hdi_low"], group["hdi_high"]],
+            "unpooled": {
+                "mean": group["unpooled"]["mean"],
+                "hdi": [group["unpooled"]["hdi_low"], group["unpooled"]["hdi_high"]],
+            }
+            if "unpooled" in group
+            else None,
+        }
+        for group in sorted(summary["groups"], key=lambda group: -group["mean"])
+    ]
+    return {"kind": "forest", "title": title, "xlabel": xlabel, "hdi_prob": prob, "rows": rows}

@@ -396,19 +396,17 @@ class ExperimentType:
 
     def plots(self, estimate: "Estimate", stats: Stats, summary: dict, options: dict) -> list:
         """Plot specs for the dashboard (see vibes_core.plots), given the summary made from the
-        same posterior: each group's posterior density, then each one's relative uplift over
-        the control."""
-        from vibes_core.plots import densities, uplifts
+        same posterior: each group's posterior density (a forest plot for a pooled fit), then
+        each one's relative uplift over the control."""
+        from vibes_core.plots import densities, forest, uplifts
 
         per = f" per {self.group_column}" if self.group_column else ""
-        specs = [
-            densities(
-                estimate,
-                options["hdi_prob"],
-                f"{self.quantity}{per}",
-                self.unit.axis(self.quantity),
-            )
-        ]
+        title, axis = f"{self.quantity}{per}", self.unit.axis(self.quantity)
+        if "hyperparameters" in summary:  # pooled: each group beside its own estimate
+            title += ", pooled (own estimate beside)"
+            specs = [forest(summary, options["hdi_prob"], title, axis)]
+        else:
+            specs = [densities(estimate, options["hdi_prob"], title, axis)]
         if summary["control"] is not None:
             specs.append(uplifts(estimate, summary, options["hdi_prob"], self.group_column))
         return specs

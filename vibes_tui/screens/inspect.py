@@ -12,7 +12,7 @@ from textual.worker import Worker, get_current_worker
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.types import get_type
 from vibes_core.units import number
-from vibes_tui.report import footer, known, summary_table
+from vibes_tui.report import cell, footer, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
@@ -35,6 +35,7 @@ class InspectScreen(WorkerScreen):
         Binding("f", "refit", "Refit"),
         Binding("c", "clear_cache", "Clear cache"),
         Binding("u", "upload", "Upload"),
+        Binding("p", "toggle_pooled", "Pooled"),
         Binding("l", "latest", "Latest", show=False),
         Binding("1", "tab('posterior')", "Posterior", show=False),
         Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
@@ -52,6 +53,7 @@ class InspectScreen(WorkerScreen):
         self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
         self.tabs_loaded = False  # Data and History, loaded after the posterior
         self.history: list[dict] = []
+        self.pooled = False  # the type's hierarchical model instead of the independent one
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -90,8 +92,10 @@ class InspectScreen(WorkerScreen):
 
     def reload(self) -> None:
         """Everything again: after an upload, or for another snapshot."""
-        self.sub_title = self.experiment + (
-            f" as of snapshot {self.as_of}" if self.as_of is not None else ""
+        self.sub_title = (
+            self.experiment
+            + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
+            + (", pooled" if self.pooled else "")
         )
         self.fit_status("")
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
@@ -145,12 +149,18 @@ class InspectScreen(WorkerScreen):
             self.app.models_ready.wait()
         warnings: list[str] = []
         worker = get_current_worker()
-        as_of = self.as_of
+        as_of, settings = self.as_of, inference.Settings(pooled=self.pooled)
 
         def posterior(**options) -> dict | None:
             return self.with_lake(
                 lambda lake: inference.posterior(
-                    lake, self.experiment, as_of=as_of, warn=warnings.append, plots=True, **options
+                    lake,
+                    self.experiment,
+                    settings,
+                    as_of=as_of,
+                    warn=warnings.append,
+                    plots=True,
+                    **options,
                 )
             )
 
@@ -414,6 +424,20 @@ class InspectScreen(WorkerScreen):
     def action_clear_cache(self) -> None:
         self.clear_cache()
 
+    def action_toggle_pooled(self) -> None:
+        """Partial pooling on or off: the pooled fit (cached or sampled) replaces the shown one."""
+        summary = self.summary or self.known
+        if summary is None:
+            return
+        kind = get_type(summary["type"])
+        if not kind.has_pooled or len(summary["groups"]) < 2:
+            self.notify(f"{kind.name}: no pooled model for this experiment", timeout=3)
+            return
+        self.pooled = not self.pooled
+        self.notify("pooled model: on" if self.pooled else "pooled model: off", timeout=2)
+        self.known = None
+        self.reload()
+
     def action_upload(self) -> None:
         from vibes_tui.screens.upload import UploadScreen
 
@@ -455,5 +479,10 @@ def diagnostics_text(summary: dict) -> str:
         ("sampler", f"{d['sampler']}, target_accept {d['target_accept']}", ""),
         ("chains x draws", f"{d['chains']} x {d['draws']} (after {d['tune']} tuning)", ""),
         ("fit", "from the cache" if summary["cached"] else f"{d['seconds']} s", ""),
+    ]
+    units = {f.name: f.unit for f in get_type(summary["type"]).hyperparameters}
+    rows += [
+        (h["name"], cell(h, units[h["name"]]), h["meaning"])
+        for h in summary.get("hyperparameters", [])
     ]
     return "\n".join(f"{name:<15} {value!s:<28} {note}" for name, value, note in rows)

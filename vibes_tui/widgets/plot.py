@@ -1,4 +1,5 @@
-"""PlotView: draws one plot spec of vibes_core.plots (density, bars or lines) with plotext.
+"""PlotView: draws one plot spec of vibes_core.plots (density, bars, lines or forest) with
+plotext.
 
 The spec is drawn again on every render, so a new theme or size re-colours and re-fits it.
 Series take the theme's accent colours; without colour (NO_COLOR) each gets its own marker.
@@ -15,6 +16,7 @@ THEME_COLOURS = ("primary", "accent", "success", "error", "warning", "secondary"
 TICKS = 5  # labels on a category axis, first and last included
 MONO_MARKERS = ("•", "x", "+", "o", "*", "#", "~", "=")  # told apart without colour
 MONO_FILLS = ("█", "░", "▒", "▓", "#", "=")  # the same, for bars
+FOREST_LINES = 2  # terminal rows per group of a forest plot: the pooled and its own
 
 
 class PlotView(PlotextPlot):
@@ -40,9 +42,12 @@ class PlotView(PlotextPlot):
         self.theme = "textual-clear" if ansi else "auto"
 
     def show(self, spec: dict | None) -> None:
-        """Draw ``spec`` (None: nothing) in place of whatever was drawn before."""
+        """Draw ``spec`` (None: nothing) in place of whatever was drawn before; a forest plot
+        is as tall as its rows need (its screen scrolls)."""
         self.spec = printable_strings(spec)
-        self.refresh()
+        forest = spec is not None and spec["kind"] == "forest"
+        self.styles.height = len(spec["rows"]) * FOREST_LINES + 6 if forest else None
+        self.refresh(layout=True)
 
     def render(self) -> RenderResult:
         if self.spec is None:
@@ -51,7 +56,12 @@ class PlotView(PlotextPlot):
         plt.clear_figure()
         plt.title(self.spec.get("title", ""))
         plt.xlabel(self.spec.get("xlabel", ""))
-        draw = {"density": self.draw_density, "bars": self.draw_bars, "lines": self.draw_lines}
+        draw = {
+            "density": self.draw_density,
+            "bars": self.draw_bars,
+            "lines": self.draw_lines,
+            "forest": self.draw_forest,
+        }
         draw[self.spec["kind"]](self.spec)
         return super().render()
 
@@ -110,6 +120,25 @@ class PlotView(PlotextPlot):
         top = max((max(series["y"], default=0) for series in spec["series"]), default=0)
         self.plt.ylim(0, max(2 * (reference or 0), top))
         self.plt.ylabel(spec.get("ylabel", ""))
+
+    def draw_forest(self, spec: dict) -> None:
+        """Each group a row, top down: its pooled HDI as a line with its mean as a dot, and
+        just below it the group's own in the second colour."""
+        rows = spec["rows"]
+        top = len(rows) * FOREST_LINES
+        for i, row in enumerate(rows):
+            y = top - i * FOREST_LINES
+            estimates = [(row, 0, "pooled"), (row["unpooled"], 1, "own")]
+            for estimate, k, label in [(e, k, lab) for e, k, lab in estimates if e]:
+                at = y - k
+                colour, marker = self.colour(k), self.marker(k)
+                named = label if i == 0 else None
+                self.plt.plot(estimate["hdi"], [at, at], color=colour, marker=marker, label=named)
+                self.plt.scatter([estimate["mean"]], [at], color=colour, marker="●")
+        self.plt.yticks(
+            [top - i * FOREST_LINES for i in range(len(rows))], [r["name"] for r in rows]
+        )
+        self.plt.ylim(0, top + 1)
 
     # --- colours and markers ------------------------------------------------------------
 
