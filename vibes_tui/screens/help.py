@@ -49,6 +49,7 @@ each: `enter` on one shows the posterior as of then).
 | `f` | fit again, ignoring the cache |
 | `c` | clear this experiment's cached fits |
 | `u` | upload more events |
+| `p` | partial pooling on or off (a forest plot of every group) |
 | `l` | back to the latest data after picking a snapshot |
 | `escape` / `q` | back to the list |
 
