@@ -142,3 +142,17 @@ async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(h
         assert "tau" in diagnostics and "the sd of the groups' log-odds" in diagnostics
         await pilot.press("1", "p")
         await until(pilot, lambda: screen.summary and screen.summary["model"] == "independent")
+
+
+@pytest.mark.mcmc
+def test_revenue_pools_both_parts_and_its_typical_buyer_is_in_money(home):
+    revenue = get_type("revenue")
+    api.create("r", "revenue", revenue.generate(4000, np.random.default_rng(8), variants="A,B,C"))
+    with catalog.open_lake() as lake:
+        summary = inference.posterior(lake, "r", FAST)
+    found = {h["name"]: h for h in summary["hyperparameters"]}
+    per_buyer = [row["value_per_buyer"]["mean"] for row in summary["groups"]]
+    # A log-normal's median (exp of the mean log) is below its mean, not a log of it.
+    assert 0.25 * min(per_buyer) < found["log_typical"]["mean"] < max(per_buyer)
+    shares = [row["conversion"]["mean"] for row in summary["groups"]]
+    assert 0.5 * min(shares) < found["p_typical"]["mean"] < 2 * max(shares)

@@ -59,8 +59,9 @@ def pooling_fields(scale: str, typical: str, unit: Unit, prefix: str = "") -> tu
     )
 
 
-def pooled(name: str, prior: dict[str, float], inverse, estimate, prefix: str = ""):
-    """``name`` per group = inverse(theta), theta ~ Normal(mu, tau), inside a model's context.
+def pooled(name: str, prior: dict[str, float], inverse, estimate, prefix: str = "", typical=None):
+    """``name`` per group = inverse(theta), theta ~ Normal(mu, tau), inside a model's context;
+    ``typical`` (default ``inverse``) of mu is the median group's quantity.
 
     ``estimate``: each group's own (link, its standard error), from its data alone. A group
     whose data say more than the spread between groups (standard error below a moment
@@ -83,7 +84,7 @@ def pooled(name: str, prior: dict[str, float], inverse, estimate, prefix: str = 
     if not centred.all():
         z = pm.Normal(f"{prefix}z", 0.0, 1.0, shape=int((~centred).sum()))
         theta = pt.set_subtensor(theta[np.flatnonzero(~centred)], mu + tau * z)
-    pm.Deterministic(f"{prefix}typical", inverse(mu))  # the median group's, not the mean
+    pm.Deterministic(f"{prefix}typical", (typical or inverse)(mu))
     return pm.Deterministic(name, inverse(theta), dims="group")
 
 
@@ -393,7 +394,8 @@ class LogNormalHurdle(ExperimentType):
             variance = self.cut_variance(prior)
             buyers = np.maximum(stats["buyers"], 1e-12)  # none: no estimate, non-centred
             estimate = stats["sum_log"] / buyers, 1 / np.sqrt(buyers)  # log values' sd ~ 1
-            mu = pooled("mu", prior, lambda x: x, estimate, prefix="log_")
+            # The typical group's median value per buyer: exp of its mean log value.
+            mu = pooled("mu", prior, lambda x: x, estimate, prefix="log_", typical=pm.math.exp)
             self.log_values(stats, mu, variance)
         return model
 
