@@ -129,7 +129,8 @@ def test_db_commands(cli, ab_test):
     assert tables == [{"table": "ab", "rows": 200}, {"table": "vibes.experiments", "rows": 1}]
     inspected = cli("db", "inspect", "--table-name", "ab", "--limit", "3").json()
     assert inspected["rows"] == 200 and len(inspected["head"]) == 3
-    assert [c["name"] for c in inspected["columns"]] == ["timestamp", "variant", "outcome"]
+    names = ["timestamp", "variant", "outcome", "segment"]  # the table's own columns, all
+    assert [c["name"] for c in inspected["columns"]] == names
     meta = cli("db", "inspect", "--table-name", "vibes.experiments").json()
     assert meta["head"][0]["name"] == "ab"
 

@@ -29,7 +29,9 @@ def test_generated_events_match_the_schema(type_name):
     experiment_type = get_type(type_name)
     table = experiment_type.generate(500, np.random.default_rng(0))
     assert table.num_rows == 500
-    assert table.column_names == [c.name for c in experiment_type.columns]
+    # Segment columns only when asked for (vibes generate --segments): else as before.
+    segments = experiment_type.segment_columns
+    assert table.column_names == [c.name for c in experiment_type.columns if c.name not in segments]
     timestamps = table.column("timestamp").to_pylist()
     assert timestamps == sorted(timestamps)
 

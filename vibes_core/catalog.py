@@ -447,7 +447,18 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
             # Another process may have deleted it (or made another of the same name) meanwhile.
             if not still_there(con, experiment):
                 raise NotFound(f"{name} was deleted while uploading; nothing was added")
-            con.execute(staged.insert_sql(experiment.table), [now])
+            # A table made by an older vibes lacks the optional columns added since (segment):
+            # the first batch with values of one adds it, in this same transaction.
+            present = table_columns(con, experiment.table)
+            lacking = [c for c in staged.experiment_type.columns if c.name not in present]
+            added = [c for c in lacking if staged.has_values(con, c.name)]
+            for column in added:
+                con.execute(
+                    f"ALTER TABLE {experiment.table} ADD COLUMN {quote_ident(column.name)} "
+                    f"{SQL_TYPES[column.kind]}"
+                )
+            skipped = frozenset(c.name for c in lacking if c not in added)
+            con.execute(staged.insert_sql(experiment.table, skipped), [now])
             if batch:
                 append_groups(con, name, batch)
             return count_events(con, name)
@@ -459,6 +470,11 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
         "events": events,
         "snapshot": lake.last_commit(),
     }
+
+
+def table_columns(con, table: str) -> set[str]:
+    """The columns ``table`` (SQL: a name, maybe ``AT (VERSION => n)``) has."""
+    return {d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description}
 
 
 def delete(lake: Lake, name: str) -> dict:
@@ -530,19 +546,20 @@ def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
 def latest_events(lake: Lake, name: str, limit: int, as_of: int | None = None) -> dict:
     """The ``limit`` latest events of an experiment (now or at snapshot ``as_of``), newest
     first; ties broken by every column, so the same data always shows the same rows."""
-    get(lake, name)
+    kind = get_type(get(lake, name).type)
     source = table_at(lake, name, as_of)
     with lake.reading(f"reading {name}"):
         result = lake.con.execute(f"SELECT * FROM {source} ORDER BY ALL DESC LIMIT {int(limit)}")
         fetched = result.fetchall()
     columns = [d[0] for d in result.description]
-    rows = [list(map(ingest.json_value, row)) for row in fetched]
-    return {"columns": columns, "rows": rows}
+    columns, rows = ingest.without_empty(columns, fetched, kind.segment_columns)
+    return {"columns": columns, "rows": [list(map(ingest.json_value, row)) for row in rows]}
 
 
 @functools.cache
-def stats_sql(experiment_type, home: Path) -> str:
-    """The type's Ibis expression compiled to DuckDB SQL over a table named ``events``.
+def stats_sql(experiment_type, home: Path, by: tuple[str, ...] = ()) -> str:
+    """The type's Ibis expression compiled to DuckDB SQL over a table named ``events``; with
+    ``by`` (some of its ``segment_columns``), one row per group and value of those columns.
 
     The SQL runs on our own connection, and is kept on disk per version of the type's module
     and of Ibis: importing Ibis and compiling takes 0.4 s, the query itself milliseconds.
@@ -550,14 +567,17 @@ def stats_sql(experiment_type, home: Path) -> str:
     """
     module = Path(inspect.getfile(type(experiment_type)))
     digest = hashlib.sha256(module.read_bytes() + version("ibis-framework").encode()).hexdigest()
-    memo = home / "cache" / f"stats-{experiment_type.name}-{digest[:16]}.sql"
+    breakdown = "".join(f"-by-{column}" for column in by)  # segment columns: plain names
+    memo = home / "cache" / f"stats-{experiment_type.name}{breakdown}-{digest[:16]}.sql"
     if memo.exists():
         return memo.read_text()
     import ibis
 
     schema = {c.name: IBIS_TYPES[c.kind] for c in experiment_type.columns}
     events = ibis.table(schema, name="events")
-    sql = ibis.to_sql(experiment_type.sufficient_stats(events), dialect="duckdb")
+    # Asked with ``by`` only when given: a type without segment columns need not take it.
+    expression = experiment_type.sufficient_stats(events, *([by] if by else []))
+    sql = ibis.to_sql(expression, dialect="duckdb")
     # A file of its own per writer (threads of one process too), then an atomic rename: a
     # reader sees all of it or none. A full or read-only home only costs compiling again.
     with contextlib.suppress(OSError):
@@ -583,6 +603,37 @@ def sufficient_stats(lake: Lake, name: str, as_of: int | None = None) -> list[di
         result = lake.con.execute(f"WITH events AS (SELECT * FROM {source}) {query}")
     columns = [d[0] for d in result.description]
     rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    return in_recorded_order(rows, kind.group_column, experiment.groups)
+
+
+def segment_stats(lake: Lake, name: str, by: str, as_of: int | None = None) -> list[dict]:
+    """``sufficient_stats`` broken down by the segment column ``by``: one row per group and
+    value of it, under the key "segment" (None for the events without one). Groups in the
+    recorded order, and within each, its values alphabetically, None last."""
+    experiment = get(lake, name)
+    kind = get_type(experiment.type)
+    if by not in kind.segment_columns:
+        an = f"{'an' if kind.name[0] in 'aeiou' else 'a'} {kind.name} experiment"
+        if not kind.segment_columns:
+            raise InvalidOption(
+                f"--by {printable(by)}: {an} cannot be broken down (it has no segment column)"
+            )
+        raise InvalidOption(
+            f"--by {printable(by)} is not a segment column of {an}; it can be broken down by: "
+            f"{', '.join(kind.segment_columns)}"
+        )
+    source = table_at(lake, name, as_of)
+    rows = []
+    with lake.reading(f"reading {name}"):
+        if by in table_columns(lake.con, source):  # an older vibes' table may lack it
+            query = stats_sql(kind, lake.config.home, (by,))
+            result = lake.con.execute(f"WITH events AS (SELECT * FROM {source}) {query}")
+            columns = ["segment" if d[0] == by else d[0] for d in result.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    if all(row["segment"] is None for row in rows):
+        raise InvalidOption(
+            f"{name} has no {by} values yet: upload events with a {by} column to break it down"
+        )
     return in_recorded_order(rows, kind.group_column, experiment.groups)
 
 

@@ -220,10 +220,18 @@ class Staged:
     parsed: dict[str, str]  # column -> SQL expression over the staged table
     rows: int
 
-    def insert_sql(self, table: str) -> str:
-        names = ", ".join(quote_ident(c.name) for c in self.experiment_type.columns)
-        values = ", ".join(self.parsed[c.name] for c in self.experiment_type.columns)
+    def insert_sql(self, table: str, skip: frozenset[str] = frozenset()) -> str:
+        """The insert of every column but ``skip`` (optional ones the table lacks)."""
+        columns = [c for c in self.experiment_type.columns if c.name not in skip]
+        names = ", ".join(quote_ident(c.name) for c in columns)
+        values = ", ".join(self.parsed[c.name] for c in columns)
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED}"
+
+    def has_values(self, con: duckdb.DuckDBPyConnection, column: str) -> bool:
+        """Whether any staged event has a value of ``column`` (not a timestamp: its default
+        is a parameter)."""
+        sql = f"SELECT bool_or({self.parsed[column]} IS NOT NULL) FROM {STAGED}"
+        return bool(con.execute(sql).fetchone()[0])
 
 
 @contextmanager
@@ -261,11 +269,23 @@ def preview(
         head = con.execute(
             f"SELECT {values} FROM {STAGED} ORDER BY {RECORD} LIMIT {int(rows)}", [now]
         ).fetchall()
+    columns, head = without_empty(names, head, experiment_type.segment_columns)
     return {
         "rows": staged.rows,
-        "columns": names,
+        "columns": columns,
         "head": [[json_value(value) for value in row] for row in head],
     }
+
+
+def without_empty(columns: list[str], rows: list, optional) -> tuple[list[str], list[list]]:
+    """``columns`` and ``rows`` without the ``optional`` columns no row has a value of: data
+    without segments shows as it did before segments existed."""
+    kept = [
+        i
+        for i, name in enumerate(columns)
+        if name not in optional or any(row[i] is not None for row in rows)
+    ]
+    return [columns[i] for i in kept], [[row[i] for i in kept] for row in rows]
 
 
 def json_value(value):
@@ -452,7 +472,10 @@ def problem_sql(column: Column, raw: str, value: str, is_json: bool) -> str:
 
 
 def with_default(column: Column, value: str) -> str:
-    # A missing timestamp is the upload time, bound as the insert's one parameter.
+    # A missing timestamp is the upload time, bound as the insert's one parameter; a missing
+    # value of a column without a default (a segment) is none: NULL, not the text 'None'.
+    if column.kind != "timestamp" and column.default is None:
+        return value
     default = "?" if column.kind == "timestamp" else sql_literal(str(column.default))
     return f"coalesce({value}, CAST({default} AS {SQL_TYPES[column.kind]}))"
 

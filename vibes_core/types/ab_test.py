@@ -3,12 +3,15 @@
 from vibes_core.errors import VibesError
 from vibes_core.families import BetaBinomial
 from vibes_core.types.base import (
+    SEGMENT,
+    SEGMENTS,
     TIMESTAMP,
     Column,
     Demo,
     Field,
     GenerateOption,
     probability,
+    segment_draws,
     split_names,
 )
 
@@ -22,14 +25,17 @@ class AbTest(BetaBinomial):
         TIMESTAMP,
         Column("variant", "string", "which variant the user saw (2 or more distinct names)"),
         Column("outcome", "bool", "whether the user converted"),
+        SEGMENT,
     )
     group_column = "variant"
+    segment_columns = ("segment",)
     min_groups = 2
     generate_options = (
         GenerateOption(
             "variants", str, "A,B", "variant names, the control first", names_groups=True
         ),
         GenerateOption("base-rate", float, None, "control's true rate (default: Beta(2, 18))"),
+        SEGMENTS,
     )
     demos = (
         Demo(
@@ -57,22 +63,29 @@ class AbTest(BetaBinomial):
         ),
     )
 
-    def simulate(self, n, rng, variants="A,B", base_rate=None):
+    def simulate(self, n, rng, variants="A,B", base_rate=None, segments=None):
         import numpy as np
 
         names = split_names(variants, "variants")
         base = probability(base_rate, "base-rate") or rng.beta(2, 18)
         # Each treatment moves the rate by a relative lift of typically +-15%.
         lifts = [1.0, *rng.lognormal(0.0, 0.15, len(names) - 1)]
-        rates = np.minimum(base * np.array(lifts), 0.99)
         assigned = rng.integers(0, len(names), n)
-        return {"variant": np.array(names)[assigned], "outcome": rng.random(n) < rates[assigned]}
+        uniform = rng.random(n)
+        rates = base * np.array(lifts)[assigned]
+        segment = {}
+        if segments:  # drawn last: without them a seed gives the events it always gave
+            segment["segment"], (baseline,) = segment_draws(n, rng, segments)
+            rates = rates * baseline  # each segment its own baseline, the same lifts
+        outcome = uniform < np.minimum(rates, 0.99)
+        return {"variant": np.array(names)[assigned], "outcome": outcome, **segment}
 
-    def sufficient_stats(self, table):
+    def sufficient_stats(self, table, by=()):
+        keys = ["variant", *by]
         return (
-            table.group_by("variant")
+            table.group_by(keys)
             .aggregate(trials=table.count(), successes=table.outcome.cast("int64").sum())
-            .order_by("variant")
+            .order_by(keys)
         )
 
     def expected_groups(self, options: dict) -> list[str]:

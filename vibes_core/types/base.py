@@ -58,6 +58,10 @@ class Column:
 TIMESTAMP = Column(
     "timestamp", "timestamp", "when the event happened; missing means the upload time", False
 )
+# What a type's results can be broken down by (it names it in ``segment_columns``).
+SEGMENT = Column(
+    "segment", "string", "the user's segment (country, platform, ...); missing means none", False
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,11 @@ class GenerateOption:
     default: Any
     help: str
     names_groups: bool = False  # its comma-separated names are the groups, the control first
+
+
+SEGMENTS = GenerateOption(
+    "segments", str, None, "segment names, the largest first (default: no segment column)"
+)
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,7 @@ class ExperimentType:
     description: ClassVar[str]
     columns: ClassVar[tuple[Column, ...]]  # including TIMESTAMP
     group_column: ClassVar[str | None] = None  # variant / arm / cohort
+    segment_columns: ClassVar[tuple[str, ...]] = ()  # a breakdown may group by these too
     min_groups: ClassVar[int] = 1  # distinct groups the initial data must have
     generate_options: ClassVar[tuple[GenerateOption, ...]] = ()
     demos: ClassVar[tuple[Demo, ...]] = ()
@@ -273,9 +283,11 @@ class ExperimentType:
         """Column name -> array of ``n`` values, everything but the timestamp."""
         raise NotImplementedError
 
-    def sufficient_stats(self, table: "ir.Table") -> "ir.Table":
+    def sufficient_stats(self, table: "ir.Table", by: tuple[str, ...] = ()) -> "ir.Table":
         """An Ibis expression reducing any number of events to one row per group, with the
-        group column (if any) and one column per statistic."""
+        group column (if any) and one column per statistic. ``by`` (some of
+        ``segment_columns``; only asked of a type that has them): one row per group and
+        value of those columns, which are kept too."""
         raise NotImplementedError
 
     def stats(self, rows: list[dict]) -> Stats:
@@ -482,3 +494,18 @@ def probability(value: float | None, what: str) -> float | None:
     if value is not None and not 0 < value < 1:
         raise VibesError(f"--{what} must be a probability between 0 and 1, got {value}")
     return value
+
+
+def segment_draws(
+    n: int, rng: "np.random.Generator", segments: str, baselines: int = 1
+) -> tuple["np.ndarray", "np.ndarray"]:
+    """Each of ``n`` users' segment from the comma-separated ``segments``, and ``baselines``
+    factors per user by which its segment's baseline differs (about ±30%, one array each).
+    Segment sizes fall as 1 / rank: the first named is the largest, as a home market is."""
+    import numpy as np
+
+    names = split_names(segments, "segments")
+    shares = 1 / np.arange(1, len(names) + 1)
+    which = rng.choice(len(names), n, p=shares / shares.sum())
+    factors = rng.lognormal(0.0, 0.3, (baselines, len(names)))
+    return np.array(names)[which], factors[:, which]

@@ -2,12 +2,15 @@
 
 from vibes_core.families import LogNormalHurdle
 from vibes_core.types.base import (
+    SEGMENT,
+    SEGMENTS,
     TIMESTAMP,
     Column,
     Demo,
     Field,
     GenerateOption,
     probability,
+    segment_draws,
     split_names,
 )
 from vibes_core.units import PROBABILITY, VALUE
@@ -28,8 +31,10 @@ class Revenue(LogNormalHurdle):
             "what the user spent or earned (>= 0; 0 for none), one row per user",
             check="non_negative",
         ),
+        SEGMENT,
     )
     group_column = "variant"
+    segment_columns = ("segment",)
     min_groups = 2
     generate_options = (
         GenerateOption(
@@ -37,6 +42,7 @@ class Revenue(LogNormalHurdle):
         ),
         GenerateOption("buy-rate", float, None, "control's share of buyers (default: Beta(2, 38))"),
         GenerateOption("typical-value", float, 40.0, "a typical buyer's value (the median)"),
+        SEGMENTS,
     )
     demos = (Demo("checkout_revenue", "Revenue per visitor", 5000, {}),)
     summary_options = ("control",)
@@ -56,7 +62,7 @@ class Revenue(LogNormalHurdle):
         ),
     )
 
-    def simulate(self, n, rng, variants="A,B", buy_rate=None, typical_value=40.0):
+    def simulate(self, n, rng, variants="A,B", buy_rate=None, typical_value=40.0, segments=None):
         import numpy as np
 
         names = split_names(variants, "variants")
@@ -71,25 +77,33 @@ class Revenue(LogNormalHurdle):
         medians = typical_value * rng.lognormal(0.0, 0.05, len(names))
         medians[0] = typical_value
         assigned = rng.integers(0, len(names), n)
-        buys = rng.random(n) < rates[assigned]
+        uniform = rng.random(n)
         amounts = rng.lognormal(np.log(medians[assigned]), 1.0)  # a long right tail
+        rates = rates[assigned]
+        segment = {}
+        if segments:  # drawn last: without them a seed gives the events it always gave
+            segment["segment"], (buying, spending) = segment_draws(n, rng, segments, 2)
+            rates = np.minimum(rates * buying, 0.99)  # each segment its own baselines,
+            amounts = amounts * spending  # the same lifts
         return {
             "variant": np.array(names)[assigned],
-            "value": np.where(buys, np.round(amounts, 2).clip(0.01), 0.0),
+            "value": np.where(uniform < rates, np.round(amounts, 2).clip(0.01), 0.0),
+            **segment,
         }
 
-    def sufficient_stats(self, table):
+    def sufficient_stats(self, table, by=()):
         bought = table.value > 0
         log = bought.ifelse(table.value.ln(), 0.0)
+        keys = ["variant", *by]
         return (
-            table.group_by("variant")
+            table.group_by(keys)
             .aggregate(
                 users=table.count(),
                 buyers=bought.cast("int64").sum(),
                 sum_log=log.sum(),
                 sum_log2=(log * log).sum(),
             )
-            .order_by("variant")
+            .order_by(keys)
         )
 
     def extend(self, summary, estimate, stats, options):
