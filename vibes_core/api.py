@@ -22,7 +22,7 @@ from vibes_core import catalog
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
 
-FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "pooled", "hdi_prob")
+FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "pooled", "by", "hdi_prob")
 
 
 def open_lake() -> Lake:
@@ -89,7 +89,8 @@ def fit(
     **settings,
 ) -> dict:
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
-    draws, tune, chains, seed, prior, pooled (the hierarchical model), hdi_prob and the
+    draws, tune, chains, seed, prior, pooled (the hierarchical model), by (a segment column:
+    the breakdown), hdi_prob and the
     type's options (e.g. control)."""
     from vibes_core import inference
 

@@ -12,6 +12,7 @@ Each also has a pooled (hierarchical) model: the groups' parameters on a link sc
 log rate) drawn from Normal(mu, tau), mu and tau estimated with the groups (``pooled``).
 """
 
+import hashlib
 import math
 from typing import ClassVar
 
@@ -59,33 +60,161 @@ def pooling_fields(scale: str, typical: str, unit: Unit, prefix: str = "") -> tu
     )
 
 
+def segmenting_priors(scale: str, prefix: str = "", what: str = "") -> tuple[Prior, ...]:
+    """The priors of one parameter broken down by segment, on a link ``scale``: each
+    segment's control ~ Normal(center, center_sd), each treated group's overall effect (its
+    difference from the control) ~ Normal(0, effect_sd), and tau ** 2, the variance of that
+    effect across segments, ~ InverseGamma(tau_shape, tau_scale ** 2). Weakly informative:
+    tau between 0.05 (effects alike: within ±5% in odds or rate) and 1 (effects that differ
+    by a factor of e) with 98% probability; the segments' data decide where."""
+    of = f" of {what}" if what else ""
+    return (
+        Prior(
+            f"{prefix}center",
+            math.nan,
+            f"prior mean of each segment's control {scale}{of} (default: that of all groups "
+            "together)",
+            low=-1000.0,
+            high=1000.0,
+        ),
+        Prior(f"{prefix}center_sd", 2.0, f"prior sd of each segment's control, in {scale}"),
+        Prior(
+            f"{prefix}effect_sd",
+            1.0,
+            f"prior sd of each group's overall effect{of}: its difference from the control, "
+            f"in {scale}",
+            low=0.001,
+            high=100.0,
+        ),
+        Prior(
+            f"{prefix}tau_shape",
+            1.0,
+            f"InverseGamma prior of tau ** 2, the variance of a group's effect{of} across "
+            "segments: shape",
+            low=0.1,
+            high=100.0,
+        ),
+        Prior(
+            f"{prefix}tau_scale",
+            0.1,
+            f"the same prior's scale is tau_scale ** 2 ({scale}): with shape 1, tau's median "
+            "is 1.2 tau_scale, its 1% and 99% quantiles 0.5 and 10 tau_scale",
+            low=0.001,
+            high=10.0,
+        ),
+    )
+
+
+def segmenting_fields(scale: str, prefix: str = "") -> tuple[Field, ...]:
+    return (
+        Field(
+            f"{prefix}effect",
+            f"its overall difference from the control, in {scale}",
+            per_group=False,
+            unit=SCALE,
+        ),
+        Field(
+            f"{prefix}tau",
+            f"the sd of its effect across segments, in {scale} (0: alike)",
+            per_group=False,
+            unit=SCALE,
+        ),
+    )
+
+
 def pooled(name: str, prior: dict[str, float], inverse, estimate, prefix: str = "", typical=None):
     """``name`` per group = inverse(theta), theta ~ Normal(mu, tau), inside a model's context;
     ``typical`` (default ``inverse``) of mu is the median group's quantity.
 
-    ``estimate``: each group's own (link, its standard error), from its data alone. A group
-    whose data say more than the spread between groups (standard error below a moment
-    estimate of tau) is centred, the others non-centred (theta = mu + tau * z): either form
-    alone is a funnel for the sampler where the other is not (40 groups of 30 to 5,000 users:
-    ESS 250 non-centred, 6,900 mixed; bench/pooled.py)."""
+    ``estimate``: each group's own (link, its standard error), from its data alone."""
+    import numpy as np
+    import pymc as pm
+
+    link, error = estimate
+    mu = pm.Normal(f"{prefix}mu", mu=prior[f"{prefix}center"], sigma=prior[f"{prefix}center_sd"])
+    tau = pm.HalfNormal(f"{prefix}tau", sigma=prior[f"{prefix}tau_sd"])
+    spread = np.var(link, ddof=1) - np.mean(error**2) if len(link) > 1 else 0.0
+    theta = around(prefix, mu, tau, error < np.sqrt(max(spread, 0.0)))
+    pm.Deterministic(f"{prefix}typical", (typical or inverse)(mu))
+    return pm.Deterministic(name, inverse(theta), dims="group")
+
+
+def around(prefix: str, mu, tau, centred):
+    """Normal(mu, tau) draws, one per element of the mask ``centred`` (mu and tau: scalars or
+    one per element): those it marks centred (theta ~ Normal(mu, tau)), the others not
+    (theta = mu + tau * z). A parameter whose own data say more than the spread between its
+    kind (standard error below a moment estimate of tau) is centred: either form alone is a
+    funnel for the sampler where the other is not (40 groups of 30 to 5,000 users: ESS 250
+    non-centred, 6,900 mixed; bench/pooled.py)."""
     import numpy as np
     import pymc as pm
     import pytensor.tensor as pt
 
-    link, error = estimate
-    spread = np.var(link, ddof=1) - np.mean(error**2) if len(link) > 1 else 0.0
-    centred = error < np.sqrt(max(spread, 0.0))
-    mu = pm.Normal(f"{prefix}mu", mu=prior[f"{prefix}center"], sigma=prior[f"{prefix}center_sd"])
-    tau = pm.HalfNormal(f"{prefix}tau", sigma=prior[f"{prefix}tau_sd"])
-    theta = pt.zeros(len(link))
+    size = len(centred)
+    mu, tau = pt.broadcast_to(mu, (size,)), pt.broadcast_to(tau, (size,))
+    theta = pt.zeros(size)
     if centred.any():
-        own = pm.Normal(f"{prefix}theta", mu=mu, sigma=tau, shape=int(centred.sum()))
-        theta = pt.set_subtensor(theta[np.flatnonzero(centred)], own)
+        at = np.flatnonzero(centred)
+        own = pm.Normal(f"{prefix}theta", mu=mu[at], sigma=tau[at], shape=len(at))
+        theta = pt.set_subtensor(theta[at], own)
     if not centred.all():
-        z = pm.Normal(f"{prefix}z", 0.0, 1.0, shape=int((~centred).sum()))
-        theta = pt.set_subtensor(theta[np.flatnonzero(~centred)], mu + tau * z)
-    pm.Deterministic(f"{prefix}typical", (typical or inverse)(mu))
-    return pm.Deterministic(name, inverse(theta), dims="group")
+        at = np.flatnonzero(~centred)
+        z = pm.Normal(f"{prefix}z", 0.0, 1.0, shape=len(at))
+        theta = pt.set_subtensor(theta[at], mu[at] + tau[at] * z)
+    return theta
+
+
+def segmented(name: str, prior: dict[str, float], inverse, control: int, shape, prefix=""):
+    """``name`` per group and segment = inverse(alpha[segment] + delta[group, segment]), inside
+    a model's context: alpha each segment's control, delta a group's effect in a segment (0
+    for the control), delta[g, s] ~ Normal(effect[g], tau[g]) and tau[g] ** 2 ~ InverseGamma(
+    tau_shape, tau_scale ** 2). ``shape``: (groups, segments).
+
+    tau is integrated out: each group's effects are then jointly Student-t around its overall
+    effect, a density without the funnel that a handful of segments makes of tau and the
+    effects (dozens of divergences at any target_accept, either parameterization). Its draws
+    come afterwards from their exact conditional (``segment_spread``)."""
+    import numpy as np
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    groups, segments = shape
+    treated = [g for g in range(groups) if g != control]
+    alpha = pm.Normal(
+        f"{prefix}alpha",
+        mu=prior[f"{prefix}center"],
+        sigma=prior[f"{prefix}center_sd"],
+        dims="segment",
+    )
+    effect = pm.Normal(f"{prefix}effect", 0.0, prior[f"{prefix}effect_sd"], dims="treatment")
+    delta = pm.Flat(f"{prefix}delta", dims=("treatment", "segment"))
+    shape_, scale = spread_prior(prior, prefix, segments)
+    squares = pt.sum((delta - effect[:, None]) ** 2, axis=1)
+    pm.Potential(f"{prefix}effects", -pt.sum(shape_ * pt.log(scale + squares / 2)))
+    theta = pt.zeros((groups, segments))
+    theta = pt.set_subtensor(theta[np.array(treated)], delta)
+    return pm.Deterministic(name, inverse(alpha[None, :] + theta), dims=("group", "segment"))
+
+
+def spread_prior(prior: dict[str, float], prefix: str, segments: int) -> tuple[float, float]:
+    """tau ** 2's conditional InverseGamma(shape, scale + sum of squares / 2), given the
+    effects of one group in ``segments`` segments: its shape and its scale before the data."""
+    return prior[f"{prefix}tau_shape"] + segments / 2, prior[f"{prefix}tau_scale"] ** 2
+
+
+def segment_hyper(variables: dict, prior: dict[str, float], prefix: str = "") -> dict:
+    """A segmented fit's hyperparameters, each (chain, draw, treatment): each treated group's
+    overall effect, and tau, drawn once per draw of the effects from its exact conditional
+    (the joint draws are then exact posterior draws). Seeded by the draws themselves: a fit
+    read again from the cache gives the same ones."""
+    import numpy as np
+
+    delta, effect = variables[f"{prefix}delta"], variables[f"{prefix}effect"]
+    shape, scale = spread_prior(prior, prefix, delta.shape[-1])
+    rate = scale + ((delta - effect[..., None]) ** 2).sum(axis=-1) / 2
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(delta.tobytes()).digest()[:8]))
+    tau = np.sqrt(rate / rng.gamma(shape, 1.0, rate.shape))
+    return {f"{prefix}effect": effect, f"{prefix}tau": tau}
 
 
 def share_estimate(successes, trials):
@@ -119,6 +248,14 @@ class BetaBinomial(ExperimentType):
         "logit(p) = mu + tau * z per group, z ~ Normal(0, 1); mu ~ Normal(center, center_sd), "
         "tau ~ HalfNormal(tau_sd); successes ~ Binomial(trials, p)"
     )
+    segment_priors = segmenting_priors("log-odds")
+    segment_hyperparameters = segmenting_fields("log-odds")
+    segmented_summary = (
+        "logit(p) = alpha[segment] + delta[group, segment], delta 0 for the control, "
+        "delta[group, segment] ~ Normal(effect[group], tau[group]); alpha ~ Normal(center, "
+        "center_sd), effect ~ Normal(0, effect_sd), tau ** 2 ~ InverseGamma(tau_shape, "
+        "tau_scale ** 2); successes ~ Binomial(trials, p)"
+    )
 
     def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
@@ -143,6 +280,25 @@ class BetaBinomial(ExperimentType):
                 "successes", n=stats["trials"], p=p, observed=stats["successes"], dims="group"
             )
         return model
+
+    def segmented_model(self, cells, prior: dict[str, float]):
+        import pymc as pm
+
+        stats = cells.stats
+        with pm.Model(coords=cells.coords) as model:
+            shape = stats["trials"].shape
+            p = segmented(self.parameter, prior, pm.math.invlogit, cells.control, shape)
+            pm.Binomial(
+                "successes",
+                n=stats["trials"],
+                p=p,
+                observed=stats["successes"],
+                dims=("group", "segment"),
+            )
+        return model
+
+    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
+        return segment_hyper(variables, prior)
 
     def exact(self, stats: Stats, prior: dict[str, float]):
         from vibes_core.posterior import BetaPosterior
@@ -341,6 +497,23 @@ class LogNormalHurdle(ExperimentType):
         "buyers ~ Binomial(users, p); log value of a buyer ~ Normal(mu, variance), variance ~ "
         "InverseGamma(shape, scale) up to sd_max ** 2"
     )
+    segment_priors = (
+        *segmenting_priors("log-odds", "p_", "the share of buyers"),
+        *segmenting_priors("mean log value", "log_"),
+        *priors[4:],
+    )
+    segment_hyperparameters = (
+        *segmenting_fields("log-odds of buying", "p_"),
+        *segmenting_fields("mean log value", "log_"),
+    )
+    segmented_summary = (
+        "logit(p) and mu each = alpha[segment] + delta[group, segment], delta 0 for the "
+        "control, delta[group, segment] ~ Normal(effect[group], tau[group]), alpha ~ "
+        "Normal(center, center_sd), effect ~ Normal(0, effect_sd), tau ** 2 ~ InverseGamma("
+        "tau_shape, tau_scale ** 2) (p_ and log_ priors); buyers ~ Binomial(users, p); log "
+        "value of a buyer ~ Normal(mu, variance), variance ~ InverseGamma(shape, scale) up to "
+        "sd_max ** 2 per cell"
+    )
     parts: ClassVar[tuple[str, str]] = ("conversion", "value_per_buyer")
 
     def from_data(self, prior: str, stats: Stats, values: dict[str, float]) -> float:
@@ -399,7 +572,31 @@ class LogNormalHurdle(ExperimentType):
             self.log_values(stats, mu, variance)
         return model
 
-    def cut_variance(self, prior: dict[str, float]):
+    def segmented_model(self, cells, prior: dict[str, float]):
+        """Both parts broken down: the share of buyers and the mean log value; each cell's
+        variance of the log values keeps its own (cut) prior."""
+        import pymc as pm
+
+        stats, dims = cells.stats, ("group", "segment")
+        shape, control = stats["users"].shape, cells.control
+        with pm.Model(coords=cells.coords) as model:
+            p = segmented("p", prior, pm.math.invlogit, control, shape, prefix="p_")
+            pm.Binomial("buyers", n=stats["users"], p=p, observed=stats["buyers"], dims=dims)
+            variance = self.cut_variance(prior, dims)
+            mu = segmented("mu", prior, lambda x: x, control, shape, prefix="log_")
+            self.log_values(stats, mu, variance)
+        return model
+
+    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
+        return {**segment_hyper(variables, prior, "p_"), **segment_hyper(variables, prior, "log_")}
+
+    def mix(self, quantity, parts, shares):
+        """Value per user and the share of buyers mix linearly over segments; the value per
+        buyer is their ratio."""
+        mixed, found = super().mix(quantity, {"conversion": parts["conversion"]}, shares)
+        return mixed, {**found, "value_per_buyer": mixed / found["conversion"]}
+
+    def cut_variance(self, prior: dict[str, float], dims="group"):
         """Each group's variance of the log values, its prior cut at sd_max ** 2 by its
         support: the prior's parameters are constants, so the density needs no renormalizing."""
         import pymc as pm
@@ -409,7 +606,7 @@ class LogNormalHurdle(ExperimentType):
             "variance",
             alpha=prior["shape"],
             beta=prior["scale"],
-            dims="group",
+            dims=dims,
             default_transform=Interval(0.0, prior["sd_max"] ** 2),
         )
 

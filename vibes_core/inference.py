@@ -14,12 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vibes_core import catalog
+from vibes_core import catalog, segments
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.errors import VibesError
 from vibes_core.lake import Lake
+from vibes_core.text import printable
 from vibes_core.types import get_type
+from vibes_core.types.base import INDEPENDENT, POOLED, SEGMENTED
+
+if TYPE_CHECKING:
+    from vibes_core.posterior import Draws
+    from vibes_core.types.base import ExperimentType, Stats
 
 VERDICT_OPTIONS = ("max_loss", "rope")  # every type's (vibes_core.verdict)
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
@@ -40,6 +47,7 @@ class Settings:
     seed: int = 1
     prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
     pooled: bool = False  # the type's hierarchical model (MCMC only)
+    by: str | None = None  # a segment column: the breakdown's model (MCMC only)
     hdi_prob: float = 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
@@ -79,6 +87,8 @@ def posterior(
     snapshot = current if as_of is None else as_of
     if settings.pooled:
         check_pooled(kind, name, exact)
+    if settings.by is not None:
+        check_segmented(kind, name, exact, settings)
     rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
     stats = kind.stats(rows).with_groups(kind.expected_groups(settings.options))
     if not stats.names:
@@ -90,7 +100,13 @@ def posterior(
         )
     if settings.pooled and len(stats.names) < 2:
         raise VibesError(f"{name} has one group: there is nothing to pool; leave out --pooled")
-    prior = kind.prior(settings.prior, stats, pooled=settings.pooled)
+    model = POOLED if settings.pooled else INDEPENDENT if settings.by is None else SEGMENTED
+    prior = kind.prior(settings.prior, stats, model)
+    fitting = Fitting(kind, stats, prior, model)
+    if model == SEGMENTED:
+        rows = catalog.segment_stats(lake, name, settings.by, snapshot)  # the fit's data
+        cells = segments.cells_of(kind, rows, stats.names, settings.options.get("control"))
+        fitting = Fitting(kind, stats, prior, model, cells, settings.by)
     options = {
         "hdi_prob": settings.hdi_prob,
         "prior": prior,
@@ -100,7 +116,7 @@ def posterior(
     head = {
         "experiment": name,
         "type": kind.name,
-        "model": "pooled" if settings.pooled else "independent",
+        "model": fitting.model,
         "snapshot": snapshot,
         "prior": prior,
     }
@@ -115,30 +131,29 @@ def posterior(
         result = strict(
             {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
         )
-        return with_plots(result, kind, closed_form, stats, options) if plots else result
+        return with_plots(result, fitting, closed_form, options) if plots else result
 
-    key = cache_key(name, kind, rows, prior, settings)
+    key = cache_key(name, fitting, rows, prior, settings)
     cache = Cache(lake.config, warn=warn)  # a store repaired on first use says so there too
     if use_cache:
         try:
             hit = cache.lookup(key)
             if hit is not None:
-                pooled = settings.pooled
-                draws = cached_draws(cache, hit, kind, stats.names, pooled) if plots else None
-                summary = resummarize(cache, hit, kind, stats, options, draws, pooled)
+                draws = cached_draws(cache, hit, fitting) if plots else None
+                summary = resummarize(cache, hit, fitting, options, draws)
                 result = strict({**head, "cached": True, **summary})
-                return with_plots(result, kind, draws, stats, options) if plots else result
+                return with_plots(result, fitting, draws, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
     if not fit:
         return None
 
     target_accept = accept_rate(kind, settings)
-    model = (kind.pooled_model if settings.pooled else kind.model)(stats, prior)
+    model = fitting.build()
     idata, seconds = sample(model, settings, progress, target_accept)
     diagnostics = diagnose(idata, kind.diagnosed(model), seconds, settings, target_accept)
-    draws = estimate_of(kind, idata.posterior, stats.names, settings.pooled)
-    summary = kind.summarize(draws, stats, options)
+    draws = fitting.draws(idata.posterior)
+    summary = fitting.summarize(draws, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
@@ -163,11 +178,63 @@ def posterior(
         except CacheError as error:
             warn(f"{error}; the answer is right but was not cached")
     result = {**head, "cached": False, **result}
-    return with_plots(result, kind, draws, stats, options) if plots else result
+    return with_plots(result, fitting, draws, options) if plots else result
 
 
 class NoExact(VibesError):
     """The type is fitted with MCMC only."""
+
+
+@dataclass(frozen=True)
+class Fitting:
+    """Which model a fit is of (independent, pooled or segmented) and what that changes: the
+    model built, how its draws are read and summarized, what is plotted."""
+
+    kind: "ExperimentType"
+    stats: "Stats"  # per group
+    prior: dict[str, float]
+    model: str = INDEPENDENT
+    cells: "segments.Cells | None" = None  # per group and segment, when segmented
+    by: str | None = None
+
+    def build(self):
+        if self.model == SEGMENTED:
+            return self.kind.segmented_model(self.cells, self.prior)
+        if self.model == POOLED:
+            return self.kind.pooled_model(self.stats, self.prior)
+        return self.kind.model(self.stats, self.prior)
+
+    def draws(self, posterior):
+        if self.model == SEGMENTED:
+            return segments.SegmentDraws.of(self.kind, posterior, self.prior)
+        return estimate_of(self.kind, posterior, self.stats.names, self.model == POOLED)
+
+    def summarize(self, draws, options: dict) -> dict:
+        if self.model == SEGMENTED:
+            return segments.summarize(self.kind, draws, self.cells, options, self.by)
+        return self.kind.summarize(draws, self.stats, options)
+
+    def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws | None"]:
+        """The type's plots, and the per-group draws whose chains are rank-plotted."""
+        if self.model == SEGMENTED:
+            return segments.plots(self.kind, summary, options), segments.overall(
+                self.kind, draws, self.cells
+            )
+        return self.kind.plots(draws, self.stats, summary, options), draws
+
+
+def check_segmented(kind, name: str, exact: bool, settings: Settings) -> None:
+    if settings.pooled:
+        raise VibesError(
+            f"--by {printable(settings.by)} already pools each group's effect across segments: "
+            "leave out --pooled"
+        )
+    if exact:
+        raise VibesError(
+            f"--by {printable(settings.by)} is fitted with MCMC only: leave out --exact"
+        )
+    if kind.segment_columns and not kind.has_segments:
+        raise VibesError(f"{name} is a {kind.name} experiment, which has no breakdown model")
 
 
 def check_pooled(kind, name: str, exact: bool) -> None:
@@ -180,7 +247,9 @@ def check_pooled(kind, name: str, exact: bool) -> None:
 
 
 def accept_rate(kind, settings: Settings) -> float:
-    return kind.pooled_target_accept if settings.pooled else kind.target_accept
+    """Higher for the hierarchical models: funnels between a spread and what it spreads."""
+    hierarchical = settings.pooled or settings.by is not None
+    return kind.pooled_target_accept if hierarchical else kind.target_accept
 
 
 def strict(summary: dict) -> dict:
@@ -209,19 +278,21 @@ def strict(summary: dict) -> dict:
     return summary
 
 
-def with_plots(summary: dict, kind, posterior, stats, options: dict) -> dict:
+def with_plots(summary: dict, fitting: Fitting, posterior, options: dict) -> dict:
     """The summary with the type's plots, and rank plots of the chains for an MCMC fit."""
     from vibes_core.plots import traces
 
-    plotted = {**summary, "plots": kind.plots(posterior, stats, summary, options)}
+    specs, per_group = fitting.plots(posterior, summary, options)
+    plotted = {**summary, "plots": specs}
     if summary["diagnostics"]:
-        plotted["traces"] = traces(posterior, summary["diagnostics"]["chains"])
+        plotted["traces"] = traces(per_group, summary["diagnostics"]["chains"])
     return plotted
 
 
-def cache_key(name: str, kind, rows: list[dict], prior: dict, settings: Settings) -> str:
+def cache_key(name: str, fitting: Fitting, rows: list[dict], prior: dict, settings) -> str:
     """Everything a fit depends on. The data enters as its sufficient statistics: a new
     upload changes them (a miss), an upload to another experiment does not (still a hit)."""
+    kind = fitting.kind
     parts = {
         "experiment": name,
         "type": kind.name,
@@ -233,8 +304,11 @@ def cache_key(name: str, kind, rows: list[dict], prior: dict, settings: Settings
         "pymc": version("pymc"),
         **fit_settings(settings),
     }
-    if settings.pooled:  # only then: the keys of independent fits cached before stay theirs
-        parts["model"] = "pooled"
+    # Only for the others: the keys of independent fits cached before stay theirs.
+    if fitting.model != INDEPENDENT:
+        parts["model"] = fitting.model
+    if fitting.model == SEGMENTED:  # each segment's effects are relative to the control
+        parts.update(by=fitting.by, control=fitting.cells.groups[fitting.cells.control])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -242,22 +316,20 @@ def fit_settings(settings: Settings) -> dict:
     return {k: getattr(settings, k) for k in ("draws", "tune", "chains", "seed")}
 
 
-def resummarize(
-    cache: Cache, hit: Hit, kind, stats, options: dict, draws=None, pooled: bool = False
-) -> dict:
+def resummarize(cache: Cache, hit: Hit, fitting: Fitting, options: dict, draws=None) -> dict:
     """A cached fit's summary; for other summary options, recomputed from its stored draws
     (``draws``, when the caller has read them already)."""
     if hit.options == options:
         return hit.summary
     if draws is None:
-        draws = cached_draws(cache, hit, kind, stats.names, pooled)
-    summary = kind.summarize(draws, stats, options)
+        draws = cached_draws(cache, hit, fitting)
+    summary = fitting.summarize(draws, options)
     diagnostics = hit.summary["diagnostics"]
     summary["warnings"] += diagnostic_warnings(diagnostics)
     return {"method": "mcmc", **summary, "diagnostics": diagnostics}
 
 
-def cached_draws(cache: Cache, hit: Hit, kind, names: list[str], pooled: bool = False):
+def cached_draws(cache: Cache, hit: Hit, fitting: Fitting):
     """The draws of a cached fit, read from its stored posterior."""
     import xarray as xr
 
@@ -268,7 +340,7 @@ def cached_draws(cache: Cache, hit: Hit, kind, names: list[str], pooled: bool = 
             cache.posterior_file(hit, tmp), group="posterior", engine="h5netcdf"
         ) as posterior,
     ):
-        return estimate_of(kind, posterior, names, pooled)
+        return fitting.draws(posterior)
 
 
 def sample(
@@ -327,6 +399,7 @@ def estimate_of(kind, posterior, names: list[str], pooled: bool = False):
         hyper={f.name: variables[f.name].reshape(-1) for f in kind.hyperparameters}
         if pooled
         else {},
+        model=POOLED if pooled else INDEPENDENT,
     )
 
 

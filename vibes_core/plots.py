@@ -206,4 +206,8 @@ def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
         }
         for group in sorted(summary["groups"], key=lambda group: -group["mean"])
     ]
+    return forest_spec(title, xlabel, prob, rows)
+
+
+def forest_spec(title: str, xlabel: str, prob: float, rows: list[dict]) -> dict:
     return {"kind": "forest", "title": title, "xlabel": xlabel, "hdi_prob": prob, "rows": rows}

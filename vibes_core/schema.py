@@ -41,6 +41,9 @@ class GroupRow(Interval):
     uplift_rel: NotRequired[Ratio]  # (this group - the control) / the control
     p_beats_control: NotRequired[float]  # P(this group > the control)
     unpooled: NotRequired[Interval]  # pooled fits: the group's own estimate (independent model)
+    # In a segment of a breakdown: the uplift from the segment's data alone (exact, default
+    # prior), beside its pooled uplift_rel.
+    unpooled_uplift_rel: NotRequired[Ratio]
 
 
 class Verdict(TypedDict):
@@ -54,10 +57,23 @@ class Verdict(TypedDict):
 
 
 class Hyperparameter(Interval):
-    """A pooled model's parameter of the population of groups (their mean, their spread)."""
+    """A pooled model's parameter of the population of groups (their mean, their spread), or
+    a breakdown's of one treated group (its overall effect, its spread across segments)."""
 
     name: str
+    group: NotRequired[str]  # breakdowns: the treated group it is of
     meaning: str
+
+
+class Segment(TypedDict):
+    """One segment of a breakdown (--by): its groups and verdict, as a summary's."""
+
+    segment: str | None  # None: the events without a value of the column
+    share: float  # of the experiment's traffic (events, or users), the overall's weight
+    groups: list[GroupRow]
+    verdict: Verdict
+    decision: str
+    warnings: list[str]
 
 
 class Diagnostics(TypedDict):
@@ -77,7 +93,8 @@ class Diagnostics(TypedDict):
 class Summary(TypedDict):
     experiment: str
     type: str
-    model: Literal["independent", "pooled"]  # pooled: the hierarchical model (--pooled)
+    # pooled: the hierarchical model (--pooled); segmented: the breakdown (--by)
+    model: Literal["independent", "pooled", "segmented"]
     snapshot: int  # the DuckLake snapshot the data was read at
     prior: dict[str, float]  # every prior parameter by name, defaults filled in
     cached: bool
@@ -87,7 +104,9 @@ class Summary(TypedDict):
     control: str | None  # the group the others are compared with (None: one group, or a
     # type without one, as bandits: then no row has the uplift keys)
     groups: list[GroupRow]
-    hyperparameters: NotRequired[list[Hyperparameter]]  # pooled fits only
+    hyperparameters: NotRequired[list[Hyperparameter]]  # pooled and segmented fits only
+    by: NotRequired[str]  # segmented: the segment column; groups are then the overall ones
+    segments: NotRequired[list[Segment]]  # segmented: the largest first
     verdict: Verdict
     decision: str  # the verdict first, then what is credible, then how long to run
     warnings: list[str]

@@ -15,6 +15,7 @@ import numpy as np
 from vibes_core import verdict
 from vibes_core.errors import VibesError
 from vibes_core.posterior import Estimate, describe, intervals
+from vibes_core.types.base import INDEPENDENT, POOLED
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options:
         summary["warnings"].append(
             f"only one {kind.group_column}: there is nothing to compare it with"
         )
-    if estimate.hyper:
+    if estimate.model == POOLED:
         summary["hyperparameters"] = hyperparameters(kind, estimate, prob)
         if kind.has_exact:
             shrunk_from(kind, stats, rows, prob)
@@ -269,8 +270,9 @@ def decimals(error: float, most: int = 2) -> int:
 
 def simulated(kind: "ExperimentType", estimate: Estimate) -> bool:
     """Whether how long to keep running is simulated: futures of the independent model only
-    (a pooled one would need a fit per future)."""
-    return not estimate.hyper and verdict.can_simulate(kind, len(estimate.names))
+    (a pooled or segmented one would need a fit per future)."""
+    independent = estimate.model == INDEPENDENT
+    return independent and verdict.can_simulate(kind, len(estimate.names))
 
 
 def how_long(found: dict, simulated: bool) -> str:

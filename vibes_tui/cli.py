@@ -455,6 +455,15 @@ def posterior(
             "(the type's hierarchical model, MCMC only; --prior then sets its hyperpriors)",
         ),
     ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="break the result down by a segment column: each segment's uplift, each "
+            "variant's effect partially pooled across segments, and the overall effect "
+            "(ab-test, revenue; MCMC only; --prior then sets its priors)",
+        ),
+    ] = None,
     as_of_version: AsOf = None,
     prior: Prior = None,
     hdi_prob: Annotated[
@@ -523,6 +532,7 @@ def posterior(
         seed=seed,
         prior=prior,
         pooled=pooled,
+        by=by,
         hdi_prob=hdi_prob,
         options={k: v for k, v in options.items() if v is not None},
     )

@@ -112,22 +112,87 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print(shown(f"* {marked}", "dim"))
     for note in get_type(summary["type"]).notes(summary):
         console.print(shown(note, "dim"))
-    if summary.get("hyperparameters"):
+    if "segments" in summary:
+        console.print(shown(spreads(summary), "dim"))
+        console.print(segments_table(summary))
+    elif summary.get("hyperparameters"):
         console.print(shown(hyperparameters(summary), "dim"))
     console.print(shown(summary["decision"], "bold"))
     console.print(shown(footer(summary), "dim"))
 
 
 def model_name(summary: dict) -> str:
+    if "segments" in summary:
+        return f"{summary['type']}, by {summary['by']}"
     pooled = summary.get("model") == "pooled"
     return f"{summary['type']}, pooled" if pooled else summary["type"]
 
 
+def segments_table(summary: dict) -> Table:
+    """One row per segment and treated group: its uplift over the control (each group's
+    effect pooled across segments), the segment's own (its data alone), P(beats the
+    control) and the segment's verdict."""
+    from vibes_core.segments import NO_SEGMENT
+
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column(summary["by"], max_width=NAME_WIDTH, overflow="fold")
+    table.add_column("share", justify="right")
+    table.add_column(get_type(summary["type"]).group_column, max_width=16, overflow="fold")
+    for title in ("uplift", "own", f"P(>{summary['control']})"[:12]):
+        table.add_column(title, justify="right", no_wrap=title != "uplift")
+    table.add_column("verdict", overflow="fold")
+    for segment in summary["segments"]:
+        name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+        treated = [group for group in segment["groups"] if not group["control"]]
+        for i, group in enumerate(treated):
+            table.add_row(
+                shown(name if i == 0 else ""),
+                shown(percent(segment["share"]) if i == 0 else ""),
+                shown(group["name"]),
+                shown(uplift(group)),
+                shown(f"{100 * group['unpooled_uplift_rel']['median']:+.0f}%"),
+                shown(percent(group["p_beats_control"])),
+                shown(verdict_words(segment["verdict"]) if i == 0 else ""),
+            )
+    return table
+
+
+def verdict_words(verdict: dict) -> str:
+    if verdict["choice"] is not None:
+        return f"choose {verdict['choice']}"
+    return verdict["action"].replace("-", " ")
+
+
+def spreads(summary: dict) -> str:
+    """Each treated group's effect and its spread across segments, on the model's scale."""
+    by_group: dict[str, list[str]] = {}
+    rows = hyperparameter_rows(summary)
+    for h, (_, value, _) in zip(summary["hyperparameters"], rows, strict=True):
+        by_group.setdefault(h["group"], []).append(f"{h['name']} {value}")
+    said = "; ".join(f"{group}: {', '.join(values)}" for group, values in by_group.items())
+    return f"pooled across {summary['by']}s (own: each {summary['by']} alone): {said}"
+
+
 def hyperparameters(summary: dict) -> str:
     """A pooled fit's population in one line, each in its unit: mu, tau, the typical group."""
-    units = {f.name: f.unit for f in get_type(summary["type"]).hyperparameters}
-    shown = [f"{h['name']} {cell(h, units[h['name']])}" for h in summary["hyperparameters"]]
+    shown = [f"{name} {value}" for name, value, _ in hyperparameter_rows(summary)]
     return "pooled over groups (own: each one alone): " + ", ".join(shown)
+
+
+def hyperparameter_rows(summary: dict) -> list[tuple[str, str, str]]:
+    """A pooled or segmented fit's hyperparameters: name (with the group it is of, if any),
+    estimate and HDI in its unit, and meaning."""
+    kind = get_type(summary["type"])
+    fields = kind.segment_hyperparameters if "segments" in summary else kind.hyperparameters
+    units = {f.name: f.unit for f in fields}
+    return [
+        (
+            f"{h['name']}[{h['group']}]" if "group" in h else h["name"],
+            cell(h, units[h["name"]]),
+            h["meaning"],
+        )
+        for h in summary.get("hyperparameters", [])
+    ]
 
 
 def footer(summary: dict) -> str:

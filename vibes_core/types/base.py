@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import pymc as pm
 
     from vibes_core.posterior import Estimate
+    from vibes_core.segments import Cells
 
 Kind = Literal["bool", "string", "int", "float", "timestamp"]
 
@@ -58,6 +59,10 @@ class Column:
 TIMESTAMP = Column(
     "timestamp", "timestamp", "when the event happened; missing means the upload time", False
 )
+# The models a type may have: each group on its own, pooled across groups, and broken down
+# by a segment column with each group's effect pooled across segments.
+INDEPENDENT, POOLED, SEGMENTED = "independent", "pooled", "segmented"
+
 # What a type's results can be broken down by (it names it in ``segment_columns``).
 SEGMENT = Column(
     "segment", "string", "the user's segment (country, platform, ...); missing means none", False
@@ -202,6 +207,12 @@ class ExperimentType:
     hyperparameters: ClassVar[tuple[Field, ...]] = ()
     pooled_summary: ClassVar[str] = ""  # the pooled model in one line
     pooled_target_accept: ClassVar[float] = 0.95  # funnels between groups and their spread
+    # Breakdowns (``vibes posterior --by SEGMENT``, for a type with ``segment_columns`` and a
+    # ``segmented_model``): its priors, and the hyperparameters reported per treated group
+    # (its overall effect, the spread of its effect across segments).
+    segment_priors: ClassVar[tuple[Prior, ...]] = ()
+    segment_hyperparameters: ClassVar[tuple[Field, ...]] = ()
+    segmented_summary: ClassVar[str] = ""  # the segmented model in one line
 
     # --- what the numbers are ---------------------------------------------------------------
     quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
@@ -225,6 +236,11 @@ class ExperimentType:
     @property
     def has_pooled(self) -> bool:
         return type(self).pooled_model is not ExperimentType.pooled_model
+
+    @property
+    def has_segments(self) -> bool:
+        implemented = type(self).segmented_model is not ExperimentType.segmented_model
+        return bool(self.segment_columns) and implemented
 
     def schema(self) -> dict:
         """What `vibes experiments schema` prints: the input, the model, the output."""
@@ -252,6 +268,16 @@ class ExperimentType:
                 ],
             }
             if self.has_pooled
+            else None,
+            "segmented": {
+                "by": list(self.segment_columns),
+                "model": self.segmented_summary,
+                "priors": described(self.segment_priors),
+                "hyperparameters": [
+                    {"name": f.name, "meaning": f.meaning} for f in self.segment_hyperparameters
+                ],
+            }
+            if self.has_segments
             else None,
             "quantity": self.quantity,
             "unit": self.unit.name,
@@ -316,13 +342,18 @@ class ExperimentType:
         return Stats(names, values)
 
     def prior(
-        self, given: "str | dict | tuple | list | None", stats: Stats, pooled: bool = False
+        self, given: "str | dict | tuple | list | None", stats: Stats, model: str = INDEPENDENT
     ) -> dict[str, float]:
         """Every prior parameter by name: the defaults, with ``given`` on top. ``given`` is
         ``name=value,...`` (some or all), all values in order (``1,1``), a dict or a tuple.
-        ``pooled``: the parameters of the pooled model's prior (``pooled_priors``)."""
-        priors = self.pooled_priors if pooled else self.priors
-        what = f"pooled {self.name}" if pooled else self.name
+        ``model``: whose prior, the independent model's (``priors``), the pooled one's
+        (``pooled_priors``) or the segmented one's (``segment_priors``)."""
+        priors = {
+            INDEPENDENT: self.priors,
+            POOLED: self.pooled_priors,
+            SEGMENTED: self.segment_priors,
+        }[model]
+        what = self.name if model == INDEPENDENT else f"{model} {self.name}"
         values = {p.name: p.default for p in priors}
         names = list(values)
         if isinstance(given, str):
@@ -372,6 +403,24 @@ class ExperimentType:
         and spread are estimated too (non-centred), its variables named as ``model``'s so that
         ``quantity_draws`` reads either; the hyperparameters are scalar variables."""
         raise NotImplementedError
+
+    def segmented_model(self, cells: "Cells", prior: dict[str, float]) -> "pm.Model":
+        """The breakdown's model (vibes_core.segments): each group's parameter per segment,
+        its variables named as ``model``'s with dims (group, segment), each treated group's
+        effect in a segment drawn around its overall effect; ``cells.stats`` holds each
+        statistic as an array (groups, segments)."""
+        raise NotImplementedError
+
+    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
+        """A segmented fit's ``segment_hyperparameters``, name -> draws (chain, draw, treated
+        group), from its variables' draws."""
+        raise NotImplementedError
+
+    def mix(self, quantity, parts: dict, shares) -> tuple:
+        """The quantity and parts of a mix of segments (``shares`` of the traffic each), from
+        theirs (arrays whose last axis is the segment): a quantity per event or user mixes
+        linearly; a type with a part that does not says how."""
+        return quantity @ shares, {name: part @ shares for name, part in parts.items()}
 
     def diagnosed(self, model: "pm.Model") -> list[str]:
         """The parameters whose convergence is checked: all of them, hyperparameters too."""

@@ -50,6 +50,7 @@ each: `enter` on one shows the posterior as of then).
 | `c` | clear this experiment's cached fits |
 | `u` | upload more events |
 | `p` | partial pooling on or off (a forest plot of every group) |
+| `b` | by segment on or off (ab-test, revenue: a forest plot of each segment's uplift) |
 | `l` | back to the latest data after picking a snapshot |
 | `escape` / `q` | back to the list |
 

@@ -12,7 +12,7 @@ from textual.worker import Worker, get_current_worker
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.types import get_type
 from vibes_core.units import number
-from vibes_tui.report import cell, footer, known, summary_table
+from vibes_tui.report import footer, hyperparameter_rows, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
@@ -36,6 +36,7 @@ class InspectScreen(WorkerScreen):
         Binding("c", "clear_cache", "Clear cache"),
         Binding("u", "upload", "Upload"),
         Binding("p", "toggle_pooled", "Pooled"),
+        Binding("b", "toggle_segments", "By segment", show=False),
         Binding("l", "latest", "Latest", show=False),
         Binding("1", "tab('posterior')", "Posterior", show=False),
         Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
@@ -54,6 +55,7 @@ class InspectScreen(WorkerScreen):
         self.tabs_loaded = False  # Data and History, loaded after the posterior
         self.history: list[dict] = []
         self.pooled = False  # the type's hierarchical model instead of the independent one
+        self.by: str | None = None  # a segment column: the breakdown's model
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,6 +98,7 @@ class InspectScreen(WorkerScreen):
             self.experiment
             + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
             + (", pooled" if self.pooled else "")
+            + (f", by {self.by}" if self.by else "")
         )
         self.fit_status("")
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
@@ -149,7 +152,7 @@ class InspectScreen(WorkerScreen):
             self.app.models_ready.wait()
         warnings: list[str] = []
         worker = get_current_worker()
-        as_of, settings = self.as_of, inference.Settings(pooled=self.pooled)
+        as_of, settings = self.as_of, inference.Settings(pooled=self.pooled, by=self.by)
 
         def posterior(**options) -> dict | None:
             return self.with_lake(
@@ -433,8 +436,23 @@ class InspectScreen(WorkerScreen):
         if not kind.has_pooled or len(summary["groups"]) < 2:
             self.notify(f"{kind.name}: no pooled model for this experiment", timeout=3)
             return
-        self.pooled = not self.pooled
+        self.pooled, self.by = not self.pooled, None
         self.notify("pooled model: on" if self.pooled else "pooled model: off", timeout=2)
+        self.known = None
+        self.reload()
+
+    def action_toggle_segments(self) -> None:
+        """The breakdown by the type's segment column on or off (it replaces pooling)."""
+        summary = self.summary or self.known
+        if summary is None:
+            return
+        kind = get_type(summary["type"])
+        if not kind.has_segments or len(summary["groups"]) < 2:
+            self.notify(f"{kind.name}: no breakdown by segment for this experiment", timeout=3)
+            return
+        self.by = None if self.by else kind.segment_columns[0]
+        self.pooled = False
+        self.notify(f"by {self.by}" if self.by else "by segment: off", timeout=2)
         self.known = None
         self.reload()
 
@@ -480,9 +498,5 @@ def diagnostics_text(summary: dict) -> str:
         ("chains x draws", f"{d['chains']} x {d['draws']} (after {d['tune']} tuning)", ""),
         ("fit", "from the cache" if summary["cached"] else f"{d['seconds']} s", ""),
     ]
-    units = {f.name: f.unit for f in get_type(summary["type"]).hyperparameters}
-    rows += [
-        (h["name"], cell(h, units[h["name"]]), h["meaning"])
-        for h in summary.get("hyperparameters", [])
-    ]
+    rows += hyperparameter_rows(summary)
     return "\n".join(f"{name:<15} {value!s:<28} {note}" for name, value, note in rows)

@@ -124,7 +124,7 @@ class PlotView(PlotextPlot):
     def draw_forest(self, spec: dict) -> None:
         """Each group a row, top down: its pooled HDI as a line with its mean as a dot, and
         just below it the group's own in the second colour."""
-        rows = spec["rows"]
+        rows, labelled = spec["rows"], set()
         top = len(rows) * FOREST_LINES
         for i, row in enumerate(rows):
             y = top - i * FOREST_LINES
@@ -132,7 +132,8 @@ class PlotView(PlotextPlot):
             for estimate, k, label in [(e, k, lab) for e, k, lab in estimates if e]:
                 at = y - k
                 colour, marker = self.colour(k), self.marker(k)
-                named = label if i == 0 else None
+                named = None if label in labelled else label  # each in the legend once
+                labelled.add(label)
                 self.plt.plot(estimate["hdi"], [at, at], color=colour, marker=marker, label=named)
                 self.plt.scatter([estimate["mean"]], [at], color=colour, marker="●")
         self.plt.yticks(

@@ -1,0 +1,227 @@
+"""Breakdowns by a segment column (``vibes posterior NAME --by segment``): in each segment,
+every group's estimate and uplift over the control, each treated group's effect partially
+pooled across segments (``ExperimentType.segmented_model``); overall, each group's quantity
+averaged over the segments weighted by their traffic (every group's events in the segment),
+so that the overall answer is the experiment's, not a segment's.
+
+Events without a value of the column are a segment of their own, named None ("(none)")."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vibes_core.errors import VibesError
+from vibes_core.posterior import Draws, describe, intervals
+from vibes_core.summary import control_index, uplifts
+from vibes_core.text import printable
+from vibes_core.types.base import SEGMENTED, Stats
+
+NO_SEGMENT = "(none)"  # how a segment named None is shown
+
+
+@dataclass(frozen=True)
+class Cells:
+    """Sufficient statistics per group and segment (a cell): each statistic an array
+    (groups, segments) in ``stats``; a group without events in a segment has zeros there."""
+
+    stats: Stats
+    segments: list[str | None]
+    control: int
+
+    @property
+    def groups(self) -> list[str]:
+        return self.stats.names
+
+    @property
+    def coords(self) -> dict[str, list[str]]:
+        groups = self.stats.coords["group"]
+        segments = Stats(self.labels, {}).coords["group"]
+        treated = [name for i, name in enumerate(groups) if i != self.control]
+        return {"group": groups, "segment": segments, "treatment": treated}
+
+    @property
+    def labels(self) -> list[str]:
+        return [NO_SEGMENT if s is None else s for s in self.segments]
+
+    def segment(self, j: int) -> Stats:
+        return Stats(self.groups, {k: v[:, j] for k, v in self.stats.values.items()})
+
+    def totals(self) -> Stats:
+        return Stats(self.groups, {k: v.sum(axis=1) for k, v in self.stats.values.items()})
+
+    def shares(self, kind) -> np.ndarray:
+        """Each segment's share of the experiment's traffic."""
+        traffic = self.stats[kind.size].sum(axis=0)
+        return traffic / traffic.sum()
+
+
+def cells_of(kind, rows: list[dict], groups: list[str], control: str | None) -> Cells:
+    """``catalog.segment_stats`` rows as cells, groups in the order of ``groups`` (every
+    group of the experiment), segments the largest first (the one named None last)."""
+    flat = kind.stats(rows)  # each value checked, one per row
+    traffic: dict[str | None, float] = {}
+    for row, size in zip(rows, flat[kind.size], strict=True):
+        traffic[row["segment"]] = traffic.get(row["segment"], 0.0) + size
+    segments = sorted(traffic, key=lambda s: (s is None, -traffic[s], s or ""))
+    shape = (len(groups), len(segments))
+    where = (
+        [groups.index(name) for name in flat.names],
+        [segments.index(row["segment"]) for row in rows],
+    )
+    grid = {}
+    for name, values in flat.values.items():
+        grid[name] = np.zeros(shape)
+        grid[name][where] = values
+    if len(groups) < 2:
+        raise VibesError(
+            f"a breakdown compares {kind.group_column}s within each segment, and there is one: "
+            "leave out --by"
+        )
+    return Cells(Stats(groups, grid), segments, control_index(kind, groups, control))
+
+
+@dataclass(frozen=True)
+class SegmentDraws:
+    """A segmented fit's draws: the quantity and its parts, each (chain, draw, group,
+    segment), and each hyperparameter (chain, draw, treated group)."""
+
+    quantity: np.ndarray
+    parts: dict[str, np.ndarray]
+    hyper: dict[str, np.ndarray]
+
+    @classmethod
+    def of(cls, kind, posterior, prior: dict[str, float]) -> "SegmentDraws":
+        variables = {name: posterior[name].values for name in posterior.data_vars}
+        quantity, parts = kind.quantity_draws(variables)
+        return cls(quantity, parts, kind.segment_draws(variables, prior))
+
+    def flat(self, values: np.ndarray) -> np.ndarray:
+        return values.reshape(-1, *values.shape[2:])
+
+
+def summarize(kind, draws: SegmentDraws, cells: Cells, options: dict, by: str) -> dict:
+    """The overall summary (the keys of an unsegmented one, from the traffic-weighted mix of
+    the segments), the hyperparameters per treated group, and per segment its groups, their
+    uplift beside the segment's own (its data alone), its verdict and its sentence."""
+    summary = kind.summarize(overall(kind, draws, cells), cells.totals(), options)
+    summary["by"] = by
+    summary["hyperparameters"] = hyperparameters(kind, draws, cells, options["hdi_prob"])
+    summary["segments"] = [
+        segment_summary(kind, draws, cells, j, share, options)
+        for j, share in enumerate(cells.shares(kind))
+    ]
+    summary["decision"] += ". " + by_segment(summary, kind.group_column, by)
+    return summary
+
+
+def overall(kind, draws: SegmentDraws, cells: Cells) -> Draws:
+    """Each group's quantity over the whole experiment: the segments mixed by their traffic."""
+    import arviz_stats
+    import xarray as xr
+
+    quantity, parts = kind.mix(draws.quantity, draws.parts, cells.shares(kind))
+    mcse = arviz_stats.mcse(xr.DataArray(quantity, dims=("chain", "draw", "group"))).values
+    return Draws(
+        cells.groups,
+        draws.flat(quantity),
+        mcse=mcse,
+        parts={k: draws.flat(v) for k, v in parts.items()},
+        model=SEGMENTED,
+    )
+
+
+def segment_summary(kind, draws: SegmentDraws, cells: Cells, j: int, share, options) -> dict:
+    prob, stats = options["hdi_prob"], cells.segment(j)
+    estimate = Draws(
+        cells.groups,
+        draws.flat(draws.quantity[..., j]),
+        parts={k: draws.flat(v[..., j]) for k, v in draws.parts.items()},
+        model=SEGMENTED,
+    )
+    found = kind.summarize(estimate, stats, options)
+    own = kind.exact(stats, kind.prior(None, stats))  # the segment's data alone
+    own_uplift = uplifts(kind, own, cells.control, prob)
+    for i, (row, alone) in enumerate(zip(found["groups"], describe(own, prob), strict=True)):
+        row["unpooled"] = {key: alone[key] for key in ("mean", "hdi_low", "hdi_high")}
+        if i in own_uplift:
+            row["unpooled_uplift_rel"] = own_uplift[i]["uplift_rel"]
+    return {
+        "segment": cells.segments[j],
+        "share": float(share),
+        "groups": found["groups"],
+        "verdict": found["verdict"],
+        "decision": found["decision"],
+        "warnings": found["warnings"],
+    }
+
+
+def hyperparameters(kind, draws: SegmentDraws, cells: Cells, prob: float) -> list[dict]:
+    """Each treated group's overall effect and its spread across segments (link scale)."""
+    treated = [name for i, name in enumerate(cells.groups) if i != cells.control]
+    found = []
+    for field in kind.segment_hyperparameters:
+        values = draws.flat(draws.hyper[field.name])
+        rows = intervals(values, prob, [f"{field.name} of {name}" for name in treated])
+        found += [
+            {"name": field.name, "group": name, "meaning": field.meaning, **row}
+            for name, row in zip(treated, rows, strict=True)
+        ]
+    return found
+
+
+def by_segment(summary: dict, noun: str, by: str) -> str:
+    """The segments' verdicts in one sentence: which choose what, which keep running."""
+    said: dict[str, list[str]] = {}
+    for segment in summary["segments"]:
+        verdict, name = segment["verdict"], segment["segment"]
+        words = verdict["action"].replace("-", " ")  # keep running, no difference
+        action = f"choose {verdict['choice']}" if verdict["choice"] else words
+        said.setdefault(action, []).append(printable(NO_SEGMENT if name is None else name))
+    total = len(summary["segments"])
+    if len(said) == 1:
+        [action] = said
+        return f"By {by} (each {noun}'s effect pooled across them): {action} in all {total}"
+    parts = [
+        f"{action} in {len(names)} of {total} ({', '.join(names[:MAX_NAMED])}"
+        + (f", +{len(names) - MAX_NAMED} more" if len(names) > MAX_NAMED else "")
+        + ")"
+        for action, names in said.items()
+    ]
+    return f"By {by} (each {noun}'s effect pooled across them): " + "; ".join(parts)
+
+
+MAX_NAMED = 4  # segments named per verdict in the sentence; the table has all
+
+
+def plots(kind, summary: dict, options: dict) -> list[dict]:
+    """A forest plot per treated group: its relative uplift over the control in each segment
+    (its own, the segment's data alone, beside) and overall, highest first."""
+    from vibes_core.plots import forest_spec
+
+    control, specs = summary["control"], []
+    for group in summary["groups"]:
+        if group["control"]:
+            continue
+        rows = []
+        for segment in summary["segments"]:
+            name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+            row = next(g for g in segment["groups"] if g["name"] == group["name"])
+            rows.append(uplift_row(name, row, row["unpooled_uplift_rel"]))
+        rows.sort(key=lambda row: -row["mean"])
+        rows.insert(0, uplift_row("overall", group, None))
+        title = f"uplift of {group['name']} over {control} per {summary['by']}, pooled (own beside)"
+        axis = f"({group['name']} - {control}) / {control}"
+        specs.append(forest_spec(title, axis, options["hdi_prob"], rows))
+    return specs
+
+
+def uplift_row(name: str, group: dict, own: dict | None) -> dict:
+    uplift = group["uplift_rel"]
+    return {
+        "name": name,
+        "mean": uplift["median"],
+        "hdi": [uplift["hdi_low"], uplift["hdi_high"]],
+        "unpooled": None
+        if own is None
+        else {"mean": own["median"], "hdi": [own["hdi_low"], own["hdi_high"]]},
+    }
