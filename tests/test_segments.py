@@ -111,6 +111,8 @@ def test_a_breakdown_has_the_documented_shape_weights_and_cache_key(home, type_n
         assert group["mean"] == pytest.approx(mixed, rel=1e-9)
     names = {(h["name"], h["group"]) for h in summary["hyperparameters"]}
     assert names == {(f.name, g) for f in kind.segment_hyperparameters for g in ("B", "C")}
+    spreads = {f.name for f in kind.segment_hyperparameters if f.name.endswith("tau")}
+    assert spreads and spreads <= set(summary["diagnostics"]["parameters"])
     for segment_summary in summary["segments"]:
         assert segment_summary["verdict"]["events_needed"] is None  # no futures: a fit each
     assert "By segment" in summary["decision"]
@@ -143,3 +145,43 @@ def test_breakdown_mistakes_are_one_line_errors(cli, ab_test, tmp_path):
     none = cli("posterior", "b", "--by", "segment")
     assert none.code == 1
     assert "a bernoulli experiment cannot be broken down (it has no segment column)" in none.err
+
+
+@pytest.mark.mcmc
+async def test_b_in_the_inspect_screen_draws_each_segments_uplift_as_a_forest(home):
+    from vibes_tui.app import VibesApp
+    from vibes_tui.widgets.plot import PlotView
+
+    cells = one_lift_and_a_lucky_tiny_segment()
+    api.create("seg", "ab-test", cells_table(cells))
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.summary is not None)
+        await pilot.press("b")
+        await wait_for(pilot, lambda: "segments" in (app.screen.summary or {}), 120)
+        await wait_for(pilot, lambda: forests(app, PlotView))
+        [spec] = forests(app, PlotView)
+        names = [row["name"] for row in spec["rows"]]
+        assert names[0] == "overall" and sorted(names[1:]) == sorted([*BASELINES, "XS"])
+        tiny = next(row for row in spec["rows"] if row["name"] == "XS")
+        assert tiny["unpooled"]["mean"] > 2.0 > 0.5 > tiny["mean"]  # shrunk, its own beside
+        assert "by segment" in app.screen.sub_title
+        await pilot.press("b")  # off again: the independent model's densities
+        await wait_for(pilot, lambda: "segments" not in (app.screen.summary or {"segments": 1}))
+        assert not forests(app, PlotView)
+
+
+def forests(app, view) -> list[dict]:
+    return [
+        plot.spec for plot in app.screen.query(view) if plot.spec and plot.spec["kind"] == "forest"
+    ]
+
+
+async def wait_for(pilot, ready, seconds: float = 60) -> None:
+    for _ in range(int(seconds * 10)):
+        if ready():
+            return
+        await pilot.pause(0.1)
+    raise AssertionError("the dashboard did not get there in time")

@@ -12,7 +12,6 @@ Each also has a pooled (hierarchical) model: the groups' parameters on a link sc
 log rate) drawn from Normal(mu, tau), mu and tau estimated with the groups (``pooled``).
 """
 
-import hashlib
 import math
 from typing import ClassVar
 
@@ -202,19 +201,13 @@ def spread_prior(prior: dict[str, float], prefix: str, segments: int) -> tuple[f
     return prior[f"{prefix}tau_shape"] + segments / 2, prior[f"{prefix}tau_scale"] ** 2
 
 
-def segment_hyper(variables: dict, prior: dict[str, float], prefix: str = "") -> dict:
-    """A segmented fit's hyperparameters, each (chain, draw, treatment): each treated group's
-    overall effect, and tau, drawn once per draw of the effects from its exact conditional
-    (the joint draws are then exact posterior draws). Seeded by the draws themselves: a fit
-    read again from the cache gives the same ones."""
-    import numpy as np
-
+def segment_spread(variables: dict, prior: dict[str, float], rng, prefix: str = "") -> dict:
+    """Draws of tau, (chain, draw, treatment): one per draw of a segmented fit's effects,
+    from its exact conditional, so that the joint draws are exact posterior draws."""
     delta, effect = variables[f"{prefix}delta"], variables[f"{prefix}effect"]
     shape, scale = spread_prior(prior, prefix, delta.shape[-1])
     rate = scale + ((delta - effect[..., None]) ** 2).sum(axis=-1) / 2
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(delta.tobytes()).digest()[:8]))
-    tau = np.sqrt(rate / rng.gamma(shape, 1.0, rate.shape))
-    return {f"{prefix}effect": effect, f"{prefix}tau": tau}
+    return {f"{prefix}tau": (rate / rng.gamma(shape, 1.0, rate.shape)) ** 0.5}
 
 
 def share_estimate(successes, trials):
@@ -297,8 +290,8 @@ class BetaBinomial(ExperimentType):
             )
         return model
 
-    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
-        return segment_hyper(variables, prior)
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng) -> dict:
+        return segment_spread(variables, prior, rng)
 
     def exact(self, stats: Stats, prior: dict[str, float]):
         from vibes_core.posterior import BetaPosterior
@@ -587,8 +580,11 @@ class LogNormalHurdle(ExperimentType):
             self.log_values(stats, mu, variance)
         return model
 
-    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
-        return {**segment_hyper(variables, prior, "p_"), **segment_hyper(variables, prior, "log_")}
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng) -> dict:
+        return {
+            **segment_spread(variables, prior, rng, "p_"),
+            **segment_spread(variables, prior, rng, "log_"),
+        }
 
     def mix(self, quantity, parts, shares):
         """Value per user and the share of buyers mix linearly over segments; the value per

@@ -151,7 +151,9 @@ def posterior(
     target_accept = accept_rate(kind, settings)
     model = fitting.build()
     idata, seconds = sample(model, settings, progress, target_accept)
-    diagnostics = diagnose(idata, kind.diagnosed(model), seconds, settings, target_accept)
+    derived = fitting.complete(idata.posterior, settings.seed)
+    parameters = kind.diagnosed(model) + derived
+    diagnostics = diagnose(idata, parameters, seconds, settings, target_accept)
     draws = fitting.draws(idata.posterior)
     summary = fitting.summarize(draws, options)
     summary["warnings"] += diagnostic_warnings(diagnostics)
@@ -206,8 +208,22 @@ class Fitting:
 
     def draws(self, posterior):
         if self.model == SEGMENTED:
-            return segments.SegmentDraws.of(self.kind, posterior, self.prior)
+            return segments.SegmentDraws.of(self.kind, posterior)
         return estimate_of(self.kind, posterior, self.stats.names, self.model == POOLED)
+
+    def complete(self, posterior, seed: int) -> list[str]:
+        """Add to a fresh fit's ``posterior`` the draws of what its model integrated out (a
+        segmented model's spreads), diagnosed and stored with the rest; their names."""
+        import numpy as np
+        import xarray as xr
+
+        if self.model != SEGMENTED:
+            return []
+        variables = {name: posterior[name].values for name in posterior.data_vars}
+        found = self.kind.spread_draws(variables, self.prior, np.random.default_rng(seed))
+        for name, values in found.items():
+            posterior[name] = xr.DataArray(values, dims=("chain", "draw", "treatment"))
+        return list(found)
 
     def summarize(self, draws, options: dict) -> dict:
         if self.model == SEGMENTED:

@@ -90,10 +90,11 @@ class SegmentDraws:
     hyper: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, kind, posterior, prior: dict[str, float]) -> "SegmentDraws":
+    def of(cls, kind, posterior) -> "SegmentDraws":
         variables = {name: posterior[name].values for name in posterior.data_vars}
         quantity, parts = kind.quantity_draws(variables)
-        return cls(quantity, parts, kind.segment_draws(variables, prior))
+        hyper = {f.name: variables[f.name] for f in kind.segment_hyperparameters}
+        return cls(quantity, parts, hyper)
 
     def flat(self, values: np.ndarray) -> np.ndarray:
         return values.reshape(-1, *values.shape[2:])

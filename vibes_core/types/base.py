@@ -411,9 +411,10 @@ class ExperimentType:
         statistic as an array (groups, segments)."""
         raise NotImplementedError
 
-    def segment_draws(self, variables: dict, prior: dict[str, float]) -> dict:
-        """A segmented fit's ``segment_hyperparameters``, name -> draws (chain, draw, treated
-        group), from its variables' draws."""
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng) -> dict:
+        """The segmented model's spreads, integrated out of it (``segment_hyperparameters``
+        that are not its variables): name -> draws (chain, draw, treated group), one per draw
+        of its variables, from their exact conditional."""
         raise NotImplementedError
 
     def mix(self, quantity, parts: dict, shares) -> tuple:
