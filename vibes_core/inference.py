@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 VERDICT_OPTIONS = ("max_loss", "rope")  # every type's (vibes_core.verdict)
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
 R_HAT_LIMIT = 1.01
+HIERARCHY_VERSION = 2  # of the pooled and segmented models (2: tau integrated out)
 # Groups (variants, arms, cohorts) one posterior may have. At this limit the exact one takes
 # about 6 CPU seconds and 500 MB (bench/exact_groups.py; 1,000 groups: 0.7 s more than 2), and
 # its derived quantities get posterior.MIN_DRAWS draws per group.
@@ -213,16 +214,18 @@ class Fitting:
 
     def complete(self, posterior, seed: int) -> list[str]:
         """Add to a fresh fit's ``posterior`` the draws of what its model integrated out (a
-        segmented model's spreads), diagnosed and stored with the rest; their names."""
+        pooled or segmented model's spreads), diagnosed and stored with the rest; their names."""
         import numpy as np
         import xarray as xr
 
-        if self.model != SEGMENTED:
+        if self.model == INDEPENDENT:
             return []
         variables = {name: posterior[name].values for name in posterior.data_vars}
-        found = self.kind.spread_draws(variables, self.prior, np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        found = self.kind.spread_draws(variables, self.prior, rng, self.model)
         for name, values in found.items():
-            posterior[name] = xr.DataArray(values, dims=("chain", "draw", "treatment"))
+            dims = ("chain", "draw", "treatment")[: values.ndim]
+            posterior[name] = xr.DataArray(values, dims=dims)
         return list(found)
 
     def summarize(self, draws, options: dict) -> dict:
@@ -323,6 +326,7 @@ def cache_key(name: str, fitting: Fitting, rows: list[dict], prior: dict, settin
     # Only for the others: the keys of independent fits cached before stay theirs.
     if fitting.model != INDEPENDENT:
         parts["model"] = fitting.model
+        parts["hierarchy"] = HIERARCHY_VERSION
     if fitting.model == SEGMENTED:  # each segment's effects are relative to the control
         parts.update(by=fitting.by, control=fitting.cells.groups[fitting.cells.control])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()

@@ -206,7 +206,7 @@ class ExperimentType:
     pooled_priors: ClassVar[tuple[Prior, ...]] = ()
     hyperparameters: ClassVar[tuple[Field, ...]] = ()
     pooled_summary: ClassVar[str] = ""  # the pooled model in one line
-    pooled_target_accept: ClassVar[float] = 0.95  # funnels between groups and their spread
+    pooled_target_accept: ClassVar[float] = 0.9  # with tau integrated out: no funnel there
     # Breakdowns (``vibes posterior --by SEGMENT``, for a type with ``segment_columns`` and a
     # ``segmented_model``): its priors, and the hyperparameters reported per treated group
     # (its overall effect, the spread of its effect across segments).
@@ -411,10 +411,10 @@ class ExperimentType:
         statistic as an array (groups, segments)."""
         raise NotImplementedError
 
-    def spread_draws(self, variables: dict, prior: dict[str, float], rng) -> dict:
-        """The segmented model's spreads, integrated out of it (``segment_hyperparameters``
-        that are not its variables): name -> draws (chain, draw, treated group), one per draw
-        of its variables, from their exact conditional."""
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng, model: str) -> dict:
+        """The spreads (tau) a pooled or segmented ``model`` integrated out: name -> draws,
+        one per draw of its variables, from their exact conditional (each (chain, draw), and
+        per treated group for a segmented one)."""
         raise NotImplementedError
 
     def mix(self, quantity, parts: dict, shares) -> tuple:
