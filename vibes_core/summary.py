@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from vibes_core.types.base import ExperimentType, Stats
 
 CREDIBLE = 0.95  # a comparison with the control this sure is said in the sentence
+MOST_SAID = 3  # such comparisons the sentence names; with more groups, it counts the rest
 
 
 def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict) -> dict:
@@ -232,7 +233,7 @@ def sentence(
 
 def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
     """What is already credible: groups that beat the control, or fall below it, with at least
-    CREDIBLE probability."""
+    CREDIBLE probability; of many, the MOST_SAID surest (in the groups' order) and a count."""
     if control is None:
         return []
     said = []
@@ -242,15 +243,28 @@ def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
             continue
         if p >= CREDIBLE:
             said.append(
-                f"{row['name']} beats {control['name']} with {percent(p)} probability "
-                f"({relative_words(row)})"
+                (
+                    p,
+                    f"{row['name']} beats {control['name']} with {percent(p)} probability "
+                    f"({relative_words(row)})",
+                )
             )
         elif p <= 1 - CREDIBLE:
             said.append(
-                f"{row['name']} is below {control['name']} with {percent(1 - p)} "
-                f"probability ({relative_words(row)})"
+                (
+                    1 - p,
+                    f"{row['name']} is below {control['name']} with {percent(1 - p)} "
+                    f"probability ({relative_words(row)})",
+                )
             )
-    return said
+    if len(said) <= MOST_SAID:
+        return [words for _, words in said]
+    surest = sorted(range(len(said)), key=lambda i: -said[i][0])[:MOST_SAID]
+    rest = len(said) - MOST_SAID
+    return [said[i][1] for i in sorted(surest)] + [
+        f"{rest} more {kind.group_column}{'s' if rest > 1 else ''} beat or fall below "
+        f"{control['name']} with at least {CREDIBLE:.0%} probability (the table has them)"
+    ]
 
 
 def relative_words(row: dict) -> str:

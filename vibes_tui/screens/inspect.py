@@ -60,7 +60,7 @@ class InspectScreen(WorkerScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with TabbedContent():
-            with TabPane("Posterior", id="posterior"), VerticalScroll():
+            with TabPane("Posterior", id="posterior"), VerticalScroll(id="posterior-view"):
                 yield DataText("computing the exact posterior...", id="decision")
                 yield DataTable(id="summary", cursor_type="none", zebra_stripes=True)
                 yield DataText("", id="warnings")
@@ -81,6 +81,8 @@ class InspectScreen(WorkerScreen):
 
     def on_mount(self) -> None:
         self.query_one("#fit-progress").add_class("hidden")
+        # PgDn, arrows and Home/End scroll the posterior, plots and all, from the start.
+        self.query_one("#posterior-view").focus()
         table = self.query_one("#snapshots", DataTable)
         for key, label in (
             ("snapshot", "snapshot"),

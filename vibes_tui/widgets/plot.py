@@ -17,6 +17,7 @@ TICKS = 5  # labels on a category axis, first and last included
 MONO_MARKERS = ("•", "x", "+", "o", "*", "#", "~", "=")  # told apart without colour
 MONO_FILLS = ("█", "░", "▒", "▓", "#", "=")  # the same, for bars
 FOREST_LINES = 2  # terminal rows per group of a forest plot: the pooled and its own
+FOREST_FRAME = 5  # and the title, the frame's two lines, the x ticks and the x label
 
 
 class PlotView(PlotextPlot):
@@ -46,7 +47,7 @@ class PlotView(PlotextPlot):
         is as tall as its rows need (its screen scrolls)."""
         self.spec = printable_strings(spec)
         forest = spec is not None and spec["kind"] == "forest"
-        self.styles.height = len(spec["rows"]) * FOREST_LINES + 6 if forest else None
+        self.styles.height = len(spec["rows"]) * FOREST_LINES + FOREST_FRAME if forest else None
         self.refresh(layout=True)
 
     def render(self) -> RenderResult:
@@ -139,7 +140,7 @@ class PlotView(PlotextPlot):
         self.plt.yticks(
             [top - i * FOREST_LINES for i in range(len(rows))], [r["name"] for r in rows]
         )
-        self.plt.ylim(0, top + 1)
+        self.plt.ylim(1, top)  # one terminal row per line: FOREST_FRAME rows around them
 
     # --- colours and markers ------------------------------------------------------------
 
