@@ -5,12 +5,15 @@ comes from the cache, so each screenshot is the same on every run. `make screens
 new ones (pytest --snapshot-update) and turns them into screenshots/ for the README.
 """
 
+import numpy as np
 import pytest
 from textual.widgets import Input
 
 from tests.test_tui import settle, until
 from vibes_core import catalog, demo, inference
 from vibes_core.config import load_config
+from vibes_core.ingest import write_events
+from vibes_core.types import get_type
 from vibes_tui.app import VibesApp
 from vibes_tui.screens.inspect import InspectScreen
 
@@ -20,6 +23,7 @@ pytestmark = [
     pytest.mark.xdist_group("snapshots"),  # one worker seeds the demo lake once for all
 ]
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SEGMENTED = "trial_by_country"  # an ab-test with a segment column, the list's last row
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +36,23 @@ def demo_home(tmp_path_factory):
         for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "NO_COLOR"):
             env.delenv(name, raising=False)
         with catalog.open_lake() as lake:
-            for name in demo.seed(lake):
+            # Created first, it is the last row of the home screen's list: the latest upload
+            # first, then by name.
+            segmented = get_type("ab-test").generate(
+                6000,
+                np.random.default_rng(11),
+                end=demo.END,
+                variants="A,B",
+                segments="US,DE,FR,UK,JP,BR",
+            )
+            path = home.parent / "segmented.parquet"
+            write_events(segmented, "parquet", path)
+            catalog.create(lake, SEGMENTED, "ab-test", path, "Trial sign-up by country")
+            for name in [SEGMENTED, *demo.seed(lake)]:
                 inference.posterior(lake, name, warn=lambda message: None)
+            quiet = {"warn": lambda message: None}
+            inference.posterior(lake, "pricing_page", inference.Settings(pooled=True), **quiet)
+            inference.posterior(lake, SEGMENTED, inference.Settings(by="segment"), **quiet)
         demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")
         events = home.parent / "batch.csv"
         events.write_text(
@@ -95,6 +114,20 @@ def test_inspect_bandit_allocation(demo_home, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_inspect_revenue(demo_home, snap_compare, size):
     assert snapshot(snap_compare, size, "down", "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_pooled(demo_home, snap_compare, size):
+    """pricing_page, pooled: its variants as a forest plot, each beside its own estimate."""
+    assert snapshot(snap_compare, size, "down", "down", "down", "enter", "p")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_segments(demo_home, snap_compare, size):
+    """The breakdown by segment: each country's uplift beside its own, and overall; the
+    posterior scrolled down to the forest plot."""
+    keys = ["down"] * 6
+    assert snapshot(snap_compare, size, *keys, "enter", "b", "pagedown", "pagedown")
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -271,8 +271,14 @@ def relative_words(row: dict) -> str:
     """The relative uplift in percent, with no digit finer than its Monte Carlo error."""
     u = row["uplift_rel"]
     digits = decimals(100 * u.get("mc_error", 0.0))
-    low, high, median = (f"{100 * u[key]:+.{digits}f}" for key in ("hdi_low", "hdi_high", "median"))
+    low, high, median = (signed(100 * u[key], digits) for key in ("hdi_low", "hdi_high", "median"))
     return f"{median}% [{low}, {high}]"
+
+
+def signed(x: float, digits: int) -> str:
+    """``x`` with its sign, to ``digits`` decimals; one that rounds to zero is 0, not -0 or +0."""
+    shown = f"{x:+.{digits}f}"
+    return shown[1:] if float(shown) == 0 else shown
 
 
 def decimals(error: float, most: int = 2) -> int:
