@@ -431,30 +431,30 @@ class InspectScreen(WorkerScreen):
 
     def action_toggle_pooled(self) -> None:
         """Partial pooling on or off: the pooled fit (cached or sampled) replaces the shown one."""
-        summary = self.summary or self.known
-        if summary is None:
-            return
-        kind = get_type(summary["type"])
-        if not kind.has_pooled or len(summary["groups"]) < 2:
-            self.notify(f"{kind.name}: no pooled model for this experiment", timeout=3)
-            return
-        self.pooled, self.by = not self.pooled, None
-        self.notify("pooled model: on" if self.pooled else "pooled model: off", timeout=2)
-        self.known = None
-        self.reload()
+        if self.model_available(lambda kind: kind.has_pooled, "no pooled model"):
+            self.pooled, self.by = not self.pooled, None
+            self.switch_model("pooled model: on" if self.pooled else "pooled model: off")
 
     def action_toggle_segments(self) -> None:
         """The breakdown by the type's segment column on or off (it replaces pooling)."""
+        kind = self.model_available(lambda kind: kind.has_segments, "no breakdown by segment")
+        if kind:
+            self.by, self.pooled = None if self.by else kind.segment_columns[0], False
+            self.switch_model(f"by {self.by}" if self.by else "by segment: off")
+
+    def model_available(self, has, missing: str):
+        """The experiment's type if it has that model (``has``) and groups to compare."""
         summary = self.summary or self.known
         if summary is None:
-            return
+            return None
         kind = get_type(summary["type"])
-        if not kind.has_segments or len(summary["groups"]) < 2:
-            self.notify(f"{kind.name}: no breakdown by segment for this experiment", timeout=3)
-            return
-        self.by = None if self.by else kind.segment_columns[0]
-        self.pooled = False
-        self.notify(f"by {self.by}" if self.by else "by segment: off", timeout=2)
+        if not has(kind) or len(summary["groups"]) < 2:
+            self.notify(f"{kind.name}: {missing} for this experiment", timeout=3)
+            return None
+        return kind
+
+    def switch_model(self, notice: str) -> None:
+        self.notify(notice, timeout=2)
         self.known = None
         self.reload()
 
