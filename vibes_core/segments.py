@@ -13,7 +13,6 @@ import numpy as np
 from vibes_core.errors import VibesError
 from vibes_core.posterior import Draws, describe, intervals
 from vibes_core.summary import control_index, uplifts
-from vibes_core.text import printable
 from vibes_core.types.base import SEGMENTED, Stats
 
 NO_SEGMENT = "(none)"  # how a segment named None is shown
@@ -177,7 +176,7 @@ def by_segment(summary: dict, noun: str, by: str) -> str:
         verdict, name = segment["verdict"], segment["segment"]
         words = verdict["action"].replace("-", " ")  # keep running, no difference
         action = f"choose {verdict['choice']}" if verdict["choice"] else words
-        said.setdefault(action, []).append(printable(NO_SEGMENT if name is None else name))
+        said.setdefault(action, []).append(NO_SEGMENT if name is None else name)
     total = len(summary["segments"])
     if len(said) == 1:
         [action] = said
