@@ -41,6 +41,15 @@ app.add_typer(generate_app, name="generate")
 TYPE_NAMES = list(registry())
 
 
+class Shown(StrEnum):
+    """How a posterior is printed."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
 class Format(StrEnum):
     json = "json"
     ndjson = "ndjson"
@@ -440,7 +449,17 @@ def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> 
 @app.command()
 def posterior(
     name: Annotated[str, typer.Argument(help="the experiment", show_default=False)],
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
+    shown: Annotated[
+        Shown | None,
+        typer.Option(
+            "--format",
+            help="table (for people), json (everything), csv (one row per group, and per "
+            "segment with --by) or markdown (the table and the decision, for a pull request "
+            "or a chat)  [default: table]",
+            show_default=False,
+        ),
+    ] = None,
     draws: Draws = 1000,
     tune: Tune = 1000,
     chains: Chains = 4,
@@ -518,6 +537,10 @@ def posterior(
     """The posterior of an experiment: estimates, HDIs, the verdict in one sentence."""
     from vibes_core.inference import Settings
 
+    if as_json and shown not in (None, Shown.json):
+        raise typer.BadParameter(f"--json and --format {shown} ask for two formats: give one")
+    shown = Shown.json if as_json else shown or Shown.table
+
     options = {
         "threshold": check_probability(threshold),
         "control": control,
@@ -539,12 +562,17 @@ def posterior(
     summary = fit(name, exact, as_of_version, no_cache, settings)
     for warning in summary["warnings"]:
         say(f"vibes: warning: {warning}")
-    if as_json:
+    if shown == Shown.json:
         emit(summary)
     else:
-        from vibes_tui.report import print_summary
+        from vibes_tui import report
 
-        print_summary(summary)
+        printer = {
+            Shown.table: report.print_summary,
+            Shown.csv: report.print_csv,
+            Shown.markdown: report.print_markdown,
+        }
+        printer[shown](summary)
     if check and summary["verdict"]["action"] == verdict.KEEP_RUNNING:
         raise typer.Exit(KEEP_RUNNING_EXIT)
 

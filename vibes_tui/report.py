@@ -121,6 +121,50 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(shown(footer(summary), "dim"))
 
 
+def print_csv(summary: dict, file=None) -> None:
+    """One row per group (and per segment and group, with --by): every estimate as a plain
+    number, uplifts as their median and HDI, the statistics by their names."""
+    import csv
+
+    from vibes_core.segments import NO_SEGMENT
+
+    statistics = [s.name for s in get_type(summary["type"]).statistics]
+    header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
+    header += ["expected_loss", "uplift_rel", "uplift_rel_low", "uplift_rel_high"]
+    header += ["p_beats_control", *statistics]
+    writer = csv.writer(file or sys.stdout, lineterminator="\n")
+    writer.writerow(header if "segments" in summary else header[1:])
+    parts = [("", summary["groups"])]  # the whole experiment first
+    for segment in summary.get("segments", []):
+        name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+        parts.append((name, segment["groups"]))
+    for segment, groups in parts:
+        for g in groups:
+            uplift = g.get("uplift_rel", {})
+            row = [g["name"], g["control"], g["mean"], g["hdi_low"], g["hdi_high"]]
+            row += [g["p_best"], g["expected_loss"]]
+            row += [uplift.get(key) for key in ("median", "hdi_low", "hdi_high")]
+            row += [g.get("p_beats_control"), *(g[name] for name in statistics)]
+            cells = ["" if value is None else value for value in row]
+            writer.writerow([segment, *cells] if "segments" in summary else cells)
+
+
+def print_markdown(summary: dict, file=None) -> None:
+    """The table as a person reads it, as a Markdown table, then the decision and the
+    footer: ready to paste into a pull request or a chat."""
+    headers, rows, marked = summary_table(summary)
+
+    def line(cells) -> str:
+        return "| " + " | ".join(printable(c).replace("|", "\\|") for c in cells) + " |"
+
+    out = [f"**{printable(summary['experiment'])}** ({printable(model_name(summary))})", ""]
+    out += [line(headers), "|" + "---|" * len(headers), *map(line, rows), ""]
+    if marked:
+        out += [f"\\* {marked}", ""]
+    out += [printable(summary["decision"]), "", f"_{footer(summary)}_"]
+    print("\n".join(out), file=file or sys.stdout)
+
+
 def model_name(summary: dict) -> str:
     if "segments" in summary:
         return f"{summary['type']}, by {summary['by']}"
