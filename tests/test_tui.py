@@ -339,3 +339,54 @@ async def test_new_experiment_from_home_is_selected_once_created(home, three):
         )
         await settle(app, pilot)
     assert lake_state(home)[1]["zeta"] == 1000
+
+
+async def test_the_data_tab_counts_each_group_in_a_table_through_the_formatter(
+    home, three, tmp_path
+):
+    """Not a run-on paragraph of raw floats (exposure 216.51999999999995): one row per
+    cohort, a sum of exposures to 3 significant digits, counts with their thousands."""
+    import json
+    from collections import defaultdict
+
+    from vibes_core.units import number
+
+    exposure, events = defaultdict(float), defaultdict(int)
+    for row in json.loads((tmp_path / "cohorts.json").read_text()):
+        exposure[row["cohort"]] += row["exposure"]
+        events[row["cohort"]] += row["events"]
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("down", "enter")
+        screen = app.screen
+        assert isinstance(screen, InspectScreen) and screen.experiment == "cohorts"
+        await pilot.press("3")
+        table = screen.query_one("#group-counts", DataTable)
+        await until(pilot, lambda: table.row_count == len(exposure))
+        headers = [str(column.label) for column in table.columns.values()]
+        cells = [map(str, table.get_row_at(i)) for i in range(table.row_count)]
+        rows = [dict(zip(headers, row, strict=True)) for row in cells]
+        assert {row["cohort"] for row in rows} == set(exposure)
+        for row in rows:
+            assert row["exposure"] == number(exposure[row["cohort"]])
+            assert row["events"] == f"{events[row['cohort']]:,}"
+        assert "200 events, per group below" in str(screen.query_one("#counts").render())
+
+
+async def test_an_empty_lake_says_how_to_start_and_one_is_not_plural(home, cli, tmp_path):
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert status(app) == "no experiments yet: press n to create one, or run `vibes db demo`"
+    path = tmp_path / "one.json"
+    path.write_text('[{"outcome": true}]')
+    options = ["--type", "bernoulli", "--initial-data-file", path]
+    created = cli("experiments", "create", "one", *options)
+    assert created.code == 0 and "created one with 1 event\n" in created.err
+    uploaded = cli("events", "upload", "one", "-f", path)
+    assert "uploaded 1 event to one (2 in all)" in uploaded.err
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        assert status(app) == "1 experiment"

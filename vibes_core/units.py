@@ -27,6 +27,11 @@ def number(x: float) -> str:
     return f"{x:.3g}"
 
 
+def counted(n: int, noun: str) -> str:
+    """``n`` of ``noun``, in English: 1 event, 2,000 events."""
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
 @dataclass(frozen=True)
 class Unit:
     """Numbers of one kind: ``per`` is what the quantity is counted per ("" for a share)."""

@@ -21,6 +21,7 @@ from vibes_core import verdict
 from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
+from vibes_core.units import counted
 
 app = typer.Typer(
     name="vibes",
@@ -207,7 +208,7 @@ def experiments_create(
         result = catalog.create(
             lake, name, type_name, initial_data_file, display_name, control=control
         )
-    say(f"created {name} with {result['events']} events")
+    say(f"created {name} with {counted(result['events'], 'event')}")
     emit(result)
 
 
@@ -254,7 +255,7 @@ def experiments_delete(
     name = one_name(name_arg, name)
     with catalog.open_lake() as lake:
         result = catalog.delete(lake, name)
-    say(f"deleted {name} ({result['events']} events)")
+    say(f"deleted {name} ({counted(result['events'], 'event')})")
     emit(result)
 
 
@@ -276,7 +277,8 @@ def events_upload(
     name = one_name(name_arg, name)
     with catalog.open_lake() as lake:
         result = catalog.upload(lake, name, file)
-    say(f"uploaded {result['events_added']} events to {name} ({result['events']} in all)")
+    added = counted(result["events_added"], "event")
+    say(f"uploaded {added} to {name} ({result['events']:,} in all)")
     emit(result)
 
 

@@ -6,6 +6,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
 
+from vibes_core.units import counted
 from vibes_tui.widgets.data import plain
 
 
@@ -18,7 +19,7 @@ class VibesCommands(Provider):
             (
                 f"open {row.name}" + (f": {row.display}" if row.display != row.name else ""),
                 partial(app.open_experiment, row.name),
-                f"{row.type}, {row.events:,} events",
+                f"{row.type}, {counted(row.events, 'event')}",
             )
             for row in (home.rows.values() if home else [])
         ]

@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from vibes_core.units import counted
 from vibes_tui.widgets.data import plain
 
 
@@ -28,7 +29,7 @@ class ConfirmDelete(ModalScreen[bool]):
             question = Content.assemble(
                 "Delete ",
                 (plain(self.experiment), "bold"),
-                f" and its {self.events:,} events?\n"
+                f" and its {counted(self.events, 'event')}?\n"
                 "Earlier lake snapshots keep the data until they are expired.",
             )
             yield Label(question, id="question")

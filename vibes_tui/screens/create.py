@@ -25,6 +25,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from vibes_core.errors import AlreadyExists, InvalidInput, InvalidName, VibesError
+from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataText
 from vibes_tui.widgets.files import FileField
@@ -282,7 +283,7 @@ class CreateScreen(WorkerScreen[str]):
         self.from_worker(self.created, request.name, result["events"])
 
     def created(self, name: str, events: int) -> None:
-        self.notify(f"created {name}: {events:,} events")
+        self.notify(f"created {name}: {counted(events, 'event')}")
         self.app.refresh_experiments()
         if self.is_current:  # not left with escape while it ran (or a dialog is on top)
             self.dismiss(name)

@@ -9,6 +9,7 @@ from textual.widgets import Footer, Header, Input
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText
 from vibes_tui.widgets.table import fill, set_cell
@@ -260,11 +261,11 @@ class ExperimentsScreen(WorkerScreen):
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         total = len(self.rows)
         self.show_status(
-            f"{len(shown)} of {total} experiments (filter: {needle})"
+            f"{len(shown)} of {counted(total, 'experiment')} (filter: {needle})"
             if needle
-            else f"{total} experiments"
+            else counted(total, "experiment")
             if total
-            else "no experiments yet: create one with `vibes experiments create`"
+            else "no experiments yet: press n to create one, or run `vibes db demo`"
         )
 
     def sort_rows(self) -> None:

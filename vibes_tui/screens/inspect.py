@@ -11,7 +11,7 @@ from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.types import get_type
-from vibes_core.units import number
+from vibes_core.units import counted, number
 from vibes_tui.report import footer, hyperparameter_rows, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import local_time
@@ -72,6 +72,7 @@ class InspectScreen(WorkerScreen):
                 yield VerticalScroll(id="traces")
             with TabPane("Data", id="data"), VerticalScroll():
                 yield DataText("", id="counts")
+                yield DataTable(id="group-counts", cursor_type="none", zebra_stripes=True)
                 yield PlotView(id="over-time")
                 yield DataTable(id="head", cursor_type="row", zebra_stripes=True)
             with TabPane("History", id="history"):
@@ -354,17 +355,14 @@ class InspectScreen(WorkerScreen):
             [[str(value) for value in row] for row in latest["rows"]],
             headers=latest["columns"],
         )
-        counts = "  ".join(
-            ", ".join(
-                f"{key} {value:,}" if isinstance(value, int) else f"{key} {shown(value)}"
-                for key, value in row.items()
-            )
-            for row in stats
+        fill(
+            self.query_one("#group-counts", DataTable),
+            [[shown(value) for value in row.values()] for row in stats],
+            headers=list(stats[0]) if stats else [],
         )
         events = sum(sum(periods.values()) for periods in over_time["groups"].values())
         self.query_one("#counts", DataText).update(
-            f"{events:,} events; per group: {counts}\n"
-            f"the latest {DATA_ROWS} events are below the plot"
+            f"{counted(events, 'event')}, per group below; the latest {DATA_ROWS} under the plot"
         )
         self.query_one("#over-time", PlotView).show(over_time_spec(over_time))
 
@@ -469,8 +467,10 @@ class InspectScreen(WorkerScreen):
 
 
 def shown(value) -> str:
-    """A statistic: a sum of floats with 3 significant digits (216.51999999999995 is 217), a
-    name as the data has it."""
+    """A statistic: a count with its thousands (1,234), a sum of floats with 3 significant
+    digits (216.51999999999995 is 217), a name as the data has it."""
+    if isinstance(value, int):
+        return f"{value:,}"
     return number(value) if isinstance(value, float) else plain(value)
 
 

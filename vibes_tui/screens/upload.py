@@ -11,6 +11,7 @@ from textual.widgets import Button, Footer, Header, Input, ProgressBar
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
+from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.files import FileField
@@ -133,7 +134,7 @@ class UploadScreen(WorkerScreen[dict]):
             return  # left, or the field changed while the file was read
         self.previewed = {**preview, "path": path}
         self.query_one("#summary", DataText).update(
-            f"valid: {preview['rows']:,} events, ready to upload"
+            f"valid: {counted(preview['rows'], 'event')}, ready to upload"
             f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
         )
         fill(
@@ -186,7 +187,9 @@ class UploadScreen(WorkerScreen[dict]):
 
     def uploaded(self, result: dict) -> None:
         added = result["events_added"]
-        self.notify(f"uploaded {added:,} events to {self.experiment}", title="Upload finished")
+        self.notify(
+            f"uploaded {counted(added, 'event')} to {self.experiment}", title="Upload finished"
+        )
         self.app.refresh_experiments()
         if self.is_current:  # not left with escape while it ran
             self.dismiss(result)
