@@ -4,12 +4,13 @@ import os
 from pathlib import Path
 
 from vibes_core.config import Config, mask
-from vibes_core.errors import VibesError, first_line
+from vibes_core.errors import NoLake, VibesError, first_line
 
 
 def check(config: Config) -> list[dict]:
-    """One entry per service: ``service``, ``ok`` and ``detail`` (what to do when not ok),
-    every secret in it masked."""
+    """One entry per service: ``service``, ``ok``, ``detail`` (what to do when not ok) and
+    ``note`` (ok, with something to do first: a catalog not initialized yet), every secret
+    in it masked."""
     return [
         probe("catalog", lambda: catalog(config)),
         probe("data", lambda: data(config)),
@@ -20,9 +21,11 @@ def check(config: Config) -> list[dict]:
 
 def probe(service: str, run) -> dict:
     try:
-        return {"service": service, "ok": True, "detail": mask(run())}
+        return {"service": service, "ok": True, "note": False, "detail": mask(run())}
+    except NoLake as error:  # reachable: the next step is `vibes db init`, as the README says
+        return {"service": service, "ok": True, "note": True, "detail": mask(first_line(error))}
     except Exception as error:  # every failure is a finding, not a crash
-        return {"service": service, "ok": False, "detail": mask(first_line(error))}
+        return {"service": service, "ok": False, "note": False, "detail": mask(first_line(error))}
 
 
 def catalog(config: Config) -> str:

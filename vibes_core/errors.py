@@ -25,6 +25,10 @@ class ConfigError(VibesError):
     """The lake or a service it needs cannot be reached or set up."""
 
 
+class NoLake(ConfigError):
+    """The catalog is reachable, and no lake has been made in it yet (`vibes db init`)."""
+
+
 class InvalidOption(VibesError):
     """An option that does not fit the experiment's type or data (e.g. ``--control``)."""
 

@@ -30,7 +30,7 @@ from vibes_core.config import (
     mask,
     private_dir,
 )
-from vibes_core.errors import ConfigError, first_line
+from vibes_core.errors import ConfigError, NoLake, first_line
 
 ALIAS = "lake"
 WRITE_TIMEOUT_S = 120.0
@@ -361,7 +361,7 @@ class Lake:
                 raise ConfigError(f"cannot open the lake at {where}: {problem}") from error
             if not create and ("unable to open" in str(error).lower() or "not exist" in str(error)):
                 problem = "run `vibes db init` to create it"
-                raise ConfigError(f"no lake at {where}: {problem}") from error
+                raise NoLake(f"no lake at {where}: {problem}") from error
             raise ConfigError(
                 f"cannot open the lake at {where}: {mask(first_line(error))}"
             ) from error

@@ -680,7 +680,8 @@ def config_check() -> None:
 
     results = check(load_config())
     for result in results:
-        say(f"{result['service']:<17} {'OK  ' if result['ok'] else 'FAIL'} {result['detail']}")
+        verdict = "NOTE" if result["note"] else "OK  " if result["ok"] else "FAIL"
+        say(f"{result['service']:<17} {verdict} {result['detail']}")
     emit(results)
     if not all(result["ok"] for result in results):
         raise typer.Exit(1)
