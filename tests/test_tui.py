@@ -1,6 +1,7 @@
 """The dashboard through Textual's Pilot, on a temporary VIBES_HOME with real data."""
 
 import contextlib
+import itertools
 from datetime import datetime, timedelta
 
 import pytest
@@ -390,3 +391,65 @@ async def test_an_empty_lake_says_how_to_start_and_one_is_not_plural(home, cli, 
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
         assert status(app) == "1 experiment"
+
+
+async def test_the_inspect_screen_scrolls_and_switches_tabs_from_the_keyboard(home, three):
+    """From the moment it opens: PgDn, j/k, ctrl+d, g/G scroll the posterior (focus on it,
+    visibly), ] and [ switch tabs and give the new tab the keys."""
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")  # ab: a table and two plots, taller than 24 rows
+        screen = app.screen
+        assert isinstance(screen, InspectScreen) and screen.experiment == "ab"
+        view = screen.query_one("#posterior-view")
+        await until(pilot, lambda: view.max_scroll_y > 10)
+        assert app.focused is view
+        for key, moved in (("j", 1), ("pagedown", view.size.height)):
+            before = view.scroll_y
+            await pilot.press(key)
+            await until(pilot, lambda start=before: view.scroll_y > start)
+            assert view.scroll_y == min(before + moved, view.max_scroll_y)
+        await pilot.press("G")
+        await until(pilot, lambda: view.scroll_y == view.max_scroll_y)
+        await pilot.press("g")
+        await until(pilot, lambda: view.scroll_y == 0)
+        await pilot.press("ctrl+d")
+        await until(pilot, lambda: view.scroll_y == view.size.height // 2)
+        await pilot.press("right_square_bracket")
+        assert screen.query_one(TabbedContent).active == "diagnostics"
+        assert app.focused is screen.query_one("#diagnostics-view")
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert screen.query_one(TabbedContent).active == "history"
+        assert app.focused is screen.query_one("#snapshots", DataTable)
+
+
+async def test_the_footers_show_their_screens_keys_within_80_columns(home, three):
+    from textual.widgets._footer import FooterKey
+
+    def keys(app) -> dict[str, FooterKey]:
+        return {key.key_display: key for key in app.screen.query(FooterKey)}
+
+    def whole(shown: dict) -> bool:
+        """Every key and its word on screen, none under the next (the palette's last)."""
+        regions = sorted((key.region for key in shown.values()), key=lambda r: r.x)
+        apart = all(a.right <= b.x for a, b in itertools.pairwise(regions))
+        return apart and regions[-1].right <= 80
+
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        shown = keys(app)
+        assert {"enter", "n", "d", "q", "?"} <= set(shown)
+        assert whole(shown)  # "? Help" too
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDelete))
+        await pilot.pause()
+        assert {"y", "esc"} <= set(keys(app)) and "enter" not in keys(app)
+        await pilot.press("n")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen))
+        await pilot.pause()
+        shown = keys(app)
+        assert "1-4" in shown and "l" not in shown  # Latest: only for an old snapshot
+        assert whole(shown)

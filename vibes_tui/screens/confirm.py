@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
 
 from vibes_core.units import counted
 from vibes_tui.widgets.data import plain
@@ -36,6 +36,7 @@ class ConfirmDelete(ModalScreen[bool]):
             with Horizontal(id="buttons"):
                 yield Button("Keep it (n)", id="keep", variant="primary")
                 yield Button("Delete (y)", id="delete", variant="error")
+        yield Footer()  # its own keys, not the list's behind it
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()

@@ -58,15 +58,16 @@ def local_time(iso_utc: str) -> str:
 
 class ExperimentsScreen(WorkerScreen):
     BINDINGS: ClassVar = [
-        Binding("enter", "inspect", "Open"),
+        # Priority: shown in the footer, which the table's own (hidden) enter would shadow.
+        Binding("enter", "inspect", "Open", priority=True, key_display="enter"),
         Binding("n", "create", "New"),
         Binding("u", "upload", "Upload"),
         # Before the key reaches the table: the text typed after it goes to the filter even
         # when it arrives at once (a fast typist over SSH).
         Binding("slash", "filter", "Filter", priority=True),
-        Binding("s", "sort", "Sort"),
+        Binding("s", "sort", "Sort", show=False),  # so that "? Help" fits at 80 columns
         Binding("d", "delete", "Delete"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),  # in the help; the footer fits 80
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -311,8 +312,8 @@ class ExperimentsScreen(WorkerScreen):
         self.set_focus(field)  # at once: field.focus() waits behind the keys already queued
 
     def check_action(self, action: str, parameters: tuple) -> bool:
-        """In the filter field (the only input here), `/` is text."""
-        return not (action == "filter" and isinstance(self.focused, Input))
+        """In the filter field (the only input here), `/` is text and enter applies it."""
+        return not (action in ("filter", "inspect") and isinstance(self.focused, Input))
 
     def action_clear_filter(self) -> None:
         field = self.query_one("#filter", Input)

@@ -46,6 +46,10 @@ each: `enter` on one shows the posterior as of then).
 | key | what it does |
 |---|---|
 | `1` `2` `3` `4` | the Posterior, Diagnostics, Data and History tabs |
+| `[` `]` | the previous tab, the next |
+| `↓` `↑` `j` `k` | scroll the tab (in History: the snapshot under the cursor) |
+| `PgDn` `PgUp` `ctrl+d` `ctrl+u` | a page, half a page |
+| `g` `G` (`home` `end`) | the top, the bottom |
 | `f` | fit again, ignoring the cache |
 | `c` | clear this experiment's cached fits |
 | `u` | upload more events |

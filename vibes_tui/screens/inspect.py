@@ -22,6 +22,13 @@ from vibes_tui.widgets.table import fill, set_cell
 DATA_ROWS = 20
 NAME_WIDTH = 32  # at most, of the group column: the numbers stay in sight at 80 columns
 # Where a worker's unexpected error is shown, by its group (besides a toast and the log).
+TABS = ("posterior", "diagnostics", "data", "history")
+VIEWS = {  # what takes the keys in each tab
+    "posterior": "posterior-view",
+    "diagnostics": "diagnostics-view",
+    "data": "data-view",
+    "history": "snapshots",
+}
 WHERE_ERRORS_SHOW = {"exact": "#decision", "data": "#counts", "history": "#history-status"}
 
 
@@ -32,13 +39,21 @@ class FitReplaced(Exception):
 class InspectScreen(WorkerScreen):
     BINDINGS: ClassVar = [
         Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("1", "tab('posterior')", "Tabs", key_display="1-4"),
         Binding("f", "refit", "Refit"),
-        Binding("c", "clear_cache", "Clear cache"),
+        Binding("c", "clear_cache", "Clear"),
         Binding("u", "upload", "Upload"),
         Binding("p", "toggle_pooled", "Pooled"),
         Binding("b", "toggle_segments", "By segment", show=False),
-        Binding("l", "latest", "Latest", show=False),
-        Binding("1", "tab('posterior')", "Posterior", show=False),
+        Binding("l", "latest", "Latest"),  # shown only while an old snapshot is (check_action)
+        Binding("j", "scroll('down')", "Down", show=False),
+        Binding("k", "scroll('up')", "Up", show=False),
+        Binding("ctrl+d", "scroll('page_down')", "Half page down", show=False),
+        Binding("ctrl+u", "scroll('page_up')", "Half page up", show=False),
+        Binding("g", "scroll('home')", "Top", show=False),
+        Binding("G", "scroll('end')", "Bottom", show=False),
+        Binding("left_square_bracket", "next_tab(-1)", "Previous tab", show=False),
+        Binding("right_square_bracket", "next_tab(1)", "Next tab", show=False),
         Binding("2", "tab('diagnostics')", "Diagnostics", show=False),
         Binding("3", "tab('data')", "Data", show=False),
         Binding("4", "tab('history')", "History", show=False),
@@ -67,10 +82,10 @@ class InspectScreen(WorkerScreen):
                 yield DataText("", id="fit-status")
                 yield ProgressBar(total=1.0, id="fit-progress", show_eta=False)
                 yield VerticalScroll(id="plots")
-            with TabPane("Diagnostics", id="diagnostics"), VerticalScroll():
+            with TabPane("Diagnostics", id="diagnostics"), VerticalScroll(id="diagnostics-view"):
                 yield DataText("the MCMC fit has not finished yet", id="diagnostics-text")
                 yield VerticalScroll(id="traces")
-            with TabPane("Data", id="data"), VerticalScroll():
+            with TabPane("Data", id="data"), VerticalScroll(id="data-view"):
                 yield DataText("", id="counts")
                 yield DataTable(id="group-counts", cursor_type="none", zebra_stripes=True)
                 yield PlotView(id="over-time")
@@ -408,12 +423,34 @@ class InspectScreen(WorkerScreen):
     def show_as_of(self, snapshot: int | None) -> None:
         self.as_of = snapshot
         self.query_one(TabbedContent).active = "posterior"
+        self.refresh_bindings()  # `l` Latest shows while an old snapshot is
         self.reload()
+
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        return action != "latest" or self.as_of is not None
 
     @on(TabbedContent.TabActivated)
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
-        if event.pane.id == "history":  # arrows and enter pick a snapshot at once
-            self.query_one("#snapshots", DataTable).focus()
+        """The tab's content takes the keys at once: arrows, PgDn, j/k scroll it (or, in
+        History, pick a snapshot)."""
+        self.query_one(f"#{VIEWS[event.pane.id]}").focus()
+
+    def action_next_tab(self, step: int) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = TABS[(TABS.index(tabs.active) + step) % len(TABS)]
+
+    def action_scroll(self, where: str) -> None:
+        """vim's and less's keys over what the tab shows: the snapshot list's cursor in
+        History, else the tab's scrolling content."""
+        view = self.query_one(f"#{VIEWS[self.query_one(TabbedContent).active]}")
+        if isinstance(view, DataTable):
+            moves = {"down": "cursor_down", "up": "cursor_up", "home": "scroll_top"}
+            moves |= {"end": "scroll_bottom", "page_down": "page_down", "page_up": "page_up"}
+            getattr(view, f"action_{moves[where]}")()
+        elif where in ("page_down", "page_up"):  # half a page, as in vim
+            view.scroll_relative(y=view.size.height // 2 * (1 if where == "page_down" else -1))
+        else:
+            getattr(view, f"scroll_{where}")()
 
     def action_latest(self) -> None:
         self.show_as_of(None)
