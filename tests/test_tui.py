@@ -2,6 +2,7 @@
 
 import contextlib
 import itertools
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -453,3 +454,51 @@ async def test_the_footers_show_their_screens_keys_within_80_columns(home, three
         shown = keys(app)
         assert "1-4" in shown and "l" not in shown  # Latest: only for an old snapshot
         assert whole(shown)
+
+
+async def test_y_copies_through_the_terminal_and_screenshots_land_in_the_current_directory(
+    home, three, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    app = VibesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("y")
+        assert app.clipboard.split("\t")[:3] == ["ab", "ab-test", "400"]
+        await pilot.press("enter")
+        screen = app.screen
+        await until(pilot, lambda: screen.summary is not None)
+        shown = screen.summary["decision"]
+        await pilot.press("y")  # the MCMC fit may replace the exact answer meanwhile
+        assert app.clipboard in (shown, screen.summary["decision"])
+        assert app.clipboard.startswith(("Choose", "Keep running", "No difference"))
+        app.deliver_screenshot()
+        await until(pilot, lambda: list(tmp_path.glob("*.svg")))
+
+
+async def test_a_long_leading_name_is_cut_on_the_list_and_whole_in_the_experiment(
+    home, cli, tmp_path
+):
+    long = "the-new-checkout-flow-with-one-click-payments"  # 45 characters
+    events = [{"variant": "A", "outcome": i % 10 == 0} for i in range(400)]
+    events += [{"variant": long, "outcome": i % 2 == 0} for i in range(400)]
+    path = tmp_path / "long.json"
+    path.write_text(json.dumps(events))
+    options = ["--type", "ab-test", "--initial-data-file", path]
+    assert cli("experiments", "create", "long", *options).code == 0
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: str(table.get_cell("long", "result")) != "...")
+        result = str(table.get_cell("long", "result"))
+        assert len(result) <= 20 and result.startswith("the-new-") and "…" in result
+        assert result.endswith(">99.9%") or result.endswith("%")
+        widths = [column.get_render_width(table) for column in table.ordered_columns]
+        uploaded = [column.key.value for column in table.ordered_columns].index("uploaded")
+        assert sum(widths[: uploaded + 1]) <= 80  # "last upload" stays on screen
+        await pilot.press("enter")
+        screen = app.screen
+        await until(pilot, lambda: screen.summary is not None)
+        names = screen.query_one("#summary", DataTable).get_column_at(0)
+        assert long in [str(name) for name in names]  # whole here

@@ -51,6 +51,18 @@ class VibesApp(SurvivesWorkers, App):
 
         self.push_screen(ExperimentsScreen())
 
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format=None
+    ) -> str | None:
+        """The palette's screenshot: into the current directory (a server has no Downloads
+        folder), or $VIBES_HOME when that is not writable."""
+        if path is None:
+            from vibes_core.config import load_config
+
+            here = os.getcwd()
+            path = here if os.access(here, os.W_OK) else str(load_config().home)
+        return super().deliver_screenshot(filename, path, time_format)
+
     def start_warm_up(self) -> None:
         """Called when the first screen has its data: imports compete with it for the GIL."""
         if not self._warming:

@@ -28,6 +28,7 @@ POLL_SECONDS = 2.0
 HEADLINE_BATCH_SECONDS = 0.25
 PREFETCH_AFTER_SECONDS = 0.2  # the cursor rests on a row this long: fetch its cached fit
 PREFETCHED = 20  # cached fits kept in memory, the latest
+RESULT_WIDTH = 20  # a leader's long name must not push "last upload" off an 80-column screen
 MCMC_ONLY = "MCMC only"  # the headline of a type without an exact posterior, until fitted
 
 
@@ -56,6 +57,17 @@ def local_time(iso_utc: str) -> str:
     return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def brief(result: str) -> str:
+    """A result in at most RESULT_WIDTH characters: a long leader's name cut with an ellipsis,
+    its probability kept (the inspect screen shows the whole name)."""
+    if len(result) <= RESULT_WIDTH:
+        return result
+    name, _, chance = result.rpartition(" ")
+    if not name:
+        return result[: RESULT_WIDTH - 1] + "…"
+    return f"{name[: RESULT_WIDTH - len(chance) - 2]}… {chance}"
+
+
 class ExperimentsScreen(WorkerScreen):
     BINDINGS: ClassVar = [
         # Priority: shown in the footer, which the table's own (hidden) enter would shadow.
@@ -68,6 +80,7 @@ class ExperimentsScreen(WorkerScreen):
         Binding("s", "sort", "Sort", show=False),  # so that "? Help" fits at 80 columns
         Binding("d", "delete", "Delete"),
         Binding("r", "refresh", "Refresh", show=False),  # in the help; the footer fits 80
+        Binding("y", "copy", "Copy", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -250,7 +263,7 @@ class ExperimentsScreen(WorkerScreen):
                 row.name,
                 row.type,
                 f"{row.events:,}",
-                self.headlines.get((row.name, row.events), "..." if row.events else "-"),
+                brief(self.headlines.get((row.name, row.events), "..." if row.events else "-")),
                 row.uploaded,
                 row.display,
             ]
@@ -279,7 +292,7 @@ class ExperimentsScreen(WorkerScreen):
         table = self.query_one(DataTable)
         for name, text in headlines.items():
             if name in table.rows:
-                set_cell(table, name, "result", text)
+                set_cell(table, name, "result", brief(text))
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", DataText).update(text)
@@ -305,6 +318,16 @@ class ExperimentsScreen(WorkerScreen):
 
     def action_refresh(self) -> None:
         self.load()
+
+    def action_copy(self) -> None:
+        """The selected row, its cells tab-separated, to the clipboard (OSC 52, as `y` in an
+        experiment)."""
+        name = self.selected_name()
+        if name:
+            table = self.query_one(DataTable)
+            cells = [str(cell) for cell in table.get_row(name)]
+            self.app.copy_to_clipboard("\t".join(cells))
+            self.notify(f"copied {name}'s row to the clipboard", timeout=2)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

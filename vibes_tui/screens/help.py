@@ -34,6 +34,7 @@ The experiments in the lake, refreshed by itself when anyone uploads.
 | `s` | sort by the next column (or click a header) |
 | `d` | delete the selected experiment (asks first) |
 | `r` | reload now |
+| `y` | copy the selected row to the clipboard (through the terminal: works over SSH) |
 
 ## Experiment
 
@@ -56,6 +57,7 @@ each: `enter` on one shows the posterior as of then).
 | `p` | partial pooling on or off (a forest plot of every group) |
 | `b` | by segment on or off (ab-test, revenue: a forest plot of each segment's uplift) |
 | `l` | back to the latest data after picking a snapshot |
+| `y` | copy the decision sentence to the clipboard |
 | `escape` / `q` | back to the list |
 
 ## Create (`n`) and Upload (`u`)

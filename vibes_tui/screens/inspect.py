@@ -46,6 +46,7 @@ class InspectScreen(WorkerScreen):
         Binding("p", "toggle_pooled", "Pooled"),
         Binding("b", "toggle_segments", "By segment", show=False),
         Binding("l", "latest", "Latest"),  # shown only while an old snapshot is (check_action)
+        Binding("y", "copy", "Copy", show=False),
         Binding("j", "scroll('down')", "Down", show=False),
         Binding("k", "scroll('up')", "Up", show=False),
         Binding("ctrl+d", "scroll('page_down')", "Half page down", show=False),
@@ -451,6 +452,14 @@ class InspectScreen(WorkerScreen):
             view.scroll_relative(y=view.size.height // 2 * (1 if where == "page_down" else -1))
         else:
             getattr(view, f"scroll_{where}")()
+
+    def action_copy(self) -> None:
+        """The decision sentence to the clipboard, through the terminal (OSC 52): it works
+        over SSH and in tmux (with set-clipboard on)."""
+        summary = self.summary or self.known
+        if summary is not None:
+            self.app.copy_to_clipboard(summary["decision"])
+            self.notify("copied the decision to the clipboard", timeout=2)
 
     def action_latest(self) -> None:
         self.show_as_of(None)
