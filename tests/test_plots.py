@@ -214,3 +214,34 @@ async def test_plot_view_draws_every_kind_of_spec(cli, tmp_path, monkeypatch, no
 
 def screen_text(app) -> str:
     return html.unescape(app.export_screenshot()).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("groups", [6, 7, 12])
+def test_from_seven_groups_forest_plots_replace_overlaid_densities(groups):
+    """Twelve overlaid densities repeat six colours and lose their legend: from seven groups
+    on, a row per group (mean and HDI, highest first) for the quantity and the uplift."""
+    from vibes_core.types import get_type
+
+    kind = get_type("ab-test")
+    names = [f"v{i:02d}" for i in range(groups)]
+    rows = [{"variant": n, "trials": 1000, "successes": 50 + 7 * i} for i, n in enumerate(names)]
+    stats = kind.stats(rows)
+    prior = kind.prior(None, stats)
+    options = {"hdi_prob": 0.94, "prior": prior}
+    posterior = kind.exact(stats, prior)
+    summary = kind.summarize(posterior, stats, options)
+    specs = kind.plots(posterior, stats, summary, options)
+    if groups < 7:
+        assert [spec["kind"] for spec in specs] == ["density", "density"]
+        return
+    assert [spec["kind"] for spec in specs] == ["forest", "forest"]
+    quantity, uplift = specs
+    means = {group["name"]: group["mean"] for group in summary["groups"]}
+    assert [row["name"] for row in quantity["rows"]] == sorted(names, key=lambda n: -means[n])
+    for row in quantity["rows"]:
+        group = next(g for g in summary["groups"] if g["name"] == row["name"])
+        assert row["hdi"] == [group["hdi_low"], group["hdi_high"]] and row["unpooled"] is None
+    assert len(uplift["rows"]) == groups - 1  # every group but the control
+    assert [row["mean"] for row in uplift["rows"]] == sorted(
+        (row["mean"] for row in uplift["rows"]), reverse=True
+    )

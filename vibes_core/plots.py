@@ -23,6 +23,7 @@ MIN_POINTS = 30  # per series, however many there are
 KDE_BINS = 1000  # draws are binned before smoothing: cost grows with bins, not draws
 RANK_BINS = 20
 MAX_SERIES = 12  # per density plot; more groups: the highest means
+FOREST_FROM = 7  # groups from which a forest plot (a row each) replaces overlaid densities
 
 
 def densities(
@@ -97,6 +98,25 @@ def uplifts(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
     return derived_densities(
         relative, prob, f"relative uplift over {names[c]}", f"({noun} - {names[c]}) / {names[c]}"
     )
+
+
+def uplift_forest(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
+    """Each group's relative uplift over the control as a forest plot, highest first: the
+    summary's own medians and HDIs."""
+    control = summary["control"]
+    rows = [
+        {
+            "name": group["name"],
+            "mean": group["uplift_rel"]["median"],
+            "hdi": [group["uplift_rel"]["hdi_low"], group["uplift_rel"]["hdi_high"]],
+            "unpooled": None,
+        }
+        for group in summary["groups"]
+        if "uplift_rel" in group
+    ]
+    rows.sort(key=lambda row: -row["mean"])
+    axis = f"({noun} - {control}) / {control}"
+    return forest_spec(f"relative uplift over {control}, highest first", axis, prob, rows)
 
 
 def shown(means: np.ndarray) -> list[int]:

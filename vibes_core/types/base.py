@@ -460,17 +460,20 @@ class ExperimentType:
         """Plot specs for the dashboard (see vibes_core.plots), given the summary made from the
         same posterior: each group's posterior density (a forest plot for a pooled fit), then
         each one's relative uplift over the control."""
-        from vibes_core.plots import densities, forest, uplifts
+        from vibes_core.plots import FOREST_FROM, densities, forest, uplift_forest, uplifts
 
         per = f" per {self.group_column}" if self.group_column else ""
         title, axis = f"{self.quantity}{per}", self.unit.axis(self.quantity)
+        prob, many = options["hdi_prob"], len(summary["groups"]) >= FOREST_FROM
         if "hyperparameters" in summary:  # pooled: each group beside its own estimate
-            title += ", pooled (own estimate beside)"
-            specs = [forest(summary, options["hdi_prob"], title, axis)]
+            specs = [forest(summary, prob, f"{title}, pooled (own estimate beside)", axis)]
+        elif many:  # overlaid densities would repeat colours and hide each other
+            specs = [forest(summary, prob, f"{title}, highest first", axis)]
         else:
-            specs = [densities(estimate, options["hdi_prob"], title, axis)]
+            specs = [densities(estimate, prob, title, axis)]
         if summary["control"] is not None:
-            specs.append(uplifts(estimate, summary, options["hdi_prob"], self.group_column))
+            uplift = uplift_forest if many else uplifts
+            specs.append(uplift(estimate, summary, prob, self.group_column))
         return specs
 
 

@@ -126,6 +126,7 @@ class PlotView(PlotextPlot):
         """Each group a row, top down: its pooled HDI as a line with its mean as a dot, and
         just below it the group's own in the second colour."""
         rows, labelled = spec["rows"], set()
+        row_pairs = any(row["unpooled"] for row in rows)
         top = len(rows) * FOREST_LINES
         for i, row in enumerate(rows):
             y = top - i * FOREST_LINES
@@ -133,7 +134,8 @@ class PlotView(PlotextPlot):
             for estimate, k, label in [(e, k, lab) for e, k, lab in estimates if e]:
                 at = y - k
                 colour, marker = self.colour(k), self.marker(k)
-                named = None if label in labelled else label  # each in the legend once
+                # Each in the legend once, and only when there are two to tell apart.
+                named = None if label in labelled or not row_pairs else label
                 labelled.add(label)
                 self.plt.plot(estimate["hdi"], [at, at], color=colour, marker=marker, label=named)
                 self.plt.scatter([estimate["mean"]], [at], color=colour, marker="●")
