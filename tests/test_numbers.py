@@ -10,7 +10,7 @@ from scipy import integrate, stats
 
 from tests.conftest import lake_state
 from tests.test_inference import binomial_rows, events_file
-from vibes_core import catalog, inference
+from vibes_core import catalog, inference, plots
 from vibes_core.posterior import BetaPosterior
 
 
@@ -321,12 +321,11 @@ def test_1000_groups_plots_stay_small(thousand_variants):
             lake, "e", inference.Settings(options={"control": "v0000"}), exact=True, plots=True
         )
     rates, uplifts = summary["plots"]
-    for spec in (rates, uplifts):
-        assert len(spec["series"]) == 12 and "highest of" in spec["title"]
-        assert all(len(series["x"]) <= 400 for series in spec["series"])
+    for spec in (rates, uplifts):  # forest plots: a row per group, the highest 60
+        assert len(spec["rows"]) == plots.MAX_ROWS and "the 60 highest of" in spec["title"]
     json.dumps(summary["plots"], allow_nan=False)
-    top = sorted(summary["groups"], key=lambda g: -g["mean"])[:12]
-    assert {s["name"] for s in rates["series"]} == {g["name"] for g in top}
+    top = sorted(summary["groups"], key=lambda g: -g["mean"])[: plots.MAX_ROWS]
+    assert [row["name"] for row in rates["rows"]] == [g["name"] for g in top]
 
 
 def test_more_groups_than_the_limit_are_refused_in_one_line(cli, tmp_path):

@@ -24,6 +24,7 @@ KDE_BINS = 1000  # draws are binned before smoothing: cost grows with bins, not 
 RANK_BINS = 20
 MAX_SERIES = 12  # per density plot; more groups: the highest means
 FOREST_FROM = 7  # groups from which a forest plot (a row each) replaces overlaid densities
+MAX_ROWS = 60  # per forest plot (two terminal lines a row): more groups, the highest
 
 
 def densities(
@@ -210,8 +211,8 @@ def finite(values: np.ndarray) -> np.ndarray:
 
 
 def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
-    """A pooled summary's groups, one row each, highest mean first: however many there are
-    (the view scrolls), where densities would pile up."""
+    """A summary's groups, one row each, highest mean first (with a pooled fit's own estimate
+    beside each), where densities would pile up."""
     rows = [
         {
             "name": group["name"],
@@ -230,4 +231,7 @@ def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
 
 
 def forest_spec(title: str, xlabel: str, prob: float, rows: list[dict]) -> dict:
-    return {"kind": "forest", "title": title, "xlabel": xlabel, "hdi_prob": prob, "rows": rows}
+    """At most MAX_ROWS of ``rows`` (the first: they come highest first); the view scrolls."""
+    shown = rows[:MAX_ROWS]
+    title = of_many(title, len(shown), len(rows))
+    return {"kind": "forest", "title": title, "xlabel": xlabel, "hdi_prob": prob, "rows": shown}
