@@ -313,3 +313,36 @@ async def test_leaving_while_it_runs_neither_crashes_nor_undoes_it(
             assert isinstance(app.screen, ExperimentsScreen) and results == []
     tables = lake_state(home)[1]
     assert "broken" not in tables and tables["quick"] == 1000
+
+
+async def test_the_upload_preview_warns_of_groups_the_experiment_has_never_seen(
+    home, ab_test, tmp_path
+):
+    batch = write_ndjson(
+        tmp_path / "typo.ndjson",
+        [
+            {"variant": "A", "outcome": True},
+            {"variant": "b", "outcome": False},  # the experiment has A and B
+            {"variant": "[C]", "outcome": True},
+        ],
+    )
+    app, results = VibesApp(), []
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(app, pilot, UploadScreen("ab"), results)
+        screen.query_one("#path", Input).value = str(batch)
+        await pilot.press("enter")
+        await until(pilot, lambda: text(screen, "#summary").startswith("valid: 3 events"), 60)
+        said = text(screen, "#summary")
+        assert "warning: variants ab has never seen: b, [C]; a typo" in said
+        assert not screen.query_one("#upload", Button).disabled  # a new variant is allowed
+
+
+async def test_an_upload_of_known_groups_has_no_warning(home, ab_test, tmp_path):
+    batch = write_ndjson(tmp_path / "ok.ndjson", [{"variant": "B", "outcome": True}])
+    app, results = VibesApp(), []
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(app, pilot, UploadScreen("ab"), results)
+        screen.query_one("#path", Input).value = str(batch)
+        await pilot.press("enter")
+        await until(pilot, lambda: text(screen, "#summary").startswith("valid: 1 event,"), 60)
+        assert "warning" not in text(screen, "#summary")

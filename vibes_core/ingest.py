@@ -257,7 +257,8 @@ def preview(
     experiment_type: ExperimentType,
     rows: int = 10,
 ) -> dict:
-    """The events an upload of ``path`` would add: their count and the first ``rows``, parsed.
+    """The events an upload of ``path`` would add: their count, their groups (in the order
+    they first appear) and the first ``rows``, parsed.
 
     Validated exactly as an upload is (through ``staged_events``); a bad file raises
     ``InvalidInput`` with the same message. A missing timestamp shows as the current time.
@@ -269,9 +270,11 @@ def preview(
         head = con.execute(
             f"SELECT {values} FROM {STAGED} ORDER BY {RECORD} LIMIT {int(rows)}", [now]
         ).fetchall()
+        groups = groups_in_order(con, staged)
     columns, head = without_empty(names, head, experiment_type.segment_columns)
     return {
         "rows": staged.rows,
+        "groups": groups,
         "columns": columns,
         "head": [[json_value(value) for value in row] for row in head],
     }

@@ -118,8 +118,12 @@ class UploadScreen(WorkerScreen[dict]):
         try:
             lake = self.app.lake()
             try:
-                experiment_type = get_type(catalog.get(lake, self.experiment).type)
+                experiment = catalog.get(lake, self.experiment)
+                experiment_type = get_type(experiment.type)
                 preview = ingest.preview(lake.con, path, experiment_type, rows=PREVIEW_ROWS)
+                known = set(experiment.groups or ())
+                preview["new_groups"] = [g for g in preview["groups"] if known and g not in known]
+                preview["group_column"] = experiment_type.group_column
             finally:
                 lake.close()
         except VibesError as error:
@@ -133,10 +137,18 @@ class UploadScreen(WorkerScreen[dict]):
         if not self.is_attached or self.query_one("#path", Input).value.strip() != path:
             return  # left, or the field changed while the file was read
         self.previewed = {**preview, "path": path}
-        self.query_one("#summary", DataText).update(
+        said = (
             f"valid: {counted(preview['rows'], 'event')}, ready to upload"
             f" (the first {min(preview['rows'], PREVIEW_ROWS)} below)"
         )
+        if preview["new_groups"]:  # a typo in a variant's name makes a group of its own
+            names = ", ".join(preview["new_groups"][:5])
+            more = len(preview["new_groups"]) - 5
+            said += (
+                f"\nwarning: {preview['group_column']}s {self.experiment} has never seen: "
+                f"{names}{f' and {more} more' if more > 0 else ''}; a typo makes a group of its own"
+            )
+        self.query_one("#summary", DataText).update(said)
         fill(
             self.query_one("#head", DataTable),
             [["" if v is None else str(v) for v in row] for row in preview["head"]],
