@@ -103,11 +103,11 @@ def posterior(
         raise VibesError(f"{name} has one group: there is nothing to pool; leave out --pooled")
     model = POOLED if settings.pooled else INDEPENDENT if settings.by is None else SEGMENTED
     prior = kind.prior(settings.prior, stats, model)
-    fitting = Fitting(kind, stats, prior, model)
+    cells = None
     if model == SEGMENTED:
         rows = catalog.segment_stats(lake, name, settings.by, snapshot)  # the fit's data
         cells = segments.cells_of(kind, rows, stats.names, settings.options.get("control"))
-        fitting = Fitting(kind, stats, prior, model, cells, settings.by)
+    fitting = Fitting(kind, stats, prior, model, cells, settings.by)
     options = {
         "hdi_prob": settings.hdi_prob,
         "prior": prior,

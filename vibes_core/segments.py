@@ -18,6 +18,11 @@ from vibes_core.types.base import SEGMENTED, Stats
 NO_SEGMENT = "(none)"  # how a segment named None is shown
 
 
+def label(segment: str | None) -> str:
+    """A segment as shown: events without a value of the column are NO_SEGMENT."""
+    return NO_SEGMENT if segment is None else segment
+
+
 @dataclass(frozen=True)
 class Cells:
     """Sufficient statistics per group and segment (a cell): each statistic an array
@@ -40,7 +45,7 @@ class Cells:
 
     @property
     def labels(self) -> list[str]:
-        return [NO_SEGMENT if s is None else s for s in self.segments]
+        return [label(s) for s in self.segments]
 
     def segment(self, j: int) -> Stats:
         return Stats(self.groups, {k: v[:, j] for k, v in self.stats.values.items()})
@@ -176,7 +181,7 @@ def by_segment(summary: dict, noun: str, by: str) -> str:
         verdict, name = segment["verdict"], segment["segment"]
         words = verdict["action"].replace("-", " ")  # keep running, no difference
         action = f"choose {verdict['choice']}" if verdict["choice"] else words
-        said.setdefault(action, []).append(NO_SEGMENT if name is None else name)
+        said.setdefault(action, []).append(label(name))
     total = len(summary["segments"])
     if len(said) == 1:
         [action] = said
@@ -204,7 +209,7 @@ def plots(kind, summary: dict, options: dict) -> list[dict]:
             continue
         rows = []
         for segment in summary["segments"]:
-            name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+            name = label(segment["segment"])
             row = next(g for g in segment["groups"] if g["name"] == group["name"])
             rows.append(uplift_row(name, row, row["unpooled_uplift_rel"]))
         rows.sort(key=lambda row: -row["mean"])

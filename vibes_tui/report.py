@@ -126,7 +126,7 @@ def print_csv(summary: dict, file=None) -> None:
     number, uplifts as their median and HDI, the statistics by their names."""
     import csv
 
-    from vibes_core.segments import NO_SEGMENT
+    from vibes_core.segments import label
 
     statistics = [s.name for s in get_type(summary["type"]).statistics]
     header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
@@ -136,7 +136,7 @@ def print_csv(summary: dict, file=None) -> None:
     writer.writerow(header if "segments" in summary else header[1:])
     parts = [("", summary["groups"])]  # the whole experiment first
     for segment in summary.get("segments", []):
-        name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+        name = label(segment["segment"])
         parts.append((name, segment["groups"]))
     for segment, groups in parts:
         for g in groups:
@@ -176,7 +176,7 @@ def segments_table(summary: dict) -> Table:
     """One row per segment and treated group: its uplift over the control (each group's
     effect pooled across segments), the segment's own (its data alone), P(beats the
     control) and the segment's verdict."""
-    from vibes_core.segments import NO_SEGMENT
+    from vibes_core.segments import label
 
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
     table.add_column(summary["by"], max_width=NAME_WIDTH, overflow="fold")
@@ -186,7 +186,7 @@ def segments_table(summary: dict) -> Table:
         table.add_column(title, justify="right", no_wrap=title != "uplift")
     table.add_column("verdict", overflow="fold")
     for segment in summary["segments"]:
-        name = NO_SEGMENT if segment["segment"] is None else segment["segment"]
+        name = label(segment["segment"])
         treated = [group for group in segment["groups"] if not group["control"]]
         for i, group in enumerate(treated):
             table.add_row(
