@@ -27,7 +27,6 @@ app = typer.Typer(
     name="vibes",
     help="Bayesian analysis of experiments on a DuckLake lakehouse.",
     no_args_is_help=False,
-    add_completion=False,
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The lake itself: initialize it, list and inspect its tables.")
@@ -40,6 +39,32 @@ app.add_typer(events_app, name="events")
 app.add_typer(generate_app, name="generate")
 
 TYPE_NAMES = list(registry())
+
+
+def type_names() -> list[str]:
+    """Shell completion of --type (Typer keeps those that start with what was typed)."""
+    return TYPE_NAMES
+
+
+def experiment_names() -> list[str]:
+    """Shell completion of an experiment's name (Typer keeps those that start with what was
+    typed): the names in the lake's catalog, read as `vibes experiments list` reads them (same
+    config) but never creating the lake. Quiet: no lake, a bad config or any other failure
+    completes nothing. A name with a control character (which no version let in) is left out:
+    it would reach the terminal raw."""
+    try:
+        from vibes_core import catalog
+        from vibes_core.config import load_config
+        from vibes_core.lake import Lake
+        from vibes_core.text import has_control
+
+        config = load_config()
+        if config.sqlite_file and not config.sqlite_file.exists():
+            return []  # no lake yet: nothing to complete, and nothing is created
+        with Lake(config, create=False) as lake:
+            return [e.name for e in catalog.list_experiments(lake) if not has_control(e.name)]
+    except Exception:
+        return []
 
 
 class Shown(StrEnum):
@@ -182,7 +207,13 @@ def experiments_create(
     name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
     type_name: Annotated[
-        str, typer.Option("--type", help=f"one of: {', '.join(TYPE_NAMES)}", show_default=False)
+        str,
+        typer.Option(
+            "--type",
+            help=f"one of: {', '.join(TYPE_NAMES)}",
+            show_default=False,
+            autocompletion=type_names,
+        ),
     ] = ...,
     display_name: Annotated[str | None, typer.Option(help="a readable title")] = None,
     initial_data_file: Annotated[
@@ -235,7 +266,13 @@ def experiments_list() -> None:
 @experiments_app.command("schema")
 def experiments_schema(
     type_name: Annotated[
-        str, typer.Option("--type", help=f"one of: {', '.join(TYPE_NAMES)}", show_default=False)
+        str,
+        typer.Option(
+            "--type",
+            help=f"one of: {', '.join(TYPE_NAMES)}",
+            show_default=False,
+            autocompletion=type_names,
+        ),
     ],
 ) -> None:
     """An experiment type: its columns, statistics, prior parameters and summary fields."""
@@ -244,10 +281,21 @@ def experiments_schema(
     emit(get_type(type_name).schema())
 
 
+# The name of an experiment that exists, as NAME or --name NAME (completed from the lake).
+ExistingName = Annotated[
+    str | None,
+    typer.Argument(metavar="NAME", show_default=False, autocompletion=experiment_names),
+]
+ExistingNameOption = Annotated[
+    str | None,
+    typer.Option("--name", help="the experiment's name", autocompletion=experiment_names),
+]
+
+
 @experiments_app.command("delete")
 def experiments_delete(
-    name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
-    name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
+    name_arg: ExistingName = None,
+    name: ExistingNameOption = None,
 ) -> None:
     """Drop an experiment's table and its metadata row (earlier snapshots keep the data)."""
     from vibes_core import catalog
@@ -264,8 +312,8 @@ def experiments_delete(
 
 @events_app.command("upload")
 def events_upload(
-    name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
-    name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
+    name_arg: ExistingName = None,
+    name: ExistingNameOption = None,
     file: Annotated[
         str | None,
         typer.Option("--file", "-f", help="JSON, NDJSON, CSV or Parquet; default: stdin"),
@@ -450,7 +498,10 @@ def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> 
 
 @app.command()
 def posterior(
-    name: Annotated[str, typer.Argument(help="the experiment", show_default=False)],
+    name: Annotated[
+        str,
+        typer.Argument(help="the experiment", show_default=False, autocompletion=experiment_names),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
     shown: Annotated[
         Shown | None,
@@ -585,7 +636,10 @@ app.add_typer(bandit_app, name="bandit")
 
 @bandit_app.command("allocate")
 def bandit_allocate(
-    name: Annotated[str, typer.Argument(help="a multi-armed-bandits experiment")],
+    name: Annotated[
+        str,
+        typer.Argument(help="a multi-armed-bandits experiment", autocompletion=experiment_names),
+    ],
     draws: Draws = 1000,
     tune: Tune = 1000,
     chains: Chains = 4,
@@ -613,7 +667,10 @@ app.add_typer(cache_app, name="cache")
 
 @cache_app.command("list")
 def cache_list(
-    name: Annotated[str | None, typer.Argument(help="only this experiment's fits")] = None,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="only this experiment's fits", autocompletion=experiment_names),
+    ] = None,
 ) -> None:
     """Cached fits: key, experiment, snapshot, when, seconds each hit saves."""
     from vibes_core.cache import Cache, CacheError
@@ -626,7 +683,9 @@ def cache_list(
 
 
 @cache_app.command("clear")
-def cache_clear(name: Annotated[str, typer.Argument(help="the experiment")]) -> None:
+def cache_clear(
+    name: Annotated[str, typer.Argument(help="the experiment", autocompletion=experiment_names)],
+) -> None:
     """Delete every cached fit of one experiment; others keep theirs."""
     from vibes_core.cache import Cache, CacheError
     from vibes_core.config import load_config

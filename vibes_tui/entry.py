@@ -4,6 +4,7 @@
 costs a fifth of a second of the dashboard's start-up.
 """
 
+import os
 import sys
 
 
@@ -11,8 +12,13 @@ def main() -> int:
     from vibes_core.errors import VibesError
 
     args = sys.argv[1:]
+    # A shell asking for completions runs `vibes` with no arguments, perhaps on the terminal
+    # (fish's --condition, or by hand): Typer answers it, the dashboard must not start.
+    completing = "_VIBES_COMPLETE" in os.environ
     try:
-        if args == ["tui"] or (not args and sys.stdin.isatty() and sys.stdout.isatty()):
+        if args == ["tui"] or (
+            not args and not completing and sys.stdin.isatty() and sys.stdout.isatty()
+        ):
             from vibes_tui.dashboard import dashboard
 
             return dashboard()
