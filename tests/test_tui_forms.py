@@ -48,13 +48,13 @@ async def test_path_suggester_completes_names_and_folders(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "events.json").write_text("[]")
     (tmp_path / "events_2.csv").write_text("")
-    (tmp_path / ".hidden").write_text("")
+    (tmp_path / ".hidden.csv").write_text("")
     suggest = PathSuggester().get_suggestion
     assert await suggest(f"{tmp_path}/ev") == f"{tmp_path}/events.json"  # the first by name
     assert await suggest(f"{tmp_path}/events_") == f"{tmp_path}/events_2.csv"
     assert await suggest(f"{tmp_path}/d") == f"{tmp_path}/data/"
     assert await suggest(f"{tmp_path}/") == f"{tmp_path}/data/"  # hidden files only if typed
-    assert await suggest(f"{tmp_path}/.h") == f"{tmp_path}/.hidden"
+    assert await suggest(f"{tmp_path}/.h") == f"{tmp_path}/.hidden.csv"
     assert await suggest(f"{tmp_path}/nothing") is None
     assert await suggest(f"{tmp_path}/missing/x") is None
 
@@ -346,3 +346,21 @@ async def test_an_upload_of_known_groups_has_no_warning(home, ab_test, tmp_path)
         await pilot.press("enter")
         await until(pilot, lambda: text(screen, "#summary").startswith("valid: 1 event,"), 60)
         assert "warning" not in text(screen, "#summary")
+
+
+async def test_keys_typed_right_after_tab_go_to_the_next_field(home, ab_test):
+    """`race_one`, Tab, `Display`, all queued before the app handles the first key (a fast
+    typist, a busy app): each field gets its own text."""
+    from textual import events
+
+    app, results = VibesApp(), []
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_form(app, pilot, CreateScreen(), results)
+        keys = [(c, c) for c in "race_one"] + [("tab", "\t")] + [(c, c) for c in "Display"]
+        for key, character in [("underscore" if k == "_" else k, c) for k, c in keys]:
+            app.post_message(events.Key(key, character))
+        await pilot.pause()
+        assert screen.query_one("#name", Input).value == "race_one"
+        assert screen.query_one("#display", Input).value == "Display"
+        await pilot.press("shift+tab", "end", "s")  # back again (focus selects the text)
+        assert screen.query_one("#name", Input).value == "race_ones"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -16,9 +16,23 @@ from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Input, Label
 
+from vibes_tui.terminal import plain_terminal
 from vibes_tui.widgets.data import plain
 
 PLACEHOLDER = "path to a JSON, NDJSON, CSV or Parquet file"
+# What ingest reads; each may also be gzip-compressed (name.csv.gz).
+DATA_SUFFIXES = (".json", ".ndjson", ".jsonl", ".csv", ".parquet")
+
+
+def is_data_file(name: str) -> bool:
+    return name.lower().removesuffix(".gz").endswith(DATA_SUFFIXES)
+
+
+def is_folder(path: Path | os.DirEntry) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # no permission to look: not a folder one can open
+        return False
 
 
 class PathSuggester(Suggester):
@@ -33,29 +47,83 @@ class PathSuggester(Suggester):
         return await asyncio.to_thread(complete_path, value)  # a slow disk must not block keys
 
 
-def complete_path(value: str) -> str | None:
+def path_completions(value: str) -> list[str]:
+    """Every completion of ``value``, by name: its folder's data files and folders (with a
+    trailing "/") that start with the last part typed; hidden ones only if a "." is typed."""
     folder, slash, prefix = value.rpartition("/")
     directory = Path(folder or slash or ".").expanduser()  # "/x" is in "/", "x" in "."
     try:
-        names = sorted(entry.name for entry in os.scandir(directory))
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
     except OSError:
-        return None
-    for name in names:
-        if name.startswith(prefix) and (prefix or not name.startswith(".")):
-            completed = value + name[len(prefix) :]
-            return completed + "/" if (directory / name).is_dir() else completed
-    return None
+        return []
+    completions = []
+    for entry in entries:
+        if entry.name.startswith(prefix) and (prefix or not entry.name.startswith(".")):
+            completed = value + entry.name[len(prefix) :]
+            if is_folder(entry):
+                completions.append(completed + "/")
+            elif is_data_file(entry.name):
+                completions.append(completed)
+    return completions
+
+
+def complete_path(value: str) -> str | None:
+    return next(iter(path_completions(value)), None)
+
+
+class PathInput(Input):
+    """A path input whose → accepts the completion shown and, pressed again, swaps it for the
+    next match, round and round (like tab in a shell)."""
+
+    def __init__(self, **kwargs) -> None:
+        self.matches: list[str] = []  # what → cycles through; empty unless there are 2 or more
+        super().__init__(suggester=PathSuggester(), **kwargs)
+
+    def action_cursor_right(self, select: bool = False) -> None:
+        if not select and self.cursor_at_end and self.value in self.matches:
+            following = self.matches.index(self.value) + 1
+            self.value = self.matches[following % len(self.matches)]
+            self.cursor_position = len(self.value)
+            return
+        typed, accepting = self.value, not select and self.cursor_at_end and bool(self._suggestion)
+        super().action_cursor_right(select)
+        if accepting:
+            self.list_matches(typed, self.value)
+
+    @work(group="path-matches", exclusive=True)
+    async def list_matches(self, typed: str, accepted: str) -> None:
+        matches = await asyncio.to_thread(path_completions, typed)  # off the loop, as above
+        if self.value == accepted and len(matches) > 1:
+            self.matches = matches
+            self._suggestion = ""  # → now means "next match": hide a ghost that says otherwise
+
+    def validate__suggestion(self, suggestion: str) -> str:
+        # Ghosts that arrive while cycling (for "data/": "data/inner.csv") are hidden too.
+        return "" if self.value in self.matches else suggestion
+
+    def watch_value(self, value: str) -> None:
+        if value not in self.matches:  # typed, not cycled: a new completion starts afresh
+            self.matches = []
 
 
 class VisibleFiles(DirectoryTree):
-    """A directory tree without hidden files and folders (.git, .venv, ...), each name shown
-    as it is (a file name can hold control characters)."""
+    """A directory tree of folders and data files, without hidden ones (.git, .venv, ...),
+    each name shown as it is (a file name can hold control characters)."""
+
+    def __init__(self, path: str | Path, **kwargs) -> None:
+        super().__init__(path, **kwargs)
+        if plain_terminal():  # the Linux console's font has no emoji; its guide lines are fine
+            self.ICON_NODE, self.ICON_NODE_EXPANDED, self.ICON_FILE = "+ ", "- ", "  "
 
     def process_label(self, label) -> Text:
         return super().process_label(plain(label) if isinstance(label, str) else label)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        return [path for path in paths if not path.name.startswith(".")]
+        return [
+            path
+            for path in paths
+            if not path.name.startswith(".") and (is_data_file(path.name) or is_folder(path))
+        ]
 
 
 class FilePicker(ModalScreen[Path | None]):
@@ -80,7 +148,11 @@ class FilePicker(ModalScreen[Path | None]):
         color: $text-muted;
     }
     """
-    BINDINGS: ClassVar = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS: ClassVar = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("backspace,minus", "parent", "Parent folder"),
+    ]
+    HELP = "enter: open or pick  backspace: parent folder  escape: cancel"
 
     def __init__(self, start: Path) -> None:
         super().__init__()
@@ -88,18 +160,28 @@ class FilePicker(ModalScreen[Path | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            where = plain(self.start)
-            yield Label(
-                f"{where}: enter opens a folder or picks a file; escape cancels", markup=False
-            )
+            yield Label(plain(self.start), id="folder", markup=False)
+            yield Label(self.HELP, markup=False)
             yield VisibleFiles(self.start)
 
     def on_mount(self) -> None:
         self.query_one(VisibleFiles).focus()
 
+    def action_parent(self) -> None:
+        tree = self.query_one(VisibleFiles)
+        tree.path = Path(tree.path).parent  # "/" is its own parent: going up from it stays
+        self.query_one("#folder", Label).update(plain(tree.path))
+
     @on(DirectoryTree.FileSelected)
     def picked(self, event: DirectoryTree.FileSelected) -> None:
         self.dismiss(event.path)
+
+
+def browse_start(typed: str) -> Path:
+    """Where Browse... opens: the typed folder, or the typed file's folder, else here."""
+    path = Path(typed.strip() or ".").expanduser()
+    start = path if is_folder(path) else path.parent if is_folder(path.parent) else Path(".")
+    return start.resolve()
 
 
 class FileField(Horizontal):
@@ -129,7 +211,7 @@ class FileField(Horizontal):
         self.input_id = input_id
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=PLACEHOLDER, suggester=PathSuggester(), id=self.input_id)
+        yield PathInput(placeholder=PLACEHOLDER, id=self.input_id)
         yield Button("Browse…", id=f"{self.input_id}-browse")
 
     @property
@@ -139,8 +221,6 @@ class FileField(Horizontal):
     @on(Button.Pressed)
     def browse(self, event: Button.Pressed) -> None:
         event.stop()
-        typed = Path(self.input.value.strip() or ".").expanduser()
-        start = typed if typed.is_dir() else typed.parent if typed.parent.is_dir() else Path(".")
 
         def chosen(path: Path | None) -> None:
             if path is not None:
@@ -148,4 +228,4 @@ class FileField(Horizontal):
                 self.input.focus()
                 self.post_message(self.Picked(path))
 
-        self.app.push_screen(FilePicker(start.resolve()), chosen)
+        self.app.push_screen(FilePicker(browse_start(self.input.value)), chosen)
