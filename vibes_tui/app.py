@@ -34,6 +34,10 @@ class VibesApp(SurvivesWorkers, App):
     BINDINGS: ClassVar = [
         Binding("question_mark,f1", "help", "Help"),
         Binding("ctrl+t", "change_theme", "Theme", show=False),
+        # Priority, so that focus moves when the key arrives: keys typed right after it go
+        # to the next field even when they were queued before the app handled the Tab.
+        Binding("tab", "focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", "Previous field", show=False, priority=True),
     ]
 
     COMMANDS = App.COMMANDS | {VibesCommands}
