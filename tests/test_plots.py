@@ -245,3 +245,85 @@ def test_from_seven_groups_forest_plots_replace_overlaid_densities(groups):
     assert [row["mean"] for row in uplift["rows"]] == sorted(
         (row["mean"] for row in uplift["rows"]), reverse=True
     )
+
+
+def test_axes_are_in_the_quantity_unit_with_the_line_of_no_difference(cli, tmp_path):
+    """Rates and uplifts in percent with the uplift's 0 marked; a rate ratio's 1 marked."""
+    rows = binomial_rows("variant", "outcome", {"A": (40, 400), "B": (55, 400)})
+    create(cli, tmp_path, "ab-test", rows)
+    rates, uplifts = posterior(exact=True)["plots"]
+    assert (rates["percent"], rates["reference"]) == (True, None)
+    assert (uplifts["percent"], uplifts["reference"]) == (True, 0.0)
+    assert cli("experiments", "delete", "e").code == 0
+    visits = [{"cohort": c, "exposure": 10.0, "events": n} for c, n in [("a", 30), ("b", 45)]]
+    create(cli, tmp_path, "poisson-cohorts", visits)
+    counts, ratios = posterior(exact=True)["plots"]
+    assert (counts["percent"], counts["reference"]) == (False, None)
+    assert (ratios["percent"], ratios["reference"]) == (False, 1.0)
+
+
+def test_the_drawn_axis_is_in_percent_with_round_ticks_and_the_zero_line():
+    import plotext
+
+    from vibes_tui.drawing import Pen, draw
+
+    x = np.linspace(-0.25, 0.07, 150)
+    spec = {
+        "kind": "density",
+        "title": "relative uplift over A",
+        "xlabel": "(variant - A) / A",
+        "percent": True,
+        "reference": 0.0,
+        "series": [
+            {
+                "name": "B",
+                "x": x.tolist(),
+                "y": np.exp(-((x + 0.1) ** 2) / 0.002).tolist(),
+                "hdi": [-0.19, -0.01],
+            }
+        ],
+    }
+    draw(plotext, spec, Pen())
+    plotext.plotsize(80, 12)
+    lines = plotext.uncolorize(plotext.build()).rstrip("\n").split("\n")
+    assert lines[-1].split() == ["(variant", "-", "A)", "/", "A"]
+    assert lines[-2].split() == ["-20%", "-15%", "-10%", "-5%", "0%"]
+    bottom = lines[-3]
+    zero = bottom.index("┴")  # where the vertical line at 0 meets the frame
+    assert lines[-2][zero - 1 : zero + 2].strip() == "0%"
+    inner = [line for line in lines if line.startswith("│")]
+    assert sum(line[zero] == "│" for line in inner) >= len(inner) - 1  # a curve may cross it
+
+
+def test_a_density_curve_ends_on_the_axis_instead_of_running_along_it():
+    """Two curves far apart on one x axis: each is drawn only where it rises (one point past
+    each end, at the axis), so that its zero tail does not paint over the other's curve."""
+    from vibes_tui.drawing import VISIBLE, visible
+
+    x = np.linspace(0, 1, 201)
+    y = np.exp(-((x - 0.2) ** 2) / 0.001)
+    shown_x, shown_y = visible(x.tolist(), y.tolist())
+    assert shown_y[0] <= VISIBLE * y.max() and shown_y[-1] <= VISIBLE * y.max()
+    assert all(value > VISIBLE * y.max() for value in shown_y[1:-1])
+    mass = y[(x >= shown_x[0]) & (x <= shown_x[-1])].sum() / y.sum()
+    assert mass > 0.999 and shown_x[-1] < 0.5  # the flat tail to 1 is gone
+
+
+async def test_on_the_linux_console_plots_have_no_canvas_band_and_no_braille(
+    cli, tmp_path, monkeypatch
+):
+    rows = binomial_rows("variant", "outcome", {"A": (40, 400), "B": (55, 400)})
+    create(cli, tmp_path, "ab-test", rows)
+    specs = posterior(exact=True)["plots"]
+    braille = [chr(c) for c in range(0x2800, 0x2900)]
+    for term, plain in [("xterm-256color", False), ("linux", True)]:
+        monkeypatch.setenv("TERM", term)
+        app = PlotApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            view = app.query_one(PlotView)
+            view.show(specs[0])
+            await pilot.pause()
+            text = screen_text(app)
+            assert "conversion rate per variant" in text
+            assert (view.theme == "textual-clear") is plain  # the terminal's own background
+            assert any(c in text for c in braille) is not plain

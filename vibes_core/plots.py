@@ -2,15 +2,19 @@
 
 Every function returns a spec, a JSON-ready dict of lists of floats (~150 points a series):
 
-- ``{"kind": "density", "title", "xlabel", "hdi_prob",
+- ``{"kind": "density", "title", "xlabel", "hdi_prob", "percent", "reference",
   "series": [{"name", "x", "y", "hdi": [lo, hi], "mean" (or "median", of a ratio)}]}`` -
   posterior densities;
 - ``{"kind": "bars", "title", "xlabel", "labels", "values"}`` - one bar per label;
 - ``{"kind": "lines", "title", "xlabel", "ylabel", "reference",
   "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``;
-- ``{"kind": "forest", "title", "xlabel", "hdi_prob", "rows": [{"name", "mean", "hdi",
-  "unpooled": {"mean", "hdi"}}]}`` - one row per group, sorted by mean (highest first): the
-  pooled estimate with its HDI and, beside it, the group's own.
+- ``{"kind": "forest", "title", "xlabel", "hdi_prob", "percent", "reference",
+  "rows": [{"name", "mean", "hdi", "unpooled": {"mean", "hdi"}}]}`` - one row per group,
+  sorted by mean (highest first): the pooled estimate with its HDI and, beside it, the
+  group's own.
+
+``percent``: the x values are shares, shown as percentages on the axis; ``reference``: where
+no difference lies on the x axis (0 for an uplift, 1 for a ratio; None for a quantity).
 """
 
 import numpy as np
@@ -28,7 +32,11 @@ MAX_ROWS = 60  # per forest plot (two terminal lines a row): more groups, the hi
 
 
 def densities(
-    posterior: Estimate, prob: float, title: str = "posterior density", xlabel: str = ""
+    posterior: Estimate,
+    prob: float,
+    title: str = "posterior density",
+    xlabel: str = "",
+    percent: bool = False,
 ) -> dict:
     """Each group's posterior density with its HDI and mean: exact for a conjugate posterior,
     a kernel density estimate for draws."""
@@ -59,13 +67,20 @@ def densities(
         }
         for i, y in zip(groups, ys, strict=True)
     ]
-    return density_spec(of_many(title, len(groups), len(means)), xlabel, prob, series)
+    return density_spec(of_many(title, len(groups), len(means)), xlabel, prob, series, percent)
 
 
-def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, xlabel: str) -> dict:
+def derived_densities(
+    samples: dict[str, np.ndarray],
+    prob: float,
+    title: str,
+    xlabel: str,
+    reference: float,
+    percent: bool = False,
+) -> dict:
     """The density of ratios computed from draws (a relative uplift, a rate ratio), one per
     name, with the same median and HDI as ``posterior.interval`` gives for them (a ratio's
-    mean need not exist)."""
+    mean need not exist); ``reference`` is the value of no difference."""
     names = list(samples)
     picked = [names[i] for i in shown(np.array([np.median(samples[name]) for name in names]))]
     x = grid([np.quantile(samples[name], [TAIL, 1 - TAIL]) for name in picked])
@@ -82,7 +97,8 @@ def derived_densities(samples: dict[str, np.ndarray], prob: float, title: str, x
                 "median": summary["median"],
             }
         )
-    return density_spec(of_many(title, len(picked), len(names)), xlabel, prob, series)
+    title = of_many(title, len(picked), len(names))
+    return density_spec(title, xlabel, prob, series, percent, reference)
 
 
 def uplifts(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
@@ -96,9 +112,8 @@ def uplifts(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
             for i, name in enumerate(names)
             if i != c
         }
-    return derived_densities(
-        relative, prob, f"relative uplift over {names[c]}", f"({noun} - {names[c]}) / {names[c]}"
-    )
+    title, axis = f"relative uplift over {names[c]}", f"({noun} - {names[c]}) / {names[c]}"
+    return derived_densities(relative, prob, title, axis, reference=0.0, percent=True)
 
 
 def uplift_forest(estimate: Estimate, summary: dict, prob: float, noun: str) -> dict:
@@ -117,7 +132,8 @@ def uplift_forest(estimate: Estimate, summary: dict, prob: float, noun: str) -> 
     ]
     rows.sort(key=lambda row: -row["mean"])
     axis = f"({noun} - {control}) / {control}"
-    return forest_spec(f"relative uplift over {control}, highest first", axis, prob, rows)
+    title = f"relative uplift over {control}, highest first"
+    return forest_spec(title, axis, prob, rows, percent=True, reference=0.0)
 
 
 def shown(means: np.ndarray) -> list[int]:
@@ -132,8 +148,23 @@ def of_many(title: str, shown: int, total: int) -> str:
     return title if shown == total else f"{title} (the {shown} highest of {total:,})"
 
 
-def density_spec(title: str, xlabel: str, prob: float, series: list[dict]) -> dict:
-    return {"kind": "density", "title": title, "xlabel": xlabel, "hdi_prob": prob, "series": series}
+def density_spec(
+    title: str,
+    xlabel: str,
+    prob: float,
+    series: list[dict],
+    percent: bool = False,
+    reference: float | None = None,
+) -> dict:
+    return {
+        "kind": "density",
+        "title": title,
+        "xlabel": xlabel,
+        "hdi_prob": prob,
+        "percent": percent,
+        "reference": reference,
+        "series": series,
+    }
 
 
 def bars(title: str, labels: list[str], values: list[float], xlabel: str = "") -> dict:
@@ -210,7 +241,7 @@ def finite(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, 0.0)
 
 
-def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
+def forest(summary: dict, prob: float, title: str, xlabel: str, percent: bool = False) -> dict:
     """A summary's groups, one row each, highest mean first (with a pooled fit's own estimate
     beside each), where densities would pile up."""
     rows = [
@@ -227,11 +258,25 @@ def forest(summary: dict, prob: float, title: str, xlabel: str) -> dict:
         }
         for group in sorted(summary["groups"], key=lambda group: -group["mean"])
     ]
-    return forest_spec(title, xlabel, prob, rows)
+    return forest_spec(title, xlabel, prob, rows, percent)
 
 
-def forest_spec(title: str, xlabel: str, prob: float, rows: list[dict]) -> dict:
+def forest_spec(
+    title: str,
+    xlabel: str,
+    prob: float,
+    rows: list[dict],
+    percent: bool = False,
+    reference: float | None = None,
+) -> dict:
     """At most MAX_ROWS of ``rows`` (the first: they come highest first); the view scrolls."""
     shown = rows[:MAX_ROWS]
-    title = of_many(title, len(shown), len(rows))
-    return {"kind": "forest", "title": title, "xlabel": xlabel, "hdi_prob": prob, "rows": shown}
+    return {
+        "kind": "forest",
+        "title": of_many(title, len(shown), len(rows)),
+        "xlabel": xlabel,
+        "hdi_prob": prob,
+        "percent": percent,
+        "reference": reference,
+        "rows": shown,
+    }

@@ -216,7 +216,8 @@ def plots(kind, summary: dict, options: dict) -> list[dict]:
         rows.insert(0, uplift_row("overall", group, None))
         title = f"uplift of {group['name']} over {control} per {summary['by']}, pooled (own beside)"
         axis = f"({group['name']} - {control}) / {control}"
-        specs.append(forest_spec(title, axis, options["hdi_prob"], rows))
+        prob = options["hdi_prob"]
+        specs.append(forest_spec(title, axis, prob, rows, percent=True, reference=0.0))
     return specs
 
 

@@ -38,6 +38,7 @@ class Unit:
 
     name: str
     per: str
+    percent: bool = False  # written as a percentage (a plot's axis too)
 
     def show(self, x: float) -> str:
         """An estimate: 2.37%, or 1.23."""
@@ -63,6 +64,8 @@ class Unit:
 @dataclass(frozen=True)
 class Share(Unit):
     """A probability or a proportion: percent, differences in percentage points."""
+
+    percent: bool = True
 
     def show(self, x: float) -> str:
         shown = f"{100 * x:.3g}%"

@@ -9,6 +9,7 @@ import inspect
 import json
 import math
 import os
+import shutil
 import sys
 import threading
 from enum import StrEnum
@@ -472,7 +473,9 @@ def check_prior(value: str | None) -> str | None:
 Prior = Annotated[str | None, typer.Option(help=prior_help(), callback=check_prior)]
 
 
-def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> dict:
+def fit(
+    name: str, exact: bool, as_of: int | None, no_cache: bool, settings, plots: bool = False
+) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     from vibes_core import catalog
@@ -493,6 +496,7 @@ def fit(name: str, exact: bool, as_of: int | None, no_cache: bool, settings) -> 
             as_of=as_of,
             use_cache=not no_cache,
             progress=sys.stderr.isatty(),
+            plots=plots,
         )
 
 
@@ -578,6 +582,14 @@ def posterior(
             f"[default: {verdict.ROPE}]",
         ),
     ] = None,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot",
+            help="draw the plots below the table (densities, or a row per group from seven "
+            "groups) when stdout is a terminal",
+        ),
+    ] = False,
     check: Annotated[
         bool,
         typer.Option(
@@ -593,6 +605,9 @@ def posterior(
     if as_json and shown not in (None, Shown.json):
         raise typer.BadParameter(f"--json and --format {shown} ask for two formats: give one")
     shown = Shown.json if as_json else shown or Shown.table
+    if plot and shown != Shown.table:
+        raise typer.BadParameter(f"--plot draws below the table, not --format {shown}: give one")
+    plot = plot and terminal_for_plots()
 
     options = {
         "threshold": check_probability(threshold),
@@ -612,7 +627,7 @@ def posterior(
         hdi_prob=hdi_prob,
         options={k: v for k, v in options.items() if v is not None},
     )
-    summary = fit(name, exact, as_of_version, no_cache, settings)
+    summary = fit(name, exact, as_of_version, no_cache, settings, plots=plot)
     for warning in summary["warnings"]:
         say(f"vibes: warning: {warning}")
     if shown == Shown.json:
@@ -626,8 +641,19 @@ def posterior(
             Shown.markdown: report.print_markdown,
         }
         printer[shown](summary)
+        if plot:
+            width = shutil.get_terminal_size().columns
+            report.print_plots(summary["plots"], width, colour="NO_COLOR" not in os.environ)
     if check and summary["verdict"]["action"] == verdict.KEEP_RUNNING:
         raise typer.Exit(KEEP_RUNNING_EXIT)
+
+
+def terminal_for_plots() -> bool:
+    """Plots are drawn for a person at a terminal; in a pipe they would be noise."""
+    if sys.stdout.isatty():
+        return True
+    say("vibes: note: --plot draws only on a terminal, and stdout is not one: no plots")
+    return False
 
 
 bandit_app = typer.Typer(help="Multi-armed bandits: what to do next.")

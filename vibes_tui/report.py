@@ -254,3 +254,26 @@ def footer(summary: dict) -> str:
 
 def known(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
+
+
+PLOT_COLOURS = ("blue+", "orange+", "green+", "red+", "magenta+", "cyan+")
+PLOT_ROWS = 15  # a density's height on the terminal; a forest is as tall as its rows need
+
+
+def print_plots(specs: list[dict], width: int, colour: bool, file=None) -> None:
+    """Each plot spec drawn with plotext, ``width`` columns wide, the terminal's own colours
+    behind the series."""
+    import plotext as plt
+
+    from vibes_tui.drawing import Pen, draw, height, printable_strings
+    from vibes_tui.terminal import plain_terminal
+
+    braille = not plain_terminal()
+    pen = Pen(PLOT_COLOURS, braille, muted="gray") if colour else Pen(braille=braille)
+    for spec in specs:
+        spec = printable_strings(spec)
+        draw(plt, spec, pen)
+        plt.theme("clear")
+        plt.plotsize(width, height(spec) or PLOT_ROWS)
+        drawn = plt.build()
+        print(drawn if colour else plt.uncolorize(drawn), file=file or sys.stdout)

@@ -465,12 +465,14 @@ class ExperimentType:
         per = f" per {self.group_column}" if self.group_column else ""
         title, axis = f"{self.quantity}{per}", self.unit.axis(self.quantity)
         prob, many = options["hdi_prob"], len(summary["groups"]) >= FOREST_FROM
+        percent = self.unit.percent
         if "hyperparameters" in summary:  # pooled: each group beside its own estimate
-            specs = [forest(summary, prob, f"{title}, pooled (own estimate beside)", axis)]
+            title = f"{title}, pooled (own estimate beside)"
+            specs = [forest(summary, prob, title, axis, percent)]
         elif many:  # overlaid densities would repeat colours and hide each other
-            specs = [forest(summary, prob, f"{title}, highest first", axis)]
+            specs = [forest(summary, prob, f"{title}, highest first", axis, percent)]
         else:
-            specs = [densities(estimate, prob, title, axis)]
+            specs = [densities(estimate, prob, title, axis, percent)]
         if summary["control"] is not None:
             uplift = uplift_forest if many else uplifts
             specs.append(uplift(estimate, summary, prob, self.group_column))

@@ -122,6 +122,7 @@ class PoissonCohorts(GammaPoisson):
                     options["hdi_prob"],
                     f"rate ratio to {names[r]}",
                     f"cohort rate / {names[r]} rate",
+                    reference=1.0,
                 )
             )
         return specs
