@@ -502,3 +502,40 @@ async def test_a_long_leading_name_is_cut_on_the_list_and_whole_in_the_experimen
         await until(pilot, lambda: screen.summary is not None)
         names = screen.query_one("#summary", DataTable).get_column_at(0)
         assert long in [str(name) for name in names]  # whole here
+
+
+def test_quitting_while_pymc_imports_exits_cleanly_and_restores_the_terminal(three):
+    """ctrl+q as soon as the list is drawn (PyMC and MLflow still importing behind it): the
+    process leaves without waiting for the import (bench/tui_launch.py times it), with exit
+    code 0 and the terminal given back (alternate screen left, cursor shown)."""
+    import fcntl
+    import os
+    import select
+    import struct
+    import subprocess
+    import termios
+    import time
+
+    from tests.conftest import VIBES
+
+    terminal, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    # Textual draws on stderr: all three on the terminal.
+    process = subprocess.Popen([VIBES, "tui"], stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    shown, deadline = b"", time.monotonic() + 60
+    try:
+        while b"3 experiments" not in shown and time.monotonic() < deadline:
+            if select.select([terminal], [], [], 1)[0]:
+                shown += os.read(terminal, 65536)
+        assert b"3 experiments" in shown
+        os.write(terminal, b"\x11")  # ctrl+q
+        assert process.wait(timeout=60) == 0
+        with contextlib.suppress(OSError):  # the other end has gone
+            while chunk := os.read(terminal, 65536):
+                shown += chunk
+    finally:
+        process.kill()
+        os.close(terminal)
+    after = shown.rpartition(b"3 experiments")[2]
+    assert b"\x1b[?1049l" in after and b"\x1b[?25h" in after

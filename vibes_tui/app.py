@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.content import Content
@@ -71,7 +70,9 @@ class VibesApp(SurvivesWorkers, App):
         """Called when the first screen has its data: imports compete with it for the GIL."""
         if not self._warming:
             self._warming = True
-            self.warm_up()
+            # A daemon thread, not a worker: quitting must not wait seconds for an import
+            # (Textual's executor is joined on exit; see dashboard.py).
+            threading.Thread(target=self.warm_up, name="warm-up", daemon=True).start()
 
     @property
     def lake_is_open(self) -> bool:
@@ -91,7 +92,6 @@ class VibesApp(SurvivesWorkers, App):
                 self._lake = catalog.open_lake()
         return self._lake.for_thread()
 
-    @work(thread=True, group="warm-up")
     def warm_up(self) -> None:
         """After the first paint: the imports a fit needs, so that opening one is quick."""
         try:
@@ -112,6 +112,9 @@ class VibesApp(SurvivesWorkers, App):
             # Millions of objects now live for good; a full collection that walked them took
             # 0.25 s, and struck in the middle of opening an experiment one time in two.
             gc.freeze()
+        except Exception as error:  # a fit will meet it again, and say so where it shows
+            with contextlib.suppress(RuntimeError):  # the app has gone meanwhile
+                self.call_from_thread(self.log_error, error, "importing PyMC and MLflow")
         finally:
             self.models_ready.set()
 

@@ -1,5 +1,6 @@
 """``vibes tui``: the lake opened while Textual is imported, then the app until it quits."""
 
+import os
 import sys
 
 
@@ -35,4 +36,11 @@ def dashboard() -> int:
     app.run()
     if app.stopped_by:
         print(app.stopped_by, file=sys.stderr)
-    return app.return_code or 0  # 1 after an error that stopped it
+    code = app.return_code or 0  # 1 after an error that stopped it
+    if not app.models_ready.is_set():
+        # Quit while PyMC was still importing: the interpreter would wait seconds for that
+        # thread. Nothing else can be working yet (a fit waits for the imports): leave now.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
