@@ -6,11 +6,15 @@ The embedded default is a DuckLake catalog in SQLite plus local Parquet files un
 
 Every setting is an environment variable, or the same key in a TOML file: ``$VIBES_CONFIG``,
 else ``config.toml`` in the platform's user config directory (``~/.config/vibes/`` on Linux).
-The environment wins over the file.
+The environment wins over the file. The dashboard writes its preferences (``VIBES_THEME``)
+back into that file: see ``save_preference``.
 """
 
+import contextlib
+import json
 import os
 import re
+import tempfile
 import threading
 import tomllib
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ KEYS = (
     "MLFLOW_TRACKING_URI",
     "MLFLOW_S3_BUCKET_NAME",
     "MLFLOW_S3_ENDPOINT_URL",
+    "VIBES_THEME",  # the dashboard's colour theme (a preference: it saves the one picked)
 )
 # What boto3 (MLflow's S3 artifacts) reads from the process environment itself.
 EXPORTED = tuple(key for key in KEYS if key.startswith(("AWS_", "MLFLOW_S3_")))
@@ -185,6 +190,69 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         settings=settings,
         file=path if from_file else None,
     )
+
+
+def preference(key: str, env: os._Environ | dict | None = None) -> str | None:
+    """A preference (e.g. ``VIBES_THEME``) from the environment, else the config file; None
+    if unset or if the file cannot be read (a preference never stops anything)."""
+    env = os.environ if env is None else env
+    if env.get(key):
+        return env[key]
+    try:
+        return read_file(config_file(env), required=False).get(key)
+    except ConfigError:
+        return None
+
+
+def save_preference(key: str, value: str, env: os._Environ | dict | None = None) -> Path:
+    """Set ``key = "value"`` in the config file, every other line (keys, comments, layout)
+    kept as it is; the file if written. There is no TOML writer in the standard library: the
+    key's line is edited (or appended), and the result must parse to the same settings but
+    for ``key``, or nothing is written. Atomic: a temporary file renamed over it, with its
+    permissions (owner-only when created). A file that does not parse is left untouched
+    (ConfigError)."""
+    env = os.environ if env is None else env
+    path = Path(os.path.realpath(config_file(env)))  # a symlinked dotfile stays a symlink
+    try:
+        text = path.read_bytes().decode() if path.exists() else ""
+        before = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"cannot read the config file {path}: {error}") from error
+    quoted = json.dumps(value, ensure_ascii=False)  # a TOML basic string, checked below
+    line = re.compile(
+        rf"""^([ \t]*(?:{key}|"{key}"|'{key}')[ \t]*=[ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')""",
+        re.MULTILINE,
+    )
+    if line.search(text):
+        after = line.sub(lambda match: match[1] + quoted, text, count=1)
+    else:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        ended = not text or text.endswith("\n")
+        after = text + ("" if ended else newline) + f"{key} = {quoted}{newline}"
+    try:
+        same = tomllib.loads(after) == before | {key: value}
+    except tomllib.TOMLDecodeError:
+        same = False
+    if not same:
+        raise ConfigError(f"cannot set {key} in {path} without rewriting it: edit it by hand")
+    try:
+        mode = os.stat(path).st_mode & 0o7777 if path.exists() else 0o600
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(after.encode())
+                file.flush()
+                os.fsync(file.fileno())
+            os.chmod(temporary, mode)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise ConfigError(f"cannot write the config file {path}: {error}") from error
+    return path
 
 
 def artifact_location(env, home: Path) -> str | None:

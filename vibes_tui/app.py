@@ -9,11 +9,12 @@ import gc
 import os
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 
@@ -48,6 +49,35 @@ class VibesApp(SurvivesWorkers, App):
         self.models_ready = threading.Event()  # set once PyMC, ArviZ and MLflow are imported
         self._warming = False
         self.stopped_by: str | None = None  # the one line to say if an error stopped the app
+        self.apply_saved_theme()
+
+    # --- the theme, kept in the config file -----------------------------------------------
+
+    def apply_saved_theme(self) -> None:
+        """VIBES_THEME (the environment, else the config file), if it names a theme."""
+        from vibes_core.config import preference
+
+        saved = preference("VIBES_THEME")
+        self.saved_theme = saved if saved in self.available_themes else self.theme
+        self.theme = self.saved_theme  # an unknown (or removed) theme: the default stays
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme picked (ctrl+t, the palette) is written to the config file for next time."""
+        from vibes_core.config import save_preference
+
+        if theme == getattr(self, "saved_theme", theme):
+            return
+        self.saved_theme = theme
+        try:
+            save_preference("VIBES_THEME", theme)
+        except VibesError as error:  # the file is left as it was
+            self.notify(f"the theme was not saved: {first_line(error)}", severity="warning")
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        """Textual's (keys, quit, screenshot, ...) but its theme: the palette has ours."""
+        for command in super().get_system_commands(screen):
+            if command.callback != self.action_change_theme:
+                yield command
 
     def on_mount(self) -> None:
         from vibes_tui.screens.experiments import ExperimentsScreen
@@ -123,6 +153,18 @@ class VibesApp(SurvivesWorkers, App):
         from vibes_tui.screens.inspect import InspectScreen
 
         self.push_screen(InspectScreen(name, known))
+
+    def open_from_home(self, name: str) -> None:
+        """The palette's open: back to the home screen first (screens never stack up), then
+        the experiment, with what home knows of its posterior."""
+        home = self.home
+        if home is None:
+            return
+        while self.screen is not home:
+            self.pop_screen()
+        row = home.rows.get(name)
+        key = (name, row.events if row else 0)
+        self.open_experiment(name, home.cached_fits.get(key) or home.exact.get(key))
 
     @property
     def home(self) -> "ExperimentsScreen | None":

@@ -1,5 +1,12 @@
-"""The command palette (ctrl+p): every experiment to open, and the main actions."""
+"""The command palette (ctrl+p): every experiment to open, and the main actions.
 
+An action is offered where its key works: new, delete and sort on the home screen, refit,
+clear cached fits, export and options in an experiment, upload in both (to the selected or the open
+experiment). Opening, refreshing, help and the theme are offered everywhere; Textual's own
+commands (keys, quit, screenshot) come from VibesApp.get_system_commands, its theme left out.
+"""
+
+import sys
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -13,22 +20,50 @@ from vibes_tui.widgets.data import plain
 class VibesCommands(Provider):
     def commands(self) -> list[tuple[str, object, str]]:
         """(text, action, help): an experiment is found by its name or its display name."""
-        app = self.app
+        from vibes_tui.screens.experiments import COLUMNS
+
+        # Not imported for the palette: no experiment is open until it is.
+        inspect = sys.modules.get("vibes_tui.screens.inspect")
+        app, screen = self.app, self.screen  # the screen the palette was opened over
         home = app.home
         found = [
             (
                 f"open {row.name}" + (f": {row.display}" if row.display != row.name else ""),
-                partial(app.open_experiment, row.name),
+                partial(app.open_from_home, row.name),
                 f"{row.type}, {counted(row.events, 'event')}",
             )
             for row in (home.rows.values() if home else [])
         ]
-        return [
-            *[(plain(text), run, help) for text, run, help in found],
-            ("refresh the experiments", app.refresh_experiments, "read the lake again"),
-            ("help: keys and screens", app.action_help, "every key binding"),
-            ("change theme", app.action_change_theme, "pick a colour theme"),
+        if screen is home and home is not None:
+            found.append(("new experiment", home.action_create, "create one (n)"))
+            selected = home.selected_name()
+            if selected:
+                events = counted(home.rows[selected].events, "event")
+                found += [
+                    (f"upload events to {selected}", home.action_upload, "a file (u)"),
+                    (f"delete {selected}", home.action_delete, f"{events}; asks first (d)"),
+                ]
+            found += [
+                (f"sort by {label}", partial(home.action_sort, key), "the list's order (s)")
+                for key, label in COLUMNS
+            ]
+            found.append(("refresh the experiments", app.refresh_experiments, "read the lake (r)"))
+        elif inspect and isinstance(screen, inspect.InspectScreen):
+            name = screen.experiment
+            found += [
+                (f"upload events to {name}", screen.action_upload, "a file (u)"),
+                (f"refit {name}", screen.action_refit, "MCMC again, not from the cache (f)"),
+                (f"clear cached fits of {name}", screen.action_clear_cache, "from MLflow (c)"),
+            ]
+            found += [
+                (f"export {name}", screen.action_export, "CSV, JSON, Markdown (ctrl+e)"),
+                (f"options of {name}", screen.action_options, "control, HDI, prior, ... (o)"),
+            ]
+        found += [
+            ("help: keys and screens", app.action_help, "every key binding (?)"),
+            ("change theme", app.action_change_theme, "pick a colour theme, kept (ctrl+t)"),
         ]
+        return [(plain(text), run, help) for text, run, help in found]
 
     async def discover(self) -> Hits:
         for text, run, help in self.commands():

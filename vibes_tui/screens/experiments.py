@@ -352,9 +352,10 @@ class ExperimentsScreen(WorkerScreen):
     def filter_done(self) -> None:
         self.query_one(DataTable).focus()
 
-    def action_sort(self) -> None:
+    def action_sort(self, column: str | None = None) -> None:
+        """`s`: by the next column; the palette names the column."""
         keys = [key for key, _ in COLUMNS]
-        self.sort_column = keys[(keys.index(self.sort_column) + 1) % len(keys)]
+        self.sort_column = column or keys[(keys.index(self.sort_column) + 1) % len(keys)]
         self.sort_reverse = self.sort_column == "events"  # the biggest first
         self.sort_rows()
         self.notify(f"sorted by {dict(COLUMNS)[self.sort_column]}", timeout=1.5)
