@@ -225,7 +225,8 @@ def old_experiment(name: str, events: list[dict], *, drop_column: bool) -> None:
         catalog.create(lake, name, "ab-test", source)
 
         def forget(con) -> None:
-            if drop_column:
+            if drop_column:  # nor the analysis options, newer still
+                con.execute(f"ALTER TABLE {catalog.METADATA} DROP COLUMN options")
                 con.execute(f"ALTER TABLE {catalog.METADATA} DROP COLUMN groups")
             else:
                 con.execute(f"UPDATE {catalog.METADATA} SET groups = NULL WHERE name = ?", [name])
@@ -268,7 +269,7 @@ def test_several_processes_opening_an_old_lake_add_the_column_once(home):
     assert all(r.json()[0]["groups"] is None for r in results)
     with catalog.open_lake() as lake:
         columns = [row[0] for row in lake.con.execute(f"DESCRIBE {catalog.METADATA}").fetchall()]
-    assert columns == ["name", "display_name", "type", "created_at", "groups"]
+    assert columns == ["name", "display_name", "type", "created_at", "groups", "options"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "ndjson"])

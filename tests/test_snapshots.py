@@ -33,7 +33,9 @@ def demo_home(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VIBES_HOME", str(home))
         env.setenv("TZ", "UTC")  # the dashboard shows local times
-        for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "NO_COLOR"):
+        env.setenv("XDG_CONFIG_HOME", str(home.parent / "config"))  # not the user's theme
+        unset = ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "NO_COLOR", "VIBES_CONFIG", "VIBES_THEME")
+        for name in unset:
             env.delenv(name, raising=False)
         with catalog.open_lake() as lake:
             # Created first, it is the last row of the home screen's list: the latest upload
@@ -128,6 +130,25 @@ def test_inspect_segments(demo_home, snap_compare, size):
     posterior scrolled down to the forest plot."""
     keys = ["down"] * 6
     assert snapshot(snap_compare, size, *keys, "enter", "b", "pagedown", "pagedown")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_options(demo_home, snap_compare, size):
+    """The analysis options panel (`o`) over the experiment: each field empty, its default shown."""
+    assert snapshot(snap_compare, size, "enter", "o")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_inspect_new_data_banner(demo_home, snap_compare, size):
+    """The banner another process's upload brings (tests/test_tui.py makes one for real;
+    here it is set as a poll would, so that the shared lake stays as it is)."""
+
+    async def uploaded_elsewhere(pilot) -> None:
+        screen = pilot.app.screen
+        screen.polled = pilot.app.main_lake().snapshot_id()  # as if just polled
+        screen.show_new_data(120)
+
+    assert snapshot(snap_compare, size, "enter", then=uploaded_elsewhere)
 
 
 @pytest.mark.parametrize("size", SIZES)

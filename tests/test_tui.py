@@ -539,3 +539,42 @@ def test_quitting_while_pymc_imports_exits_cleanly_and_restores_the_terminal(thr
         os.close(terminal)
     after = shown.rpartition(b"3 experiments")[2]
     assert b"\x1b[?1049l" in after and b"\x1b[?25h" in after
+
+
+async def test_an_upload_by_another_process_shows_a_banner_until_r_refreshes(home, three):
+    """The open posterior does not go stale silently: "new data (N events) — r to refresh",
+    r in the footer while it shows, and r reads the lake again."""
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.open_experiment("coin")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
+        screen = app.screen
+        banner = screen.query_one("#new-data")
+        assert not banner.display
+        before = screen.summary["snapshot"]
+        events = run_vibes("generate", "bernoulli", "-n", "30", "--format", "ndjson").out.encode()
+        assert run_vibes("events", "upload", "coin", stdin=events).code == 0
+        await until(pilot, lambda: banner.display, 30)  # polled every 2 s
+        assert str(banner.render()) == "new data (30 events) — r to refresh"
+        await pilot.press("r")
+        await until(pilot, lambda: screen.summary and screen.summary["snapshot"] > before, 60)
+        assert not banner.display and sum(g["trials"] for g in screen.summary["groups"]) == 130
+
+
+async def test_with_the_banner_the_screen_still_fits_and_help_stays_in_the_footer(home, three):
+    from textual.widgets._footer import FooterKey
+
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.open_experiment("coin")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
+        screen = app.screen
+        screen.polled = app.main_lake().snapshot_id()  # as a poll would have found it
+        screen.show_new_data(5)
+        await pilot.pause()
+        assert screen.query_one("#new-data").display
+        assert not screen.vertical_scrollbar.display or screen.max_scroll_y == 0
+        keys = {key.key_display: key.region for key in screen.query(FooterKey)}
+        assert keys["?"].right <= 80 and keys["?"].width >= len("? Help")

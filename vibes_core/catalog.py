@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from vibes_core import ingest
+from vibes_core.analysis import Analysis
 from vibes_core.config import mask, private_dir
 from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, InvalidOption, NotFound
 from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
@@ -52,15 +53,18 @@ class Experiment:
     # recorded: a type without groups, or an experiment made by an older vibes (its groups are
     # compared in alphabetical order).
     groups: tuple[str, ...] | None = None
+    # Its saved analysis options (see vibes_core.analysis).
+    analysis: Analysis = field(default_factory=Analysis)
 
     @property
     def table(self) -> str:
         return table_sql(self.name)
 
     def as_json(self) -> dict:
-        """Its fields as JSON has them (the groups a list)."""
-        fields = asdict(self)
-        return {**fields, "groups": None if self.groups is None else list(self.groups)}
+        """Its fields as JSON has them (the groups a list, the options those set)."""
+        fields = {key: value for key, value in asdict(self).items() if key != "analysis"}
+        groups = None if self.groups is None else list(self.groups)
+        return {**fields, "groups": groups, "options": self.analysis.as_json()}
 
 
 def table_sql(name: str) -> str:
@@ -100,10 +104,10 @@ def open_lake(config=None) -> Lake:
 
 def metadata_state(lake: Lake) -> str:
     """The experiments table's state: "missing", "old" (made by an older version: without
-    the groups' order) or "current". One direct probe: listing duckdb_tables() would load
-    every table's metadata."""
+    the groups' order or the analysis options) or "current". One direct probe: listing
+    duckdb_tables() would load every table's metadata."""
     try:
-        lake.con.execute(f"SELECT groups FROM {METADATA} LIMIT 0")
+        lake.con.execute(f"SELECT groups, options FROM {METADATA} LIMIT 0")
     except duckdb.CatalogException:
         return "missing"
     except duckdb.BinderException:
@@ -119,12 +123,13 @@ def add_missing_columns(con) -> None:
     # A no-op (and no snapshot) when the column is there: several processes may upgrade the
     # same lake at once, and the ones that lose the race rerun this and find it done.
     con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS groups VARCHAR")
+    con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS options VARCHAR")
 
 
 def upgrade(lake: Lake) -> None:
-    """Add the groups' order to an older version's experiments table (their values NULL:
-    unknown, so compared alphabetically): one transaction."""
-    lake.write(add_missing_columns, "adding the groups' order to the experiments table")
+    """Add the groups' order and the analysis options to an older version's experiments
+    table (NULL: the order unknown, so alphabetical; no options saved): one transaction."""
+    lake.write(add_missing_columns, "adding the newer columns to the experiments table")
 
 
 def init(lake: Lake) -> bool:
@@ -141,7 +146,7 @@ def init(lake: Lake) -> bool:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {METADATA} ("
             "name VARCHAR NOT NULL, display_name VARCHAR NOT NULL, type VARCHAR NOT NULL, "
-            "created_at TIMESTAMP NOT NULL, groups VARCHAR)"
+            "created_at TIMESTAMP NOT NULL, groups VARCHAR, options VARCHAR)"
         )
         add_missing_columns(con)  # in case an older version created it meanwhile
         return True
@@ -151,13 +156,32 @@ def init(lake: Lake) -> bool:
 
 # The columns of an Experiment, as read from the metadata table.
 EXPERIMENT_COLUMNS = (
-    "name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), groups"
+    "name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), groups, options"
 )
 
 
 def experiment_of(row: tuple) -> Experiment:
-    *fields, groups = row
-    return Experiment(*fields, groups=parse_groups(groups))
+    *fields, groups, options = row
+    return Experiment(*fields, groups=parse_groups(groups), analysis=parse_analysis(options))
+
+
+def parse_analysis(stored: str | None) -> Analysis:
+    try:
+        return Analysis.from_json(json.loads(stored)) if stored else Analysis()
+    except ValueError:  # not JSON: as if none were saved
+        return Analysis()
+
+
+def save_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
+    """Remember ``analysis`` as the experiment's options (all unset: none saved)."""
+    saved = json.dumps(analysis.as_json()) if analysis.as_json() else None
+
+    def work(con) -> None:
+        if not exists(con, name):
+            raise NotFound(f"no experiment named {name!r}; `vibes experiments list` shows them")
+        con.execute(f"UPDATE {METADATA} SET options = ? WHERE name = ?", [saved, name])
+
+    lake.write(work, f"saving the analysis options of {name}")
 
 
 def parse_groups(stored: str | None) -> tuple[str, ...] | None:
@@ -313,6 +337,12 @@ def name_literal(name: str) -> str:
 
 def count_events(con, name: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table_sql(name)}").fetchone()[0]
+
+
+def events_added_since(lake: Lake, name: str, snapshot: int) -> int:
+    """The events uploaded to the experiment after ``snapshot``, by any process."""
+    then = f"SELECT count(*) FROM {table_at(lake, name, snapshot)}"
+    return count_events(lake.con, name) - lake.con.execute(then).fetchone()[0]
 
 
 DISPLAY_NAME_LIMIT = 200  # characters; documented in the README

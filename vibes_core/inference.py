@@ -11,12 +11,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vibes_core import catalog, segments
+from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.errors import VibesError
 from vibes_core.lake import Lake
@@ -49,7 +50,7 @@ class Settings:
     prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
     pooled: bool = False  # the type's hierarchical model (MCMC only)
     by: str | None = None  # a segment column: the breakdown's model (MCMC only)
-    hdi_prob: float = 0.94
+    hdi_prob: float | None = None  # None: the experiment's saved one, else 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
 
@@ -75,13 +76,15 @@ def posterior(
     MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
-    unknown = set(settings.options) - set(kind.summary_options) - set(VERDICT_OPTIONS)
+    applicable = set(kind.summary_options) | set(VERDICT_OPTIONS)
+    unknown = set(settings.options) - applicable
     if unknown:
         takes = ", ".join("--" + option for option in kind.summary_options) or "none"
         raise VibesError(
             f"--{sorted(unknown)[0]} does not apply to a {kind.name} experiment "
             f"(its summary options: {takes})"
         )
+    settings = with_saved_options(settings, experiment.analysis, applicable)
     current = lake.snapshot_id()
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
@@ -120,6 +123,7 @@ def posterior(
         "model": fitting.model,
         "snapshot": snapshot,
         "prior": prior,
+        "hdi_prob": settings.hdi_prob,
     }
     if exact:
         if not kind.has_exact:
@@ -240,6 +244,35 @@ class Fitting:
                 self.kind, draws, self.cells
             )
         return self.kind.plots(draws, self.stats, summary, options), draws
+
+
+def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
+    """Raise the error a posterior with ``analysis`` would meet (a prior the type does not
+    have, a control or split of unknown groups), without fitting anything."""
+    kind = get_type(catalog.get(lake, name).type)
+    settings = Settings(
+        prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
+    )
+    if kind.has_exact:
+        posterior(lake, name, settings, exact=True)
+    else:  # MCMC only: the prior is what can be checked without a fit
+        kind.prior(analysis.prior, kind.stats(catalog.sufficient_stats(lake, name)))
+
+
+def with_saved_options(settings: Settings, saved: Analysis, applicable: set[str]) -> Settings:
+    """``settings`` with the experiment's saved options where it sets none. The saved prior
+    is the independent model's: a pooled or segmented fit has hyperpriors of its own."""
+    independent = not settings.pooled and settings.by is None
+    prior = settings.prior
+    if prior is None and independent:
+        prior = saved.prior
+    saved_options = {k: v for k, v in saved.summary_options().items() if k in applicable}
+    return replace(
+        settings,
+        prior=prior,
+        hdi_prob=settings.hdi_prob or saved.hdi_prob or DEFAULT_HDI_PROB,
+        options={**saved_options, **settings.options},
+    )
 
 
 def check_segmented(kind, name: str, exact: bool, settings: Settings) -> None:

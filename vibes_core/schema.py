@@ -97,6 +97,7 @@ class Summary(TypedDict):
     model: Literal["independent", "pooled", "segmented"]
     snapshot: int  # the DuckLake snapshot the data was read at
     prior: dict[str, float]  # every prior parameter by name, defaults filled in
+    hdi_prob: float  # the probability inside each HDI
     cached: bool
     method: Literal["exact", "mcmc"]
     quantity: str  # what the groups' means are, e.g. "conversion rate"
@@ -132,6 +133,8 @@ class DensityPlot(TypedDict):
     title: str
     xlabel: str
     hdi_prob: float
+    percent: bool  # the x values are shares: the axis in percent
+    reference: float | None  # no difference on the x axis: 0 for an uplift, 1 for a ratio
     series: list[DensitySeries]
 
 
@@ -152,4 +155,24 @@ class LinesPlot(TypedDict):
     series: list[Series]
 
 
-Plot = DensityPlot | BarsPlot | LinesPlot
+class ForestEstimate(TypedDict):
+    mean: float  # a ratio's median
+    hdi: list[float]  # [low, high]
+
+
+class ForestRow(ForestEstimate):
+    name: str
+    unpooled: ForestEstimate | None  # a pooled fit's: the group's own estimate
+
+
+class ForestPlot(TypedDict):
+    kind: Literal["forest"]
+    title: str
+    xlabel: str
+    hdi_prob: float
+    percent: bool
+    reference: float | None
+    rows: list[ForestRow]  # highest first
+
+
+Plot = DensityPlot | BarsPlot | LinesPlot | ForestPlot

@@ -247,9 +247,7 @@ def experiments_create(
 @experiments_app.command("list")
 def experiments_list() -> None:
     """Every experiment as a JSON array: name, display_name, type, created_at, groups (the
-    control first), events, last_upload."""
-    from dataclasses import asdict
-
+    control first), options (its saved analysis options), events, last_upload."""
     from vibes_core import catalog
 
     with catalog.open_lake() as lake:
@@ -258,7 +256,7 @@ def experiments_list() -> None:
         uploads = catalog.last_uploads(lake)
     emit(
         [
-            {**asdict(e), "events": counts[e.name], "last_upload": uploads.get(e.name)}
+            {**e.as_json(), "events": counts[e.name], "last_upload": uploads.get(e.name)}
             for e in experiments
         ]
     )
@@ -396,25 +394,14 @@ for _type in registry().values():
 
 
 def parse_split(value: str | None) -> dict[str, float] | None:
+    from vibes_core.analysis import split
+
     if value is None:
         return None
-    split = {}
-    for part in value.split(","):
-        name, _, weight = part.partition("=")
-        try:
-            split[name.strip()] = float(weight)
-        except ValueError:
-            raise typer.BadParameter(f"{part!r} is not NAME=WEIGHT, as in A=50,B=50") from None
-        if not name.strip() or not math.isfinite(split[name.strip()]) or split[name.strip()] <= 0:
-            raise typer.BadParameter(f"{part!r}: a variant name and a weight > 0")
-    if len(split) < 2:
-        raise typer.BadParameter("give at least two variants, as in A=50,B=50")
-    # Expected counts below 1e-9 of the largest make the chi-square overflow to infinity.
-    if min(split.values()) < 1e-9 * max(split.values()):
-        raise typer.BadParameter(
-            f"{value!r}: the smallest weight must be at least 1e-9 of the largest"
-        )
-    return split
+    try:
+        return split(value)
+    except VibesError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def check_probability(value: float | None) -> float | None:
@@ -488,6 +475,10 @@ def fit(
 
         from vibes_core import inference
     with opening.result() as lake:
+        saved = catalog.get(lake, name).analysis.as_json()
+        if saved:
+            shown = ", ".join(f"{key} {value}" for key, value in saved.items())
+            say(f"vibes: note: {name}'s saved options (an option given overrides): {shown}")
         return inference.posterior(
             lake,
             name,
@@ -543,8 +534,9 @@ def posterior(
     as_of_version: AsOf = None,
     prior: Prior = None,
     hdi_prob: Annotated[
-        float, typer.Option(min=0.5, max=0.999, help="probability inside each HDI")
-    ] = 0.94,
+        float | None,
+        typer.Option(min=0.5, max=0.999, help="probability inside each HDI  [default: 0.94]"),
+    ] = None,
     threshold: Annotated[
         float | None,
         typer.Option(help=f"report P(quantity > threshold) ({applies_to('threshold')})"),

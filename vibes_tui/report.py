@@ -165,6 +165,20 @@ def print_markdown(summary: dict, file=None) -> None:
     print("\n".join(out), file=file or sys.stdout)
 
 
+def formatted(summary: dict, shown: str) -> str:
+    """What `vibes posterior --format SHOWN` prints for ``summary``, as one string: json (strict,
+    as cli.emit writes it), csv or markdown. A file written from it equals the command's stdout."""
+    if shown == "json":
+        import json
+
+        return json.dumps(summary, indent=2, default=str, allow_nan=False) + "\n"
+    import io
+
+    out = io.StringIO()
+    {"csv": print_csv, "markdown": print_markdown}[shown](summary, out)
+    return out.getvalue()
+
+
 def model_name(summary: dict) -> str:
     if "segments" in summary:
         return f"{summary['type']}, by {summary['by']}"

@@ -58,13 +58,18 @@ each: `enter` on one shows the posterior as of then).
 | `b` | by segment on or off (ab-test, revenue: a forest plot of each segment's uplift) |
 | `l` | back to the latest data after picking a snapshot |
 | `y` | copy the decision sentence to the clipboard |
+| `ctrl+e` | export the summary to a file: Markdown, CSV or JSON |
+| `o` | analysis options (control, HDI probability, prior, ...), saved with the experiment |
+| `r` | refresh, when a banner says another process added events |
 | `escape` / `q` | back to the list |
 
 ## Create (`n`) and Upload (`u`)
 
 Forms: `tab` moves between fields, `ctrl+s` submits, `escape` goes back. The name is checked
 as you type; a file is validated against the type's schema (shown beside the form) before
-anything is written, and nothing is written unless all of it is valid.
+anything is written, and nothing is written unless all of it is valid. In a path field `→`
+accepts the completion, and pressed again steps through the other matches; in *Browse…*,
+`backspace` or `-` goes up a folder.
 """
 
 

@@ -14,7 +14,7 @@ from vibes_core.types import get_type
 from vibes_core.units import counted, number
 from vibes_tui.report import footer, hyperparameter_rows, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
-from vibes_tui.screens.experiments import local_time
+from vibes_tui.screens.experiments import POLL_SECONDS, local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.plot import PlotView
 from vibes_tui.widgets.table import fill, set_cell
@@ -41,12 +41,15 @@ class InspectScreen(WorkerScreen):
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("1", "tab('posterior')", "Tabs", key_display="1-4"),
         Binding("f", "refit", "Refit"),
-        Binding("c", "clear_cache", "Clear"),
+        Binding("c", "clear_cache", "Clear", show=False),  # in the help and the palette
         Binding("u", "upload", "Upload"),
         Binding("p", "toggle_pooled", "Pooled"),
         Binding("b", "toggle_segments", "By segment", show=False),
         Binding("l", "latest", "Latest"),  # shown only while an old snapshot is (check_action)
         Binding("y", "copy", "Copy", show=False),
+        Binding("ctrl+e", "export", "Export", show=False),
+        Binding("o", "options", "Options"),
+        Binding("r", "refresh", "Refresh", show=False),  # the banner says it (check_action)
         Binding("j", "scroll('down')", "Down", show=False),
         Binding("k", "scroll('up')", "Up", show=False),
         Binding("ctrl+d", "scroll('page_down')", "Half page down", show=False),
@@ -72,9 +75,12 @@ class InspectScreen(WorkerScreen):
         self.history: list[dict] = []
         self.pooled = False  # the type's hierarchical model instead of the independent one
         self.by: str | None = None  # a segment column: the breakdown's model
+        self.new_events = 0  # uploaded since the shown posterior's snapshot (the banner)
+        self.polled: int | None = None  # the lake's snapshot when last polled
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield DataText("", id="new-data", classes="hidden")
         with TabbedContent():
             with TabPane("Posterior", id="posterior"), VerticalScroll(id="posterior-view"):
                 yield DataText("computing the exact posterior...", id="decision")
@@ -110,6 +116,7 @@ class InspectScreen(WorkerScreen):
         ):
             table.add_column(label, key=key)
         self.reload()
+        self.set_interval(POLL_SECONDS, self.poll)
 
     def reload(self) -> None:
         """Everything again: after an upload, or for another snapshot."""
@@ -120,6 +127,7 @@ class InspectScreen(WorkerScreen):
             + (f", by {self.by}" if self.by else "")
         )
         self.fit_status("")
+        self.show_new_data(0)
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
         known, self.known = self.known, None  # later reloads follow new uploads
         if known and self.as_of is None:
@@ -211,6 +219,30 @@ class InspectScreen(WorkerScreen):
             return
         summary["warnings"] = warnings + summary["warnings"]
         self.from_worker(self.show, summary)
+
+    @work(thread=True, exclusive=True, group="poll")
+    def poll(self) -> None:
+        """Another process's upload: said in a banner instead of the posterior going stale
+        (an old snapshot, picked in History, stays as it is)."""
+        from vibes_core import catalog
+
+        shown = self.summary
+        if shown is None or self.as_of is not None:
+            return
+        try:
+            lake = self.app.lake()
+            try:
+                snapshot = lake.snapshot_id()
+                if snapshot == self.polled:
+                    return
+                added = catalog.events_added_since(lake, self.experiment, shown["snapshot"])
+            finally:
+                lake.close()
+        except VibesError:  # deleted meanwhile, or the lake away: the next poll tries again
+            return
+        self.polled = snapshot
+        if self.summary is shown:
+            self.from_worker(self.show_new_data, added)
 
     @work(thread=True, exclusive=True, group="data")
     def load_data(self) -> None:
@@ -328,6 +360,13 @@ class InspectScreen(WorkerScreen):
                 box.mount(views[-1])
             views[i].show(spec)
 
+    def show_new_data(self, added: int) -> None:
+        self.new_events = added
+        banner = self.query_one("#new-data", DataText)
+        banner.update(f"new data ({counted(added, 'event')}) — r to refresh" if added else "")
+        banner.set_class(not added, "hidden")
+        self.refresh_bindings()  # r works while the banner shows
+
     def fit_status(self, text: str, progress: float | None = None) -> None:
         self.query_one("#fit-status", DataText).update(text)
         bar = self.query_one("#fit-progress", ProgressBar)
@@ -428,7 +467,16 @@ class InspectScreen(WorkerScreen):
         self.reload()
 
     def check_action(self, action: str, parameters: tuple) -> bool:
-        return action != "latest" or self.as_of is not None
+        if action == "latest":
+            return self.as_of is not None
+        if action == "refresh":
+            return self.new_events != 0
+        return True
+
+    def action_refresh(self) -> None:
+        """The posterior again, with the events uploaded since."""
+        self.polled = None
+        self.switch_model(f"{self.experiment}: refreshed")
 
     @on(TabbedContent.TabActivated)
     def tab_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -460,6 +508,34 @@ class InspectScreen(WorkerScreen):
         if summary is not None:
             self.app.copy_to_clipboard(summary["decision"])
             self.notify("copied the decision to the clipboard", timeout=2)
+
+    def action_export(self) -> None:
+        """The summary shown, to a file: CSV, JSON or Markdown."""
+        from vibes_tui.screens.export import ExportScreen
+
+        summary = self.summary or self.known
+        if summary is not None:
+            self.app.push_screen(ExportScreen(self.experiment, summary))
+
+    def action_options(self) -> None:
+        """The experiment's analysis options; once saved, the posterior again with them (from
+        the cached draws, unless the prior changed)."""
+        from vibes_core import catalog
+        from vibes_tui.screens.options import OptionsScreen
+
+        summary = self.summary or self.known
+        if summary is None:
+            return
+        saved = catalog.get(self.app.main_lake(), self.experiment).analysis
+
+        def saved_options(analysis) -> None:
+            if analysis is not None:
+                self.switch_model(f"options of {self.experiment} saved")
+
+        groups = [group["name"] for group in summary["groups"]]
+        self.app.push_screen(
+            OptionsScreen(self.experiment, summary["type"], groups, saved), saved_options
+        )
 
     def action_latest(self) -> None:
         self.show_as_of(None)

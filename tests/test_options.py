@@ -1,0 +1,155 @@
+"""Analysis options saved with an experiment: set in the dashboard's panel (`o`), used by the
+CLI and the dashboard alike, overridden by an option given, and never saved when invalid."""
+
+import json
+
+import pytest
+from scipy import stats
+from textual.widgets import Input, Select
+
+from tests.test_tui import settle, until
+from vibes_core import catalog, inference
+from vibes_core.analysis import Analysis
+from vibes_tui.app import VibesApp
+from vibes_tui.screens.inspect import InspectScreen
+from vibes_tui.screens.options import OptionsScreen
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+COUNTS = {"A": (40, 400), "B": (55, 400), "C": (48, 400)}  # successes, trials
+
+
+@pytest.fixture
+def abc(cli, tmp_path) -> str:
+    events = [
+        {"variant": name, "outcome": i < successes}
+        for name, (successes, trials) in COUNTS.items()
+        for i in range(trials)
+    ]
+    path = tmp_path / "abc.json"
+    path.write_text(json.dumps(events))
+    made = cli("experiments", "create", "abc", "--type", "ab-test", "--initial-data-file", path)
+    assert made.code == 0, made.err
+    return "abc"
+
+
+def mass(group: dict) -> float:
+    """The Beta(1 + successes, 1 + failures) posterior's mass inside the group's HDI."""
+    successes, trials = COUNTS[group["name"]]
+    beta = stats.beta(1 + successes, 1 + trials - successes)
+    return beta.cdf(group["hdi_high"]) - beta.cdf(group["hdi_low"])
+
+
+async def open_options(app, pilot, name: str) -> OptionsScreen:
+    await settle(app, pilot)
+    app.open_experiment(name)
+    await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
+    await pilot.press("o")
+    await until(pilot, lambda: isinstance(app.screen, OptionsScreen))
+    return app.screen
+
+
+async def test_options_set_in_the_panel_are_what_the_cli_answers_with(home, abc, cli):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await open_options(app, pilot, abc)
+        panel.query_one("#control", Select).value = "B"
+        panel.query_one("#hdi_prob", Input).value = "0.8"
+        panel.query_one("#rope", Input).value = "0.05"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen))
+        inspect = app.screen
+        await until(pilot, lambda: inspect.summary and inspect.summary["control"] == "B")
+        assert inspect.summary["hdi_prob"] == 0.8
+        for group in inspect.summary["groups"]:
+            assert mass(group) == pytest.approx(0.8, abs=1e-6)
+    with catalog.open_lake() as lake:
+        assert catalog.get(lake, abc).analysis == Analysis(control="B", hdi_prob=0.8, rope=0.05)
+
+    answer = cli("posterior", abc, "--exact", "--json")
+    summary = answer.json()
+    assert summary["control"] == "B" and summary["hdi_prob"] == 0.8
+    assert "0.05" in summary["verdict"]["rule"] or "5%" in summary["verdict"]["rule"]
+    assert all(mass(group) == pytest.approx(0.8, abs=1e-6) for group in summary["groups"])
+    assert "saved options" in answer.err and "hdi_prob 0.8" in answer.err
+    given = cli("posterior", abc, "--exact", "--json", "--hdi-prob", "0.94", "--control", "A")
+    summary = given.json()  # an option given wins; the others stay saved
+    assert summary["control"] == "A" and summary["hdi_prob"] == 0.94
+    assert all(mass(group) == pytest.approx(0.94, abs=1e-6) for group in summary["groups"])
+    listed = cli("experiments", "list").json()
+    assert listed[0]["options"] == {"control": "B", "hdi_prob": 0.8, "rope": 0.05}
+
+
+async def test_the_panel_shows_what_is_saved_and_resets_to_the_defaults(home, abc):
+    with catalog.open_lake() as lake:
+        catalog.save_analysis(lake, abc, Analysis(hdi_prob=0.9, split={"A": 2, "B": 1, "C": 1}))
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await open_options(app, pilot, abc)
+        assert panel.query_one("#hdi_prob", Input).value == "0.9"
+        assert panel.query_one("#split", Input).value == "A=2,B=1,C=1"
+        assert not panel.query("#threshold")  # a Bernoulli option: not an ab-test's
+        await pilot.press("ctrl+r", "ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen))
+        await until(pilot, lambda: app.screen.summary and app.screen.summary["hdi_prob"] == 0.94)
+    with catalog.open_lake() as lake:
+        assert catalog.get(lake, abc).analysis == Analysis()
+
+
+@pytest.mark.parametrize(
+    ("field", "typed", "said"),
+    [
+        ("hdi_prob", "2", "HDI probability"),
+        ("split", "A=50", "at least two variants"),
+        ("prior", "gamma=3", "gamma"),  # parses, but an ab-test's prior has no gamma
+        ("split", "A=1,Z=1", "Z"),  # a variant the experiment does not have
+    ],
+)
+async def test_a_bad_option_is_said_in_the_panel_and_nothing_is_saved(
+    home, abc, field, typed, said
+):
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        panel = await open_options(app, pilot, abc)
+        panel.query_one(f"#{field}", Input).value = typed
+        await pilot.press("ctrl+s")
+        status = panel.query_one("#options-status")
+        await until(pilot, lambda: str(status.render()) not in ("", "checking..."))
+        assert said in str(status.render()) and app.screen is panel
+        await pilot.press("escape")
+        assert isinstance(app.screen, InspectScreen)
+    with catalog.open_lake() as lake:
+        assert catalog.get(lake, abc).analysis == Analysis()
+
+
+def test_options_stored_by_another_version_or_damaged_are_ignored(home, abc, cli):
+    def damage(con) -> None:
+        stored = json.dumps({"hdi_prob": "lots", "control": "B", "colour": "red"})
+        con.execute(f"UPDATE {catalog.METADATA} SET options = ?", [stored])
+
+    with catalog.open_lake() as lake:
+        lake.write(damage, "as another version wrote it")
+        assert catalog.get(lake, abc).analysis == Analysis(control="B")
+    summary = cli("posterior", abc, "--exact", "--json").json()
+    assert summary["control"] == "B" and summary["hdi_prob"] == 0.94
+
+    with catalog.open_lake() as lake:
+        lake.write(lambda con: con.execute(f"UPDATE {catalog.METADATA} SET options = '{{'"), "x")
+        assert catalog.get(lake, abc).analysis == Analysis()
+
+
+@pytest.mark.mcmc
+def test_saved_options_resummarize_the_cached_fit_and_a_new_prior_refits(home, abc):
+    """A new HDI probability or control is a cache hit (the draws summarized again); a new
+    prior is a different model, so a miss: it must be fitted."""
+    small = inference.Settings(draws=200, tune=200, chains=2)
+    with catalog.open_lake() as lake:
+        fitted = inference.posterior(lake, abc, small)
+        assert fitted["method"] == "mcmc" and not fitted["cached"]
+        catalog.save_analysis(lake, abc, Analysis(hdi_prob=0.8, control="C"))
+        again = inference.posterior(lake, abc, small, fit=False)
+        assert again is not None and again["cached"]
+        assert again["hdi_prob"] == 0.8 and again["control"] == "C"
+        assert [g["mean"] for g in again["groups"]] == [g["mean"] for g in fitted["groups"]]
+        catalog.save_analysis(lake, abc, Analysis(prior="alpha=2,beta=2"))
+        assert inference.posterior(lake, abc, small, fit=False) is None
