@@ -72,7 +72,8 @@ def lake(tmp_path_factory) -> dict[str, str]:
                 catalog.create(opened, name, "ab-test", events)
             opened.write(
                 lambda con: con.executemany(
-                    f"INSERT INTO {catalog.METADATA} VALUES (?, ?, 'ab-test', now(), NULL)",
+                    f"INSERT INTO {catalog.METADATA} (name, display_name, type, created_at) "
+                    "VALUES (?, ?, 'ab-test', now())",
                     [[name, name] for name in [*ODD, CONTROL]],
                 ),
                 "names past validation",
