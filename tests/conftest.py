@@ -84,3 +84,15 @@ def ab_test(cli, tmp_path) -> str:
     )
     assert created.code == 0, created.err
     return "ab"
+
+
+@pytest.fixture
+def piped(cli, tmp_path) -> str:
+    """An ab-test whose second variant's name has a pipe and markup in it."""
+    events = [{"variant": "A", "outcome": i % 5 == 0} for i in range(300)]
+    events += [{"variant": "B|[b]x", "outcome": i % 4 == 0} for i in range(300)]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    made = cli("experiments", "create", "piped", "--type", "ab-test", "--initial-data-file", path)
+    assert made.code == 0, made.err
+    return "piped"

@@ -20,18 +20,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
 @pytest.fixture
-def piped(cli, tmp_path) -> str:
-    """An ab-test whose second variant's name has a pipe and markup in it."""
-    events = [{"variant": "A", "outcome": i % 5 == 0} for i in range(300)]
-    events += [{"variant": "B|[b]x", "outcome": i % 4 == 0} for i in range(300)]
-    path = tmp_path / "events.json"
-    path.write_text(json.dumps(events))
-    made = cli("experiments", "create", "piped", "--type", "ab-test", "--initial-data-file", path)
-    assert made.code == 0, made.err
-    return "piped"
-
-
-@pytest.fixture
 def here(tmp_path, monkeypatch):
     """An empty current folder: relative names land here, and leftovers show."""
     folder = tmp_path / "here"

@@ -590,15 +590,19 @@ def test_the_embedded_home_is_readable_by_its_owner_only(cli, home, ab_test):
         path.relative_to(home).as_posix(): stat.S_IMODE(path.stat().st_mode)
         for path in [home, *home.rglob("*")]
     }
-    for folder in (".", "data", "cache", "mlartifacts"):
+    for folder in (".", "data", "cache", "mlartifacts", "fits", f"fits/{ab_test}"):
         assert made[folder] == 0o700, (folder, oct(made[folder]))
     for file in ("catalog.sqlite", "mlflow.db", "mlflow.lock"):
         assert made[file] == 0o600, (file, oct(made[file]))
     assert any(name.endswith(".parquet") for name in made)
     assert any(name.startswith("cache/") for name in made)
     assert any(name.startswith("mlartifacts/") for name in made)
+    copies = [name for name in made if name.startswith("fits/") and name.endswith(".json")]
+    assert copies and all(made[name] == 0o600 for name in copies)
     # Everything else is inside those folders, which nobody else may enter.
     for name in made:
         assert (
-            name == "." or "/" not in name or name.split("/")[0] in ("data", "cache", "mlartifacts")
+            name == "."
+            or "/" not in name
+            or name.split("/")[0] in ("data", "cache", "mlartifacts", "fits")
         ), name

@@ -3,21 +3,6 @@ the csv module and as a Markdown table; names are data (a `|` in one stays in it
 
 import csv
 import io
-import json
-
-import pytest
-
-
-@pytest.fixture
-def piped(cli, tmp_path) -> str:
-    """An ab-test whose second variant's name has a pipe and markup in it."""
-    events = [{"variant": "A", "outcome": i % 5 == 0} for i in range(300)]
-    events += [{"variant": "B|[b]x", "outcome": i % 4 == 0} for i in range(300)]
-    path = tmp_path / "events.json"
-    path.write_text(json.dumps(events))
-    made = cli("experiments", "create", "piped", "--type", "ab-test", "--initial-data-file", path)
-    assert made.code == 0, made.err
-    return "piped"
 
 
 def test_csv_has_a_row_per_group_with_the_json_numbers(cli, piped):

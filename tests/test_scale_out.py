@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from tests.conftest import run_vibes
+from tests.test_imports import PROBE
 
 psycopg2 = pytest.importorskip("psycopg2", reason="psycopg2 is not installed")
 boto3 = pytest.importorskip("boto3", reason="boto3 is not installed")
@@ -148,6 +149,17 @@ def test_lifecycle_on_postgres_and_s3(services, tmp_path):
     )
     assert len(runs) == 1 and runs[0][0] == "FINISHED"  # MLflow's runs are in PostgreSQL
     assert runs[0][1].startswith(f"s3://{services['buckets']['mlflow']}/")
+    # Another machine (another home: no copy of the summary) finds the fit in PostgreSQL and
+    # S3 without starting MLflow.
+    other = {"VIBES_HOME": str(tmp_path / "other-machine")}
+    probe = [sys.executable, "-c", PROBE.format(heavy=("mlflow",)), "posterior", "ab", "--json"]
+    probe += ["--draws", "300", "--tune", "300", "--chains", "2"]
+    there = subprocess.run(probe, capture_output=True, text=True, env={**os.environ, **other})
+    assert there.returncode == 0, there.stderr
+    assert json.loads(there.stdout)["cached"] is True
+    assert json.loads(there.stdout)["groups"] == json.loads(hit.out)["groups"]
+    assert json.loads(there.stderr.rsplit("LOADED=", 1)[1]) == []
+    assert list((tmp_path / "other-machine" / "fits" / "ab").glob("*.json"))  # copied there
     artifacts = objects(services, "mlflow")  # and their artifacts in the bucket
     assert any(key.endswith("posterior.nc") for key in artifacts)
     assert any(key.endswith("summary.json") for key in artifacts)

@@ -543,13 +543,10 @@ def test_quitting_while_pymc_imports_exits_cleanly_and_restores_the_terminal(thr
 
 async def test_an_upload_by_another_process_shows_a_banner_until_r_refreshes(home, three):
     """The open posterior does not go stale silently: "new data (N events) — r to refresh",
-    r in the footer while it shows, and r reads the lake again."""
+    and r reads the lake again."""
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        app.open_experiment("coin")
-        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
-        screen = app.screen
+        screen = await open_coin(app, pilot)
         banner = screen.query_one("#new-data")
         assert not banner.display
         before = screen.summary["snapshot"]
@@ -567,10 +564,7 @@ async def test_with_the_banner_the_screen_still_fits_and_help_stays_in_the_foote
 
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        app.open_experiment("coin")
-        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
-        screen = app.screen
+        screen = await open_coin(app, pilot)
         screen.polled = app.main_lake().snapshot_id()  # as a poll would have found it
         screen.show_new_data(5)
         await pilot.pause()
@@ -578,3 +572,10 @@ async def test_with_the_banner_the_screen_still_fits_and_help_stays_in_the_foote
         assert not screen.vertical_scrollbar.display or screen.max_scroll_y == 0
         keys = {key.key_display: key.region for key in screen.query(FooterKey)}
         assert keys["?"].right <= 80 and keys["?"].width >= len("? Help")
+
+
+async def open_coin(app, pilot) -> InspectScreen:
+    await settle(app, pilot)
+    app.open_experiment("coin")
+    await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
+    return app.screen

@@ -4,6 +4,9 @@ A run holds the summary (``summary.json``) and the full posterior (``posterior.n
 artifacts, the key's parts as params and the diagnostics as metrics; only runs that reached
 FINISHED count. Everything that goes wrong here raises ``CacheError``: the caller warns and
 fits afresh, so the cache can make an answer slower but never wrong or missing.
+
+Reads try this machine's copy of the summary first, then MLflow's tables directly, and only
+then MLflow itself (see vibes_core.store): a hit costs no MLflow import.
 """
 
 import contextlib
@@ -16,15 +19,15 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from vibes_core import store as fast
 from vibes_core.config import Config, mask, private_dir
 from vibes_core.errors import first_line
+from vibes_core.store import EXPERIMENT, POSTERIOR, SUMMARY
+from vibes_core.store import Stored as Hit
 
-EXPERIMENT = "vibes-posteriors"
-SUMMARY, POSTERIOR = "summary.json", "posterior.nc"
 # How a store broken before it was made atomically (a migration killed halfway) fails to open.
 BROKEN_STORE = (
     "_alembic_tmp",
@@ -45,14 +48,6 @@ class CacheError(Exception):
 
 def warn_on_stderr(message: str) -> None:
     print(f"vibes: warning: {message}", file=sys.stderr)
-
-
-@dataclass
-class Hit:
-    run_id: str
-    artifact_uri: str
-    summary: dict
-    options: dict  # the summary options the stored summary was made with
 
 
 class Cache:
@@ -161,7 +156,28 @@ class Cache:
             max_results=max_results,
         )
 
-    def lookup(self, key: str) -> Hit | None:
+    def lookup(self, key: str, experiment: str | None = None) -> Hit | None:
+        """The fit stored under ``key``, or None. With ``experiment`` (whose fit it is), this
+        machine's copy is read first, and a hit found elsewhere is copied."""
+        if experiment is not None:
+            copy = fast.read_copy(self.config, experiment, key)
+            if copy is not None:
+                return copy
+        self.config.export_environment()
+        try:
+            found = fast.find_run(self.config, key)
+            hit = None if found is None else Hit(*found, **self._stored(found[1]))
+        except Exception:  # another kind of store, or one MLflow must repair: ask MLflow
+            hit = self._lookup(key)
+        if hit is not None and experiment is not None:
+            fast.keep_copy(self.config, experiment, key, hit)
+        return hit
+
+    def _stored(self, artifact_uri: str) -> dict:
+        stored = fast.read_summary(self.config, artifact_uri)
+        return {"summary": stored["summary"], "options": stored["options"]}
+
+    def _lookup(self, key: str) -> Hit | None:
         try:
             runs = self._runs(f"tags.vibes_key = '{key}' and attributes.status = 'FINISHED'", 1)
             if not runs:
@@ -214,15 +230,19 @@ class Cache:
                 client.log_artifact(run_id, str(stored))
             client.log_artifact(run_id, str(posterior_path))
             client.set_terminated(run_id, "FINISHED")  # only now can a lookup find it
-            return run_id
         except Exception as error:
             if run_id is not None:  # unfinished or failed: lookups ignore it either way
                 with contextlib.suppress(Exception):
                     client.set_terminated(run_id, "FAILED")
             raise CacheError(f"cannot store the fit: {first_line(error)}") from error
+        stored = Hit(run_id, run.info.artifact_uri, summary, options)
+        fast.keep_copy(self.config, tags["experiment"], key, stored)
+        return run_id
 
     def clear(self, experiment: str) -> int:
-        """Delete every run of one experiment, artifacts included; the count deleted."""
+        """Delete every run of one experiment, artifacts included, and this machine's copies;
+        the count of runs deleted."""
+        fast.drop_copies(self.config, experiment)
         try:
             client, _ = self.connect()
             runs = self._runs(f"tags.vibes_experiment = '{experiment}'")
@@ -234,6 +254,13 @@ class Cache:
             raise CacheError(f"cannot clear the cache: {first_line(error)}") from error
 
     def entries(self, experiment: str | None = None) -> list[dict]:
+        self.config.export_environment()
+        try:
+            return fast.finished_runs(self.config, experiment)
+        except Exception:  # another kind of store, or one MLflow must repair: ask MLflow
+            return self._mlflow_entries(experiment)
+
+    def _mlflow_entries(self, experiment: str | None) -> list[dict]:
         query = f"tags.vibes_experiment = '{experiment}'" if experiment else ""
         try:
             runs = self._runs(" and ".join(filter(None, [query, "attributes.status = 'FINISHED'"])))
@@ -245,7 +272,7 @@ class Cache:
                 "experiment": run.data.tags.get("vibes_experiment"),
                 "snapshot": int(run.data.tags.get("vibes_snapshot", -1)),
                 "method": "mcmc",
-                "created_at": iso(run.info.start_time),
+                "created_at": fast.iso(run.info.start_time),
                 "seconds_saved_per_hit": run.data.metrics.get("fit_seconds"),
                 "run_id": run.info.run_id,
             }
@@ -283,9 +310,3 @@ def artifacts(artifact_uri: str):
 def delete_artifacts(artifact_uri: str) -> None:
     with contextlib.suppress(Exception):  # the run goes anyway; `mlflow gc` collects the rest
         artifacts(artifact_uri).delete_artifacts()
-
-
-def iso(milliseconds: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(milliseconds / 1000, UTC).isoformat().replace("+00:00", "Z")

@@ -94,10 +94,15 @@ def private_dir(folder: Path, home: Path) -> None:
     """Create ``folder`` if missing; under (or at) ``home`` with owner-only permissions (0700),
     ``home`` first, so that nobody else can read the lake or the cache inside."""
     inside = folder == home or home in folder.parents
-    if inside and not home.exists():
-        home.parent.mkdir(parents=True, exist_ok=True)
-        home.mkdir(mode=0o700, exist_ok=True)
-    folder.mkdir(mode=0o700 if inside else 0o777, parents=True, exist_ok=True)
+    if not inside:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    home.parent.mkdir(parents=True, exist_ok=True)
+    # Home down to the folder, each made owner-only: mkdir(parents=True) would give the ones
+    # between the default mode.
+    for step in [*reversed(folder.parents), folder]:
+        if step == home or home in step.parents:
+            step.mkdir(mode=0o700, exist_ok=True)
 
 
 def default_home() -> Path:

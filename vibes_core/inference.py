@@ -142,7 +142,7 @@ def posterior(
     cache = Cache(lake.config, warn=warn)  # a store repaired on first use says so there too
     if use_cache:
         try:
-            hit = cache.lookup(key)
+            hit = cache.lookup(key, name)
             if hit is not None:
                 draws = cached_draws(cache, hit, fitting) if plots else None
                 summary = resummarize(cache, hit, fitting, options, draws)

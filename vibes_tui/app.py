@@ -137,7 +137,7 @@ class VibesApp(SurvivesWorkers, App):
 
             config = load_config()
             with contextlib.suppress(CacheError):  # a fit will say so, and fit uncached
-                Cache(config).lookup("warm-up")  # MLflow's store, its first query
+                Cache(config).connect()  # MLflow's store, ready for the fits to store
             artifacts(config.home.as_uri())  # MLflow's artifact stores, found once
             # Millions of objects now live for good; a full collection that walked them took
             # 0.25 s, and struck in the middle of opening an experiment one time in two.

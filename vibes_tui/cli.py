@@ -68,6 +68,18 @@ def experiment_names() -> list[str]:
         return []
 
 
+# An experiment type, as --type NAME (completed from the registry).
+TypeName = Annotated[
+    str,
+    typer.Option(
+        "--type",
+        help=f"one of: {', '.join(TYPE_NAMES)}",
+        show_default=False,
+        autocompletion=type_names,
+    ),
+]
+
+
 class Shown(StrEnum):
     """How a posterior is printed."""
 
@@ -207,15 +219,7 @@ def db_inspect(
 def experiments_create(
     name_arg: Annotated[str | None, typer.Argument(metavar="NAME", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", help="the experiment's name")] = None,
-    type_name: Annotated[
-        str,
-        typer.Option(
-            "--type",
-            help=f"one of: {', '.join(TYPE_NAMES)}",
-            show_default=False,
-            autocompletion=type_names,
-        ),
-    ] = ...,
+    type_name: TypeName = ...,
     display_name: Annotated[str | None, typer.Option(help="a readable title")] = None,
     initial_data_file: Annotated[
         str | None, typer.Option(help="JSON, NDJSON, CSV or Parquet file; default: stdin")
@@ -264,15 +268,7 @@ def experiments_list() -> None:
 
 @experiments_app.command("schema")
 def experiments_schema(
-    type_name: Annotated[
-        str,
-        typer.Option(
-            "--type",
-            help=f"one of: {', '.join(TYPE_NAMES)}",
-            show_default=False,
-            autocompletion=type_names,
-        ),
-    ],
+    type_name: TypeName,
 ) -> None:
     """An experiment type: its columns, statistics, prior parameters and summary fields."""
     from vibes_core.types import get_type
