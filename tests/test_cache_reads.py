@@ -136,3 +136,43 @@ def test_a_copy_older_than_copy_days_or_damaged_is_not_read(cli, home, tmp_path)
     copy.write_text("{half")
     assert store.read_copy(config, "e", key) is None and not copy.exists()
     assert fit(cli, "e", *SMALL)["cached"] is True
+
+
+def test_a_miss_is_stored_by_a_child_that_started_mlflow_while_this_process_sampled(
+    cli, home, tmp_path
+):
+    """The fitting process never imports MLflow; the fit is stored all the same, before the
+    command returns: a FINISHED run in MLflow (read back with MLflow's own client) and a copy."""
+    create(cli, tmp_path, "e")
+    answer, heavy = loaded(dict(os.environ), "posterior", "e", "--json", *SMALL, heavy=("mlflow",))
+    assert answer["cached"] is False and heavy == []
+    [entry] = Cache(load_config())._mlflow_entries("e")
+    hit = Cache(load_config())._lookup(entry["key"])
+    assert hit.summary["groups"] == answer["groups"]
+    assert len(copies(home, "e")) == 1
+    assert fit(cli, "e", *SMALL)["cached"] is True
+
+
+@pytest.mark.parametrize("same_store", [True, False], ids=["same store", "another store"])
+def test_the_child_stores_only_in_the_store_of_the_fitting_process(
+    home, tmp_path, monkeypatch, same_store
+):
+    """The child reads the configuration anew; when it names another store than the fitting
+    process's (a config built in Python), it stores nothing and the fitting process does."""
+    config = load_config()
+    if not same_store:
+        elsewhere = f"sqlite:///{tmp_path / 'elsewhere-mlflow.db'}"
+        config = type(config)(**{**config.__dict__, "mlflow_tracking_uri": elsewhere})
+    cache = Cache(config)
+    with monkeypatch.context() as fresh:  # as in a new command: MLflow not loaded
+        fresh.delitem(sys.modules, "mlflow", raising=False)
+        cache.start_storing()
+    assert cache._storer is not None
+    posterior = tmp_path / "posterior.nc"
+    posterior.write_bytes(b"draws")
+    tags = {"experiment": "e", "snapshot": 1, "type": "ab-test"}
+    run_id = cache.store("k", tags, {"draws": 100}, {"fit_seconds": 1.0}, {"x": 1}, {}, posterior)
+    [entry] = Cache(config)._mlflow_entries("e")  # MLflow's own client, on the right store
+    assert entry["run_id"] == run_id and entry["key"] == "k"
+    stored_home = store.finished_runs(load_config(), "e")
+    assert [e["run_id"] for e in stored_home] == ([run_id] if same_store else [])

@@ -14,6 +14,7 @@ import fcntl
 import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +57,7 @@ class Cache:
         self.warn = warn
         self._client = None
         self._experiment_id = None
+        self._storer: subprocess.Popen | None = None  # see start_storing
 
     def connect(self):
         """The tracking store, opened on first use (it takes a second or two)."""
@@ -201,7 +203,64 @@ class Cache:
         except Exception as error:
             raise CacheError(f"cannot read the cached posterior: {first_line(error)}") from error
 
+    def start_storing(self) -> None:
+        """On a miss, before sampling: MLflow imported and its store opened in a child process
+        (vibes_core.storer) on the other core meanwhile, 3 s a command would wait for after the
+        fit. Not where MLflow is loaded already (the dashboard): there storing is quick."""
+        if "mlflow" in sys.modules or self._storer is not None:
+            return
+        with contextlib.suppress(OSError):
+            self._storer = subprocess.Popen(
+                [sys.executable, "-m", "vibes_core.storer"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "VIBES_HOME": str(self.config.home)},
+            )
+
+    def stop_storing(self) -> None:
+        """The child, if it was not needed (a fit that failed): told so, and gone."""
+        storer, self._storer = self._storer, None
+        if storer is not None:
+            with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+                storer.communicate("", timeout=10)
+            if storer.poll() is None:
+                storer.kill()
+
     def store(
+        self,
+        key: str,
+        tags: dict,
+        params: dict,
+        metrics: dict,
+        summary: dict,
+        options: dict,
+        posterior_path: Path,
+    ) -> str:
+        call = {"key": key, "tags": tags, "params": params, "metrics": metrics}
+        call |= {"summary": summary, "options": options, "posterior_path": posterior_path}
+        storer, self._storer = self._storer, None
+        if storer is not None:
+            answer = self._stored_by(storer, call)
+            if "run_id" in answer:
+                return answer["run_id"]
+            if "error" in answer and not answer["error"].startswith("another store"):
+                raise CacheError(answer["error"])
+        return self._store(**call)
+
+    def _stored_by(self, storer: subprocess.Popen, call: dict) -> dict:
+        """The child's answer; {} when it could not give one (then this process stores)."""
+        store = [self.config.mlflow_tracking_uri, self.config.mlflow_artifact_location]
+        try:
+            path = str(call["posterior_path"])
+            request = json.dumps({**call, "posterior_path": path, "store": store})
+            out, _ = storer.communicate(request + "\n", timeout=300)
+            return json.loads(out.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, TypeError, subprocess.TimeoutExpired):
+            storer.kill()
+            return {}
+
+    def _store(
         self,
         key: str,
         tags: dict,

@@ -152,7 +152,27 @@ def posterior(
             warn(f"{error}; fitting afresh")
     if not fit:
         return None
+    cache.start_storing()  # MLflow starts on the other core while this one samples
+    try:
+        return fit_and_store(cache, key, fitting, settings, options, head, progress, warn, plots)
+    finally:
+        cache.stop_storing()
 
+
+def fit_and_store(
+    cache: Cache,
+    key: str,
+    fitting: "Fitting",
+    settings: Settings,
+    options: dict,
+    head: dict,
+    progress,
+    warn: Callable[[str], None],
+    plots: bool,
+) -> dict:
+    """Sample, summarize and diagnose; store the fit in the cache (a failure to store only
+    costs a warning: the answer stands)."""
+    kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
     target_accept = accept_rate(kind, settings)
     model = fitting.build()
     idata, seconds = sample(model, settings, progress, target_accept)
