@@ -5,6 +5,7 @@ For each set-up - embedded (SQLite catalog, local Parquet, MLflow in SQLite) and
 moto on loopback) - the median, min and max wall time of ROUNDS runs of:
 
   hit         vibes posterior NAME --json            (its fit cached)
+  hit, no copy  the same without this machine's copy of the summary (another machine's fit)
   exact       vibes posterior NAME --exact --json    (the floor a hit is measured against)
   miss        vibes posterior NAME --json --seed N   (a new seed: a new key; warm compile cache)
   list        vibes experiments list
@@ -16,12 +17,14 @@ import time goes; `--profile` prints a cProfile of one hit and one miss instead.
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from pathlib import Path
 
 from common import VIBES
 
@@ -75,16 +78,19 @@ def measure(title: str, env: dict) -> None:
         "cache list": ["cache", "list", "ab"],
         "allocate": ["bandit", "allocate", "arms"],
     }
-    times: dict[str, list[float]] = {name: [] for name in [*rows, "miss"]}
+    times: dict[str, list[float]] = {name: [] for name in [*rows, "hit, no copy", "miss"]}
+    copies = Path(env["VIBES_HOME"]) / "fits"
     for _ in range(ROUNDS):  # interleaved: drift of the machine hits every row alike
         for name, args in rows.items():
             times[name].append(run(args, env))
+        shutil.rmtree(copies, ignore_errors=True)  # as on a machine that did not fit it
+        times["hit, no copy"].append(run(rows["hit"], env))
         times["miss"].append(run(["posterior", "ab", "--json", "--seed", str(next(seeds))], env))
     print(f"{title} (median of {ROUNDS}):")
     for name, values in times.items():
-        print(f"  {name:<11} {shown(values)}")
+        print(f"  {name:<13} {shown(values)}")
     ratio = statistics.median(times["hit"]) / statistics.median(times["exact"])
-    print(f"  hit / exact {ratio:6.2f}x")
+    print(f"  hit / exact   {ratio:6.2f}x")
 
 
 def profile(env: dict) -> None:
