@@ -63,10 +63,12 @@ async def test_options_set_in_the_panel_are_what_the_cli_answers_with(home, abc,
         assert inspect.summary["hdi_prob"] == 0.8
         for group in inspect.summary["groups"]:
             assert mass(group) == pytest.approx(0.8, abs=1e-6)
+        await settle(app, pilot)  # its fit done: no thread of it runs on beside the CLI below
     with catalog.open_lake() as lake:
         assert catalog.get(lake, abc).analysis == Analysis(control="B", hdi_prob=0.8, rope=0.05)
 
     answer = cli("posterior", abc, "--exact", "--json")
+    assert answer.code == 0, answer.err
     summary = answer.json()
     assert summary["control"] == "B" and summary["hdi_prob"] == 0.8
     assert "0.05" in summary["verdict"]["rule"] or "5%" in summary["verdict"]["rule"]
