@@ -99,7 +99,8 @@ def opening(home: Path) -> None:
         wait_for("1 of", time.perf_counter())
         keys("Enter")  # from the filter to the table
         time.sleep(0.2)
-        exact.append(wait_for(" beats ", keys("Enter")))  # the MCMC fit takes seconds more
+        # The exact posterior is drawn (its status line says so); the MCMC fit takes seconds more.
+        exact.append(wait_for("the MCMC fit follows", keys("Enter")))
         stop()
     report("open a cached fit, after start-up", cached, "goal < 0.3 s")
     report("open an unfitted experiment, exact posterior", exact, "goal < 0.3 s")
@@ -109,10 +110,10 @@ def filtering(home: Path) -> None:
     populate(home, 1000)
     times = []
     for i in range(ROUNDS):
-        start(home, "1000 experiments")  # the headlines are being computed from here on
+        start(home, "1,000 experiments")  # the headlines are being computed from here on
         keys("/")
         time.sleep(0.2)
-        times.append(wait_for("1 of 1000 experiments", keys(*f"exp_{997 - i:04d}")))
+        times.append(wait_for("1 of 1,000 experiments", keys(*f"exp_{997 - i:04d}")))
         stop()
     report(
         "1,000 experiments: filter typed to one row shown, headlines computing",
