@@ -244,12 +244,13 @@ class Cache:
             answer = self._stored_by(storer, call)
             if "run_id" in answer:
                 return answer["run_id"]
-            if "error" in answer and not answer["error"].startswith("another store"):
+            if "error" in answer:
                 raise CacheError(answer["error"])
-        return self._store(**call)
+        return self._store(**call)  # no child, or one that could not store here
 
     def _stored_by(self, storer: subprocess.Popen, call: dict) -> dict:
-        """The child's answer; {} when it could not give one (then this process stores)."""
+        """The child's answer; {} when it stored nothing (another store) or could not answer:
+        then this process stores."""
         store = [self.config.mlflow_tracking_uri, self.config.mlflow_artifact_location]
         try:
             path = str(call["posterior_path"])

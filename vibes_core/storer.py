@@ -3,8 +3,8 @@ MLflow and opens its store (3 s) on the other core while the parent samples, the
 the parent sends it and says so. See cache.Cache.start_storing.
 
 Protocol, one JSON line each way: the parent writes the store call's arguments (the posterior
-as a file path) and which store it means, the child answers {"run_id": ...} or {"error": ...}
-(a child whose configuration names another store stores nothing: the parent then does).
+as a file path) and which store it means; the child answers {"run_id": ...}, {"error": ...},
+or {} when its configuration names another store (it stored nothing: the parent stores).
 Started but never sent anything (the fit failed, the parent was interrupted), it stores
 nothing and exits.
 """
@@ -33,7 +33,7 @@ def main() -> int:
         call = json.loads(request)
         store = call.pop("store")
         if store != [cache.config.mlflow_tracking_uri, cache.config.mlflow_artifact_location]:
-            answer = {"error": "another store than the parent's: stored by the parent"}
+            answer = {}  # not stored: the parent stores it in its own
         else:
             call["posterior_path"] = Path(call["posterior_path"])
             try:
