@@ -8,6 +8,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from contextlib import contextmanager
@@ -436,6 +437,32 @@ def test_ctrl_c_after_the_commit_says_the_write_is_whole(cli, tmp_path, home, ab
         "interrupted after its write had been committed (nothing is missing)\n"
     ), result.err
     assert lake_state(home)[1][ab_test] == before[1][ab_test] + 300
+
+
+def test_ctrl_c_that_another_thread_takes_during_a_commit_lands_after_the_commit_is_noted():
+    """The kernel hands a process's SIGINT to any thread not blocking it (DuckDB runs several,
+    pytest's worker one); Python then raises in the main thread at its next line. Held, it must
+    land only when the block noting the commit has ended."""
+    from vibes_core.config import INTERRUPTED
+    from vibes_core.lake import interrupts_held
+    from vibes_tui.cli import on_ctrl_c
+
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait)
+    other.start()
+    previous = signal.signal(signal.SIGINT, on_ctrl_c)
+    noted = []
+    try:
+        with pytest.raises(KeyboardInterrupt), interrupts_held():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the signal has arrived, in whichever thread
+            noted.append("committed")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        INTERRUPTED.clear()
+        idle.set()
+        other.join()
+    assert noted == ["committed"]
 
 
 def test_ctrl_c_exits_130_in_one_line_and_never_commits_part_of_a_batch(

@@ -88,6 +88,8 @@ INTERRUPTED = threading.Event()
 # Set once a write of this process has committed, so that a Ctrl-C landing after it is not
 # reported as having rolled it back.
 COMMITTED = threading.Event()
+# Set while a write commits: a Ctrl-C then only sets INTERRUPTED, and lands once it is noted.
+HOLDING = threading.Event()
 
 
 def private_dir(folder: Path, home: Path) -> None:

@@ -12,7 +12,6 @@ import os
 import random
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,6 +22,7 @@ import duckdb
 
 from vibes_core.config import (
     COMMITTED,
+    HOLDING,
     INTERRUPTED,
     S3,
     Config,
@@ -433,15 +433,15 @@ class Lake:
 
 @contextlib.contextmanager
 def interrupts_held():
-    """SIGINT held back in the main thread (it arrives when this ends): between a COMMIT and
-    the line that notes it, a KeyboardInterrupt would say the write had not happened."""
-    import signal
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    """Ctrl-C held back until this ends: between a COMMIT and the line that notes it, a
+    KeyboardInterrupt would say the write had not happened. While HOLDING is set the CLI's
+    handler only notes a Ctrl-C; a signal mask would not do, as the kernel hands a process's
+    SIGINT to any thread not blocking it (DuckDB runs several) and Python then raises it in the
+    main thread at its next line."""
+    HOLDING.set()
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        HOLDING.clear()
+    if INTERRUPTED.is_set():
+        raise KeyboardInterrupt

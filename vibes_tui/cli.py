@@ -784,11 +784,13 @@ def interrupted() -> int:
 
 def on_ctrl_c(signum, frame) -> None:
     """Note Ctrl-C where the lake looks before committing (DuckDB may swallow the
-    KeyboardInterrupt of a query it runs, and go on), then interrupt as Python does."""
-    from vibes_core.config import INTERRUPTED
+    KeyboardInterrupt of a query it runs, and go on), then interrupt as Python does, unless a
+    commit is being noted (it raises when that is done)."""
+    from vibes_core.config import HOLDING, INTERRUPTED
 
     INTERRUPTED.set()
-    raise KeyboardInterrupt
+    if not HOLDING.is_set():
+        raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
