@@ -283,25 +283,32 @@ def attach_problem(error: Exception) -> str | None:
     return None
 
 
+def connect(home: Path, extensions: list[str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with these extensions loaded from their wheels (nothing from the
+    network), in UTC."""
+    files = [extension_file(name) for name in extensions]
+    checked = ExtensionCheck(home, files)
+    con = duckdb.connect(
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_unsigned_extensions": checked.done,
+        }
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    for file in files:
+        con.execute(f"LOAD {sql_literal(file)}")
+    checked.record()
+    return con
+
+
 class Lake:
     """One DuckDB connection with the DuckLake attached as ``lake``."""
 
     def __init__(self, config: Config | None = None, *, create: bool | None = None):
         self.config = config or load_config()
         create = self.config.auto_init if create is None else create
-        files = [extension_file(name) for name in self._needed_extensions()]
-        checked = ExtensionCheck(self.config.home, files)
-        self.con = duckdb.connect(
-            config={
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "allow_unsigned_extensions": checked.done,
-            }
-        )
-        self.con.execute("SET TimeZone = 'UTC'")
-        for file in files:
-            self.con.execute(f"LOAD {sql_literal(file)}")
-        checked.record()
+        self.con = connect(self.config.home, self._needed_extensions())
         if self.config.s3:
             use_s3(self.con, self.config.s3)
             if create:  # a bucket that is missing or refuses us: before the catalog is made
