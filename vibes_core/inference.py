@@ -455,14 +455,12 @@ def sample(
 def estimate_of(kind, posterior, names: list[str], pooled: bool = False):
     """The type's quantity (and its parts) from a fit's posterior draws, with the Monte Carlo
     error of each group's mean; a pooled fit's hyperparameters too."""
-    import arviz_stats
-    import xarray as xr
-
+    from vibes_core.diagnostics import mcse_mean
     from vibes_core.posterior import Draws
 
     variables = {name: posterior[name].values for name in posterior.data_vars}
     quantity, parts = kind.quantity_draws(variables)  # (chain, draw, group) each
-    mcse = arviz_stats.mcse(xr.DataArray(quantity, dims=("chain", "draw", "group"))).values
+    mcse = mcse_mean(quantity)
     flat = len(names)
     return Draws(
         names,
@@ -480,22 +478,19 @@ def diagnose(
     idata, parameters: list[str], seconds: float, settings: Settings, target_accept: float
 ) -> dict:
     """Convergence over every element of every parameter: the worst r_hat and ESS."""
-    import arviz_stats
     import numpy as np
 
-    def extreme(result, pick) -> float | None:
-        values = np.concatenate([np.ravel(result[p].values) for p in parameters])
-        value = float(pick(values))
+    from vibes_core.diagnostics import ess_bulk, ess_tail, rhat
+
+    def extreme(statistic, pick) -> float | None:
+        values = [np.ravel(statistic(idata.posterior[p].values)) for p in parameters]
+        value = float(pick(np.concatenate(values)))
         return value if math.isfinite(value) else None  # JSON has no inf or NaN
 
     return {
-        "max_r_hat": extreme(arviz_stats.rhat(idata, var_names=parameters), np.max),
-        "min_ess_bulk": extreme(
-            arviz_stats.ess(idata, var_names=parameters, method="bulk"), np.min
-        ),
-        "min_ess_tail": extreme(
-            arviz_stats.ess(idata, var_names=parameters, method="tail"), np.min
-        ),
+        "max_r_hat": extreme(rhat, np.max),
+        "min_ess_bulk": extreme(ess_bulk, np.min),
+        "min_ess_tail": extreme(ess_tail, np.min),
         "divergences": int(idata.sample_stats["diverging"].values.sum()),
         "parameters": parameters,
         "target_accept": target_accept,

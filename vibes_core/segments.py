@@ -121,11 +121,10 @@ def summarize(kind, draws: SegmentDraws, cells: Cells, options: dict, by: str) -
 
 def overall(kind, draws: SegmentDraws, cells: Cells) -> Draws:
     """Each group's quantity over the whole experiment: the segments mixed by their traffic."""
-    import arviz_stats
-    import xarray as xr
+    from vibes_core.diagnostics import mcse_mean
 
     quantity, parts = kind.mix(draws.quantity, draws.parts, cells.shares(kind))
-    mcse = arviz_stats.mcse(xr.DataArray(quantity, dims=("chain", "draw", "group"))).values
+    mcse = mcse_mean(quantity)
     return Draws(
         cells.groups,
         draws.flat(quantity),
