@@ -52,9 +52,12 @@ def warn_on_stderr(message: str) -> None:
 
 
 class Cache:
-    def __init__(self, config: Config, warn: Callable[[str], None] = warn_on_stderr):
+    def __init__(self, config: Config, warn: Callable[[str], None] = warn_on_stderr, reader=None):
+        """``reader``: a DuckDB connection with httpfs loaded (the lake's, when it is on S3)
+        for reading summaries stored in S3."""
         self.config = config
         self.warn = warn
+        self.reader = reader
         self._client = None
         self._experiment_id = None
         self._storer: subprocess.Popen | None = None  # see start_storing
@@ -176,7 +179,7 @@ class Cache:
         return hit
 
     def _stored(self, artifact_uri: str) -> dict:
-        stored = fast.read_summary(self.config, artifact_uri)
+        stored = fast.read_summary(self.config, artifact_uri, self.reader)
         return {"summary": stored["summary"], "options": stored["options"]}
 
     def _lookup(self, key: str) -> Hit | None:

@@ -139,7 +139,8 @@ def posterior(
         return with_plots(result, fitting, closed_form, options) if plots else result
 
     key = cache_key(name, fitting, rows, prior, settings)
-    cache = Cache(lake.config, warn=warn)  # a store repaired on first use says so there too
+    # A store repaired on first use says so there too; the lake's DuckDB reads S3 if it can.
+    cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
     if use_cache:
         try:
             hit = cache.lookup(key, name)

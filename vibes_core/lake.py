@@ -189,9 +189,12 @@ def retry(action: Callable[[], object], what: str, s3: S3 | None = None) -> obje
             delay = min(delay * 2, 1.0)
 
 
-def use_s3(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
-    """DuckDB's S3 secret for this connection: path-style URLs, SSL from the endpoint's scheme."""
-    options = ["TYPE s3"]
+def use_s3(
+    con: duckdb.DuckDBPyConnection, s3: S3, name: str = "vibes_s3", scope: str | None = None
+) -> None:
+    """DuckDB's S3 secret for this connection (for URLs under ``scope`` only, if given):
+    path-style URLs, SSL from the endpoint's scheme."""
+    options = ["TYPE s3"] + ([f"SCOPE {sql_literal(scope)}"] if scope else [])
     if s3.key_id:
         options += [f"KEY_ID {sql_literal(s3.key_id)}", f"SECRET {sql_literal(s3.secret or '')}"]
     if s3.region:
@@ -208,7 +211,7 @@ def use_s3(con: duckdb.DuckDBPyConnection, s3: S3) -> None:
             "URL_STYLE 'path'",
             f"USE_SSL {str(url.scheme == 'https').lower()}",
         ]
-    con.execute(f"CREATE OR REPLACE SECRET vibes_s3 ({', '.join(options)})")
+    con.execute(f"CREATE OR REPLACE SECRET {name} ({', '.join(options)})")
 
 
 def bucket_of(url: str) -> str:
