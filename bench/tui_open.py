@@ -17,7 +17,7 @@ from pathlib import Path
 from common import VIBES, vibes
 from tui_launch import SESSION, populate, screen
 
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 WARM_UP_SECONDS = 15  # PyMC, ArviZ and MLflow imported, MLflow's store opened
 
 
