@@ -23,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from common import VIBES
+from common import scale_out as services
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 EVENTS = 2000
@@ -118,42 +118,11 @@ def embedded() -> None:
 
 
 def scale_out() -> None:
-    try:
-        import psycopg2
-        from scale_out_uploads import database, drop, s3_endpoint
-    except ImportError as error:
-        print(f"scale-out: skipped ({error})")
-        return
-    try:
-        psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres").close()
-    except psycopg2.OperationalError as error:
-        print(f"scale-out: skipped (no PostgreSQL on 127.0.0.1: {error})")
-        return
-    import boto3
-
-    endpoint, bucket, server = s3_endpoint()
-    mlflow_bucket = f"vibes-bench-mlflow-{uuid.uuid4().hex[:6]}"
-    boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=mlflow_bucket)
-    lake, store = database(), database()
-    try:
-        with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home:
-            env = {
-                **os.environ,
-                "VIBES_HOME": home,
-                "AWS_ENDPOINT_URL": endpoint,
-                "VIBES_CATALOG_URL": f"postgres:dbname={lake} host=127.0.0.1 user=postgres",
-                "VIBES_DATA_PATH": f"s3://{bucket}/bench-{lake}/",
-                "MLFLOW_TRACKING_URI": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{store}",
-                "MLFLOW_S3_BUCKET_NAME": mlflow_bucket,
-                "MLFLOW_S3_ENDPOINT_URL": endpoint,
-            }
+    with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home, services(home) as variables:
+        if variables is not None:
+            env = {**os.environ, **variables}
             prepare(env, home)
             measure("scale-out: PostgreSQL + S3 (moto on loopback)", env)
-    finally:
-        drop(lake)
-        drop(store)
-        if server:
-            server.stop()
 
 
 if __name__ == "__main__":

@@ -5,41 +5,28 @@
 2. opening one that was never fitted: from `enter` to its exact posterior drawn - goal < 0.3 s;
 3. with 1,000 experiments, while their headlines are still being computed: from typing a
    filter to the table showing the one match.
+
+`--scale-out`: 1 and 2 with the catalog and MLflow's store in PostgreSQL, data and artifacts in
+S3 (moto on loopback).
 """
 
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import VIBES, vibes
-from tui_launch import SESSION, populate, screen
+from common import scale_out, vibes
+from tui_launch import SESSION, open_pane, populate, screen
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "7"))
 WARM_UP_SECONDS = 15  # PyMC, ArviZ and MLflow imported, MLflow's store opened
 
 
-def start(home: Path, expect: str) -> None:
-    subprocess.run(["tmux", "kill-session", "-t", SESSION], capture_output=True)
-    subprocess.run(
-        [
-            "tmux",
-            "new-session",
-            "-d",
-            "-s",
-            SESSION,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            "-e",
-            f"VIBES_HOME={home}",
-            f"{VIBES} tui",
-        ],
-        check=True,
-    )
+def start(home: Path, expect: str, variables: dict | None = None) -> None:
+    open_pane(home, variables)
     wait_for(expect, time.perf_counter())
 
 
@@ -69,8 +56,10 @@ def report(what: str, times: list[float], goal: str) -> None:
     )
 
 
-def opening(home: Path) -> None:
-    env = {**os.environ, "VIBES_HOME": str(home)}
+def opening(home: Path, variables: dict | None = None) -> None:
+    env = {**os.environ, "VIBES_HOME": str(home), **(variables or {})}
+    if variables:
+        vibes("db", "init", env=env)
     vibes("db", "demo", env=env)
     vibes("posterior", "checkout_button", env=env)  # cached from now on
     events = home / "fresh.json"
@@ -88,7 +77,7 @@ def opening(home: Path) -> None:
         )
     cached, exact = [], []
     for i in range(ROUNDS):
-        start(home, "last upload")
+        start(home, "last upload", variables)
         time.sleep(WARM_UP_SECONDS)
         cached.append(wait_for("from the cache", keys("Enter")))  # checkout_button: first row
         wait_for("last upload", keys("Escape"))  # the home table's header: back home
@@ -123,6 +112,12 @@ def filtering(home: Path) -> None:
 
 
 def main() -> None:
+    if "--scale-out" in sys.argv:
+        with tempfile.TemporaryDirectory(prefix="vibes-bench-") as home, scale_out(home) as env:
+            if env is not None:
+                print("scale-out: PostgreSQL + S3 (moto on loopback)")
+                opening(Path(home), env)
+        return
     with tempfile.TemporaryDirectory(prefix="vibes-bench-", ignore_cleanup_errors=True) as home:
         opening(Path(home))
     with tempfile.TemporaryDirectory(prefix="vibes-bench-", ignore_cleanup_errors=True) as home:
