@@ -206,7 +206,8 @@ def read_s3_summary(config: Config, folder: str, reader=None) -> dict:
     )
     con = reader if reader is not None else connect(config.home, ["httpfs"])
     try:
-        use_s3(con, credentials, "vibes_mlflow_s3", scope=f"s3://{urlsplit(folder).netloc}/")
+        # Scoped to this run's folder: on the lake's connection it changes nothing else.
+        use_s3(con, credentials, "vibes_mlflow_s3", scope=f"{folder}/")
         # Only the size is read of the posterior (a HEAD request): it must be there too.
         con.execute("SELECT size FROM read_blob(?)", [f"{folder}/{POSTERIOR}"]).fetchall()
         (text,) = con.execute(
