@@ -16,6 +16,7 @@ of a few kilobytes. Two faster ways to the same answer, tried before MLflow (cac
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -206,8 +207,10 @@ def read_s3_summary(config: Config, folder: str, reader=None) -> dict:
     )
     con = reader if reader is not None else connect(config.home, ["httpfs"])
     try:
-        # Scoped to this run's folder: on the lake's connection it changes nothing else.
-        use_s3(con, credentials, "vibes_mlflow_s3", scope=f"{folder}/")
+        # Scoped to this run's folder, and named after it: on the lake's connection it changes
+        # nothing else, and the dashboard's threads reading other runs do not replace it.
+        name = "vibes_run_" + hashlib.sha256(folder.encode()).hexdigest()[:16]
+        use_s3(con, credentials, name, scope=f"{folder}/")
         # Only the size is read of the posterior (a HEAD request): it must be there too.
         con.execute("SELECT size FROM read_blob(?)", [f"{folder}/{POSTERIOR}"]).fetchall()
         (text,) = con.execute(
