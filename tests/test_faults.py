@@ -562,13 +562,14 @@ def test_a_kill_during_the_stores_first_use_leaves_it_usable(cli, home, ab_test)
         [VIBES, "posterior", ab_test, *QUICK_FIT],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its group: the child that opens MLflow's store is killed too
     )
     deadline = time.monotonic() + 120
     while not list(home.glob("mlflow.db.creating-*")):
         assert first_fit.poll() is None and time.monotonic() < deadline, "no store was created"
         time.sleep(0.005)
     time.sleep(0.2)  # into MLflow's migrations, which take seconds
-    first_fit.kill()
+    os.killpg(first_fit.pid, signal.SIGKILL)
     first_fit.wait()
     assert not (home / "mlflow.db").exists()  # killed halfway: nothing was put in place
 
