@@ -1,6 +1,5 @@
 """`vibes config check`: each configured service reached for real, and what is wrong if not."""
 
-import os
 from pathlib import Path
 
 from vibes_core.config import Config, mask
@@ -79,7 +78,7 @@ def artifacts(config: Config) -> str:
 
     config.export_environment()
     bucket = bucket_of(location)
-    endpoint = os.environ.get("MLFLOW_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = config.artifact_s3.endpoint
     try:
         boto3.client("s3", endpoint_url=endpoint).head_bucket(Bucket=bucket)
     except botocore.exceptions.ClientError as error:

@@ -73,6 +73,13 @@ class Config:
                 os.environ.setdefault(key, value)
 
     @property
+    def artifact_s3(self) -> S3:
+        """Where MLflow's artifacts on S3 are and how to sign in: the lake's keys, at
+        MLFLOW_S3_ENDPOINT_URL if it has its own endpoint."""
+        env = {key: value for key, (value, _) in self.settings.items()}
+        return s3_of(env, env.get("MLFLOW_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"))
+
+    @property
     def catalog_kind(self) -> str:
         return self.catalog_url.split(":", 1)[0]
 
@@ -90,6 +97,15 @@ INTERRUPTED = threading.Event()
 COMMITTED = threading.Event()
 # Set while a write commits: a Ctrl-C then only sets INTERRUPTED, and lands once it is noted.
 HOLDING = threading.Event()
+
+
+def s3_of(env: dict, endpoint: str | None) -> S3:
+    return S3(
+        env.get("AWS_ACCESS_KEY_ID"),
+        env.get("AWS_SECRET_ACCESS_KEY"),
+        env.get("AWS_REGION"),
+        endpoint,
+    )
 
 
 def private_dir(folder: Path, home: Path) -> None:
@@ -183,12 +199,7 @@ def load_config(env: os._Environ | dict | None = None) -> Config:
         auto_init=not catalog,
         mlflow_tracking_uri=env.get("MLFLOW_TRACKING_URI") or f"sqlite:///{home / 'mlflow.db'}",
         mlflow_artifact_location=artifact_location(env, home),
-        s3=S3(
-            env.get("AWS_ACCESS_KEY_ID"),
-            env.get("AWS_SECRET_ACCESS_KEY"),
-            env.get("AWS_REGION"),
-            env.get("AWS_ENDPOINT_URL"),
-        )
+        s3=s3_of(env, env.get("AWS_ENDPOINT_URL"))
         if (data_path or "").startswith("s3://")
         else None,
         relative_data_path=bool(data_path)

@@ -192,25 +192,16 @@ def read_s3_summary(config: Config, folder: str, reader=None) -> dict:
     0.2 s more)."""
     import duckdb
 
-    from vibes_core.config import S3
     from vibes_core.lake import connect, use_s3
 
     if any(character in folder for character in "*?[{"):  # DuckDB would expand it as a glob
         raise Unknown("a glob character")
-    config.export_environment()
-    env = os.environ
-    credentials = S3(
-        env.get("AWS_ACCESS_KEY_ID"),
-        env.get("AWS_SECRET_ACCESS_KEY"),
-        env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
-        env.get("MLFLOW_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL"),
-    )
     con = reader if reader is not None else connect(config.home, ["httpfs"])
     try:
         # Scoped to this run's folder, and named after it: on the lake's connection it changes
         # nothing else, and the dashboard's threads reading other runs do not replace it.
         name = "vibes_run_" + hashlib.sha256(folder.encode()).hexdigest()[:16]
-        use_s3(con, credentials, name, scope=f"{folder}/")
+        use_s3(con, config.artifact_s3, name, scope=f"{folder}/")
         # Only the size is read of the posterior (a HEAD request): it must be there too.
         con.execute("SELECT size FROM read_blob(?)", [f"{folder}/{POSTERIOR}"]).fetchall()
         (text,) = con.execute(
