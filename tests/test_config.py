@@ -213,3 +213,15 @@ def test_masking_is_linear_on_adversarial_text(text, masked):
     """Data reaches mask() (a name quoted in an error): texts that make a backtracking pattern
     scan the rest of the text from each of many starts get their answer, the right one."""
     assert mask(text) == masked
+
+
+def test_a_config_file_starting_with_a_byte_order_mark_is_read(home, tmp_path):
+    """Editors on Windows save UTF-8 with a BOM: it is not part of the first key."""
+    file = tmp_path / "vibes.toml"
+    file.write_bytes(b'\xef\xbb\xbfAWS_REGION = "eu-west-1"\nVIBES_THEME = "nord"\n')
+    env = {"VIBES_CONFIG": str(file)}
+    shown = run_vibes("config", "show", env=env)
+    assert shown.code == 0, shown.err
+    assert shown.json()["settings"]["AWS_REGION"] == {"value": "eu-west-1", "source": "file"}
+    listed = run_vibes("experiments", "list", env=env)
+    assert listed.code == 0 and listed.json() == [], listed.err

@@ -10,6 +10,7 @@ The environment wins over the file. The dashboard writes its preferences (``VIBE
 back into that file: see ``save_preference``.
 """
 
+import codecs
 import contextlib
 import json
 import os
@@ -168,7 +169,7 @@ def read_file(path: Path, required: bool) -> dict[str, str]:
             raise ConfigError(f"VIBES_CONFIG {path} does not exist: create it or unset it")
         return {}
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Notepad's) is no key
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read the config file {path}: {error}") from error
     unknown = sorted(set(data) - set(KEYS))
@@ -227,15 +228,22 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
     kept as it is; the file if written. There is no TOML writer in the standard library: the
     key's line is edited (or appended), and the result must parse to the same settings but
     for ``key``, or nothing is written. Atomic: a temporary file renamed over it, with its
-    permissions (owner-only when created). A file that does not parse is left untouched
-    (ConfigError)."""
+    permissions (owner-only when created) and its byte order mark if it starts with one. A file
+    that does not parse, or that is read-only, is left untouched (ConfigError)."""
     env = os.environ if env is None else env
     path = Path(os.path.realpath(config_file(env)))  # a symlinked dotfile stays a symlink
     try:
-        text = path.read_bytes().decode() if path.exists() else ""
+        raw = path.read_bytes() if path.exists() else b""
+        bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+        text = raw.removeprefix(bom).decode()
         before = tomllib.loads(text)
+        unwritable = path.exists() and read_only(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read the config file {path}: {error}") from error
+    if unwritable:
+        raise ConfigError(
+            f"the config file {path} is read-only: left as it is; make it writable to save {key}"
+        )
     quoted = json.dumps(value, ensure_ascii=False)  # a TOML basic string, checked below
     line = re.compile(
         rf"""^([ \t]*(?:{key}|"{key}"|'{key}')[ \t]*=[ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')""",
@@ -259,7 +267,7 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as file:
-                file.write(after.encode())
+                file.write(bom + after.encode())
                 file.flush()
                 os.fsync(file.fileno())
             os.chmod(temporary, mode)
@@ -271,6 +279,12 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
     except OSError as error:
         raise ConfigError(f"cannot write the config file {path}: {error}") from error
     return path
+
+
+def read_only(path: Path) -> bool:
+    """A file its owner made read-only, or that this process may not write. Renaming another
+    file over it would replace it all the same (the directory's permission decides that)."""
+    return not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
 
 
 def artifact_location(env, home: Path) -> str | None:
