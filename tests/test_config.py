@@ -139,3 +139,89 @@ def test_passwords_never_show():
     assert mask("at postgres:dbname=x password='a b': refused") == (
         "at postgres:dbname=x password=****: refused"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # A password may hold "#", spaces, "@", "/", ":" and "?" unencoded: a URL's userinfo
+        # runs to the last "@" on its line.
+        ("postgresql://u:pa#ss@h/db", "postgresql://u:****@h/db"),
+        ("postgresql://u:p w@h/db", "postgresql://u:****@h/db"),
+        ("postgresql://u:p@w x@h/db: refused", "postgresql://u:****@h/db: refused"),
+        ("postgresql://u:a/b?c:d@h:5432/db", "postgresql://u:****@h:5432/db"),
+        ("postgresql://u v:pw@h/db", "postgresql://u v:****@h/db"),
+        ("mysql://:p#w @h", "mysql://:****@h"),
+        # ... but not into the next line.
+        ("http://h:9000/x\nwrite to a@b", "http://h:9000/x\nwrite to a@b"),
+        # A query string's value runs to the next "&": "#", spaces and ";" included.
+        ("postgresql://h/db?password=pa#ss", "postgresql://h/db?password=****"),
+        (
+            "postgresql://h/db?password=p w;x&sslmode=require",
+            "postgresql://h/db?password=****&sslmode=require",
+        ),
+        ("postgresql://u@h/db?password=x&email=a@b", "postgresql://u@h/db?password=****&email=a@b"),
+        # libpq's unquoted value ends at a space, its last character hidden as the others.
+        ("postgres:password=ab' host=h", "postgres:password=**** host=h"),
+        ("postgres:password=\\'x\\ y host=h", "postgres:password=**** host=h"),
+        ('postgres:password="a \\" b" host=h', "postgres:password=**** host=h"),
+        ("postgres:password='never closed host=h", "postgres:password=****"),
+        # A TOML line quoted in an error.
+        ('line 2: AWS_SECRET_ACCESS_KEY = "k/y+z"', "line 2: AWS_SECRET_ACCESS_KEY = ****"),
+    ],
+)
+def test_passwords_with_any_character_never_show(text, masked):
+    assert mask(text) == masked
+
+
+ADVERSARIAL = 200_000  # characters: the old patterns took minutes on these (16 s at 40k)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("a" * ADVERSARIAL, "a" * ADVERSARIAL),
+        ("a://b:" * (ADVERSARIAL // 6), "a://b:" * (ADVERSARIAL // 6)),
+        (
+            "a://b:" * (ADVERSARIAL // 6) + "postgresql://u:pw@h/db",
+            "a://b:****@h/db",
+        ),
+        ("?" + "password" * (ADVERSARIAL // 8), "?" + "password" * (ADVERSARIAL // 8)),
+        (
+            "?" + "password" * (ADVERSARIAL // 8) + "=pw&x=1",
+            "?" + "password" * (ADVERSARIAL // 8) + "=****&x=1",
+        ),
+        ("password=" * (ADVERSARIAL // 9) + "\\", "password=****\\"),
+        (
+            "x password" * (ADVERSARIAL // 10) + "=pw y",
+            "x password" * (ADVERSARIAL // 10) + "=**** y",
+        ),
+        ("x://u:@" * (ADVERSARIAL // 7), "x://u:****@"),
+    ],
+    ids=[
+        "letters",
+        "schemes",
+        "schemes-then-url",
+        "query-key",
+        "query-key-then-value",
+        "libpq-keys",
+        "libpq-words",
+        "at-signs",
+    ],
+)
+def test_masking_is_linear_on_adversarial_text(text, masked):
+    """Data reaches mask() (a name quoted in an error): texts that make a backtracking pattern
+    scan the rest of the text from each of many starts get their answer, the right one."""
+    assert mask(text) == masked
+
+
+def test_a_config_file_starting_with_a_byte_order_mark_is_read(home, tmp_path):
+    """Editors on Windows save UTF-8 with a BOM: it is not part of the first key."""
+    file = tmp_path / "vibes.toml"
+    file.write_bytes(b'\xef\xbb\xbfAWS_REGION = "eu-west-1"\nVIBES_THEME = "nord"\n')
+    env = {"VIBES_CONFIG": str(file)}
+    shown = run_vibes("config", "show", env=env)
+    assert shown.code == 0, shown.err
+    assert shown.json()["settings"]["AWS_REGION"] == {"value": "eu-west-1", "source": "file"}
+    listed = run_vibes("experiments", "list", env=env)
+    assert listed.code == 0 and listed.json() == [], listed.err

@@ -76,7 +76,7 @@ async def test_ctrl_e_on_the_inspect_screen_writes_the_markdown_the_cli_prints(
         await until(pilot, lambda: app.screen is inspect, 10)
         written = here / "piped-posterior.md"
         assert written.read_text() == expected
-        assert "B\\|[b]x" in expected  # the name with its pipe escaped, its markup as text
+        assert "B\\|\\[b]x" in expected  # the name with its pipe and bracket escaped
         toast = list(app._notifications)[-1].message if app._notifications else ""
         assert toast == f"wrote {written} (Markdown, 2 groups)"
 

@@ -3,6 +3,9 @@ the csv module and as a Markdown table; names are data (a `|` in one stays in it
 
 import csv
 import io
+import json
+
+import pytest
 
 
 def test_csv_has_a_row_per_group_with_the_json_numbers(cli, piped):
@@ -33,8 +36,8 @@ def test_markdown_is_a_table_then_the_decision(cli, piped):
     # An escaped pipe stays inside its cell: every row has as many cells as the header.
     cells = [line.replace("\\|", "").count("|") for line in table]
     assert len(set(cells)) == 1
-    assert any("B\\|[b]x" in line for line in table)
-    assert answer["decision"] in lines
+    assert any("B\\|\\[b]x" in line for line in table)  # escaped: see the tests below
+    assert answer["decision"] in [line.replace("\\", "") for line in lines]
 
 
 def test_json_is_the_default_machine_format_and_two_formats_are_a_usage_error(cli, piped):
@@ -118,3 +121,123 @@ def test_plot_in_a_pipe_is_left_out_with_a_note_and_needs_the_table(cli, piped):
     assert "--plot draws only on a terminal" in piped_plot.err
     wrong = cli("posterior", piped, "--exact", "--plot", "--json")
     assert wrong.code == 2 and "--plot" in wrong.err and wrong.out == ""
+
+
+# Names a spreadsheet would run as formulas, or Markdown would render as links, HTML, emphasis
+# or blocks; the winner's name is in the decision sentence too.
+HOSTILE = [
+    '=HYPERLINK("http://x","y")',
+    "-2+3",
+    "@SUM(A1)",
+    " +1",
+    "[click](http://evil)",
+    "<img src=x onerror=alert(1)>",
+    "**bold** _it_ ~~s~~ `code` $x$",
+    "www.evil.com a@b.io <http://x> &amp; #1 :smile: ![i](j) \\*",
+]
+WINNER = "[click](http://evil)"
+
+
+@pytest.fixture
+def hostile(cli, tmp_path) -> str:
+    events = [
+        {"variant": name, "outcome": i % (2 if name == WINNER else 10) == 0}
+        for name in HOSTILE
+        for i in range(400)
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    made = cli("experiments", "create", "hostile", "--type", "ab-test", "--initial-data-file", path)
+    assert made.code == 0, made.err
+    return "hostile"
+
+
+def test_csv_text_cells_never_start_a_formula_and_numbers_stay_numbers(cli, hostile):
+    answer = cli("posterior", hostile, "--exact", "--json").json()
+    result = cli("posterior", hostile, "--exact", "--format", "csv")
+    assert result.code == 0, result.err
+    rows = list(csv.DictReader(io.StringIO(result.out)))
+    assert len(rows) == len(HOSTILE) == len(answer["groups"])
+    for row, group in zip(rows, answer["groups"], strict=True):
+        name = group["name"]
+        formula = name.lstrip(" ")[:1] in "=+-@"
+        assert row["group"] == ("'" + name if formula else name)
+        for key in ("mean", "hdi_low", "hdi_high", "p_best", "expected_loss"):
+            assert float(row[key]) == group[key]
+    assert sum(row["group"].startswith("'") for row in rows) == 4
+    # A number below zero is written as one, not as text.
+    lows = [float(row["uplift_rel_low"]) for row in rows if row["uplift_rel_low"]]
+    assert min(lows) < 0 and str(min(lows)) in result.out.replace("'", "")
+
+
+def test_markdown_renders_every_name_as_it_reads(cli, hostile):
+    """Rendered by markdown-it (GitHub-like: tables, strikethrough, bare links): no link, image,
+    HTML, emphasis or block comes from a name, and each cell reads as the name."""
+    from markdown_it import MarkdownIt
+
+    answer = cli("posterior", hostile, "--exact", "--json").json()
+    assert WINNER in answer["decision"]
+    result = cli("posterior", hostile, "--exact", "--format", "markdown")
+    assert result.code == 0, result.err
+    tokens = MarkdownIt("gfm-like").parse(result.out)
+    inline = [token for token in tokens if token.type == "inline"]
+    made = [child.type for token in inline for child in token.children]
+    made += [token.type for token in tokens]
+    for syntax in ("link_open", "image", "html_inline", "html_block", "code_inline", "s_open"):
+        assert syntax not in made
+    assert made.count("strong_open") == 1 and made.count("em_open") == 1  # title, footer
+    assert {t.type for t in tokens} <= {"paragraph_open", "paragraph_close", "inline"} | {
+        f"{part}_{end}"
+        for part in ("table", "thead", "tbody", "tr", "th", "td")
+        for end in ("open", "close")
+    }
+
+    def text(token) -> str:
+        return "".join(child.content for child in token.children if child.type != "softbreak")
+
+    first_column = [
+        text(tokens[i + 1])
+        for i, token in enumerate(tokens)
+        if token.type == "td_open" and tokens[i - 1].type == "tr_open"
+    ]
+    assert first_column == [g["name"] + ("*" if g["control"] else "") for g in answer["groups"]]
+    assert answer["decision"] in [text(t) for t in inline]
+
+
+MARKDOWN_NAMES = [
+    *HOSTILE,
+    "# heading",
+    "> quote",
+    "- item",
+    "+ item",
+    "1. first",
+    "2) second",
+    "---",
+    "===",
+    "<div>block</div>",
+    "[ref]: http://evil",
+    "a\\|b\\\\|c",
+    "mailto:x@y.z javascript:alert(1) //evil.com",
+    "&#x3C;script&gt; &copy;",
+    "x~y~ __u__ * star",
+    "[^1] footnote",
+    "ends with a backslash \\",
+]
+
+
+@pytest.mark.parametrize("name", MARKDOWN_NAMES)
+def test_a_name_renders_as_it_reads_in_a_cell_and_at_the_start_of_a_line(name):
+    """The escaping alone, against markdown-it: the name in a table cell, and beginning a
+    paragraph (a decision may begin with one), is exactly its text."""
+    from markdown_it import MarkdownIt
+
+    from vibes_tui.report import markdown
+
+    table = f"| group |\n|---|\n| {markdown(name)} |\n\n{markdown(name, line_start=True)} wins\n"
+    tokens = MarkdownIt("gfm-like").parse(table)
+    blocks = [t.type for t in tokens if t.type != "inline" and not t.type.startswith("t")]
+    assert blocks == ["paragraph_open", "paragraph_close"], blocks  # the table and one paragraph
+    inline = [t for t in tokens if t.type == "inline"]
+    assert {c.type for t in inline for c in t.children} <= {"text", "text_special"}
+    texts = ["".join(c.content for c in t.children) for t in inline]
+    assert texts == ["group", name.strip(" "), f"{name.strip(' ')} wins"]

@@ -117,3 +117,40 @@ def test_the_environment_wins_and_a_file_it_cannot_keep_exact_is_not_written(tmp
     with pytest.raises(ConfigError, match="edit it by hand"):
         save_preference("VIBES_THEME", "nord", env)
     assert file.read_text() == tricky
+
+
+BOM = b"\xef\xbb\xbf"
+
+
+async def test_a_file_with_a_byte_order_mark_is_read_and_keeps_it(config):
+    config.parent.mkdir(parents=True)
+    config.write_bytes(BOM + b'# mine\nVIBES_THEME = "nord"\n')
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        assert app.theme == "nord"
+        await pick_theme(app, pilot, "dracula")
+        assert config.read_bytes() == BOM + b'# mine\nVIBES_THEME = "dracula"\n'
+
+
+async def test_a_read_only_file_is_left_as_it_is_and_the_toast_says_so(config):
+    """Renaming a new file over it would replace it whatever its mode: it is not written."""
+    config.parent.mkdir(parents=True)
+    mine = b'AWS_REGION = "eu-west-1"\n'
+    config.write_bytes(mine)
+    config.chmod(0o444)
+    before = os.stat(config)
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pick_theme(app, pilot, "dracula")
+        assert app.is_running and app.theme == "dracula"  # for this session
+        said = [n.message for n in app._notifications if "theme was not saved" in n.message]
+        assert len(said) == 1 and f"{config} is read-only" in said[0], said
+    after = os.stat(config)
+    assert config.read_bytes() == mine and os.listdir(config.parent) == ["config.toml"]
+    assert (after.st_ino, after.st_mode, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_mode,
+        before.st_mtime_ns,
+    )

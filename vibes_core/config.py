@@ -10,6 +10,7 @@ The environment wins over the file. The dashboard writes its preferences (``VIBE
 back into that file: see ``save_preference``.
 """
 
+import codecs
 import contextlib
 import json
 import os
@@ -168,7 +169,7 @@ def read_file(path: Path, required: bool) -> dict[str, str]:
             raise ConfigError(f"VIBES_CONFIG {path} does not exist: create it or unset it")
         return {}
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a BOM (Notepad's) is no key
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read the config file {path}: {error}") from error
     unknown = sorted(set(data) - set(KEYS))
@@ -227,15 +228,22 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
     kept as it is; the file if written. There is no TOML writer in the standard library: the
     key's line is edited (or appended), and the result must parse to the same settings but
     for ``key``, or nothing is written. Atomic: a temporary file renamed over it, with its
-    permissions (owner-only when created). A file that does not parse is left untouched
-    (ConfigError)."""
+    permissions (owner-only when created) and its byte order mark if it starts with one. A file
+    that does not parse, or that is read-only, is left untouched (ConfigError)."""
     env = os.environ if env is None else env
     path = Path(os.path.realpath(config_file(env)))  # a symlinked dotfile stays a symlink
     try:
-        text = path.read_bytes().decode() if path.exists() else ""
+        raw = path.read_bytes() if path.exists() else b""
+        bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+        text = raw.removeprefix(bom).decode()
         before = tomllib.loads(text)
+        unwritable = path.exists() and read_only(path)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"cannot read the config file {path}: {error}") from error
+    if unwritable:
+        raise ConfigError(
+            f"the config file {path} is read-only: left as it is; make it writable to save {key}"
+        )
     quoted = json.dumps(value, ensure_ascii=False)  # a TOML basic string, checked below
     line = re.compile(
         rf"""^([ \t]*(?:{key}|"{key}"|'{key}')[ \t]*=[ \t]*)("(?:[^"\\\n]|\\.)*"|'[^'\n]*')""",
@@ -259,7 +267,7 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(handle, "wb") as file:
-                file.write(after.encode())
+                file.write(bom + after.encode())
                 file.flush()
                 os.fsync(file.fileno())
             os.chmod(temporary, mode)
@@ -273,6 +281,12 @@ def save_preference(key: str, value: str, env: os._Environ | dict | None = None)
     return path
 
 
+def read_only(path: Path) -> bool:
+    """A file its owner made read-only, or that this process may not write. Renaming another
+    file over it would replace it all the same (the directory's permission decides that)."""
+    return not os.stat(path).st_mode & 0o222 or not os.access(path, os.W_OK)
+
+
 def artifact_location(env, home: Path) -> str | None:
     bucket = env.get("MLFLOW_S3_BUCKET_NAME")
     if bucket:
@@ -283,21 +297,19 @@ def artifact_location(env, home: Path) -> str | None:
 
 
 SECRET_KEYS = ("AWS_SECRET_ACCESS_KEY",)
-# A key whose value is a secret, in libpq's "key=value" strings and in URL query strings:
-# password, sslpassword, secret_access_key, X-Amz-Security-Token, ...
-SECRET_KEY = r"[\w-]*(?:password|passwd|pwd|secret|token)[\w-]*"
-SECRET_IN_QUERY = re.compile(rf"([?&;]{SECRET_KEY}=)[^&;#\s]*", re.IGNORECASE)
-SECRET_IN_LIBPQ = re.compile(
-    rf"(?<![?&;\w-])({SECRET_KEY}\s*=\s*)"
-    r"('(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?"  # quoted, with \' and \\ inside
-    r"|(?:\\.|[^\s\\])+?(?=['\"]?[:,;)]?(?:\s|$)))",  # unquoted: up to a space (or the end)
-    re.IGNORECASE,
+HIDDEN = "****"
+# A key whose value is a secret, in libpq's "key = value" strings, URL query strings and TOML
+# lines: password, sslpassword, secret_access_key, X-Amz-Security-Token, ... with its "=".
+# Every quantifier is possessive and the lookahead atomic, so no text makes it backtrack: it
+# reads each word once from its start (the lookbehind fails at once inside a word).
+SECRET_KEY = re.compile(
+    r"(?<![\w-])(?=[\w-]*?(?:password|passwd|pwd|secret|token))[\w-]++\s*+=\s*+", re.IGNORECASE
 )
-# scheme://user:password@host, the user possibly empty, the password possibly holding "@" or
-# "/" unencoded: up to the last "@" before the query string.
-PASSWORD_IN_URL = re.compile(
-    r"([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)([^\s?#]*)(?=@[^\s@/?#]*(?:[/?#\s]|$))", re.IGNORECASE
-)
+# A value after its key: quoted (libpq's \' and \\ inside; unclosed, to the end), else up to a
+# space unless escaped (libpq), or, in a query string, up to the next "&" or the end of the line.
+QUOTED = {q: re.compile(rf"{q}(?:[^{q}\\]|\\.)*+{q}?", re.DOTALL) for q in ("'", '"')}
+UNQUOTED = re.compile(r"(?:\\.|[^\s\\])*+")
+QUERY_VALUE = re.compile(r"[^&\n]*+")
 
 
 def mask(text: str) -> str:
@@ -305,10 +317,51 @@ def mask(text: str) -> str:
     ``?password=``) and in libpq strings (``password=...``, quoted or not), tokens, keys.
 
     The one function for anything that shows a URL, a setting or an error that may quote one.
+    Data reaches it (names quoted in errors), so it takes time linear in the text's length.
     """
-    text = SECRET_IN_QUERY.sub(r"\1****", text)
-    text = SECRET_IN_LIBPQ.sub(r"\1****", text)
-    return PASSWORD_IN_URL.sub(r"\1****", text)
+    spans = sorted([*url_passwords(text), *secret_values(text)])
+    out, done = [], 0
+    for start, end in spans:
+        if start > done or not out:  # a new span; one overlapping the last only extends it
+            out += [text[done:start], HIDDEN]
+        done = max(done, end)
+    return "".join(out) + text[done:]
+
+
+def url_passwords(text: str):
+    """Where the passwords of ``scheme://user:password@host`` are. A password may hold "@",
+    "/", "#", ":" and spaces unencoded, so a URL's userinfo is taken to run to the last "@"
+    on its line (more than a parser would take, never less): all of it after its first ":"."""
+    start = 0
+    while (found := text.find("://", start)) >= 0:
+        begin = found + 3
+        line_end = text.find("\n", begin)
+        line_end = len(text) if line_end < 0 else line_end
+        at = text.rfind("@", begin, line_end)
+        if at < 0:  # no userinfo on the rest of the line
+            start = line_end
+            continue
+        colon = text.find(":", begin, at)
+        if colon >= 0:
+            yield colon + 1, at
+        # Any other "://" before that "@" holds a ":", so it is hidden now or has no password.
+        start = at
+
+
+def secret_values(text: str):
+    """Where the values of secret keys (``password=...``, ``?X-Amz-Security-Token=...``) are."""
+    start = 0
+    while key := SECRET_KEY.search(text, start):
+        begin = key.end()
+        quote = text[begin : begin + 1]
+        if quote in QUOTED:
+            value = QUOTED[quote].match(text, begin)
+        elif text[key.start() - 1 : key.start()] in ("?", "&", ";"):
+            value = QUERY_VALUE.match(text, begin)
+        else:
+            value = UNQUOTED.match(text, begin)
+        yield begin, value.end()
+        start = value.end()
 
 
 def shown(key: str, value: str) -> str:

@@ -42,6 +42,15 @@ app.add_typer(generate_app, name="generate")
 TYPE_NAMES = list(registry())
 
 
+def plain(text: str) -> str:
+    """A type's words (a plugin's, maybe) as Typer's help shows them: text, never Rich markup."""
+    if "[" not in text:  # nothing to escape, and rich.markup takes a tenth of a second to import
+        return text
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def type_names() -> list[str]:
     """Shell completion of --type (Typer keeps those that start with what was typed)."""
     return TYPE_NAMES
@@ -375,11 +384,11 @@ def add_generate_command(experiment_type) -> None:
                 option.name.replace("-", "_"),
                 keyword,
                 annotation=annotation,
-                default=typer.Option(option.default, f"--{option.name}", help=option.help),
+                default=typer.Option(option.default, f"--{option.name}", help=plain(option.help)),
             )
         )
     generate.__signature__ = inspect.Signature(parameters)
-    generate_app.command(experiment_type.name, help=experiment_type.description)(generate)
+    generate_app.command(experiment_type.name, help=plain(experiment_type.description))(generate)
 
 
 for _type in registry().values():

@@ -11,8 +11,10 @@ def dashboard() -> int:
 
     def open_lake() -> None:
         from vibes_core import catalog
+        from vibes_core.types import registry
 
         try:
+            registry()  # a plugin in VIBES_TYPES that cannot load stops it here, in one line
             opened["lake"] = catalog.open_lake()
         except Exception as error:  # handed to the main thread
             opened["error"] = error

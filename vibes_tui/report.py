@@ -6,6 +6,7 @@ appears when some group has that field, and every number is written by its unit
 markup), control characters as their escapes.
 """
 
+import re
 import sys
 
 from rich import box
@@ -146,23 +147,62 @@ def print_csv(summary: dict, file=None) -> None:
             row += [uplift.get(key) for key in ("median", "hdi_low", "hdi_high")]
             row += [g.get("p_beats_control"), *(g[name] for name in statistics)]
             cells = ["" if value is None else value for value in row]
-            writer.writerow([segment, *cells] if "segments" in summary else cells)
+            cells = [segment, *cells] if "segments" in summary else cells
+            writer.writerow([inert(cell) if isinstance(cell, str) else cell for cell in cells])
+
+
+# What makes a spreadsheet read a cell as a formula (=HYPERLINK(...), -2+3, @SUM(...)): OWASP's
+# list of first characters, and a space before one, which some spreadsheets skip.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def inert(text: str) -> str:
+    """A text cell (a name) that a spreadsheet shows as it is: one that would start a formula
+    gets a leading ' (OWASP's advice), which spreadsheets take as "this is text". Numbers are
+    never passed here: they stay numbers, negative ones included."""
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
 def print_markdown(summary: dict, file=None) -> None:
     """The table as a person reads it, as a Markdown table, then the decision and the
-    footer: ready to paste into a pull request or a chat."""
+    footer: ready to paste into a pull request or a chat. All text is escaped (``markdown``):
+    names render as they read, never as links, HTML, emphasis or blocks."""
     headers, rows, marked = summary_table(summary)
 
     def line(cells) -> str:
-        return "| " + " | ".join(printable(c).replace("|", "\\|") for c in cells) + " |"
+        return "| " + " | ".join(markdown(c) for c in cells) + " |"
 
-    out = [f"**{printable(summary['experiment'])}** ({printable(model_name(summary))})", ""]
-    out += [line(headers), "|" + "---|" * len(headers), *map(line, rows), ""]
+    title = f"**{markdown(summary['experiment'])}** ({markdown(model_name(summary))})"
+    out = [title, "", line(headers), "|" + "---|" * len(headers), *map(line, rows), ""]
     if marked:
-        out += [f"\\* {marked}", ""]
-    out += [printable(summary["decision"]), "", f"_{footer(summary)}_"]
+        out += [f"\\* {markdown(marked)}", ""]
+    decision = markdown(summary["decision"], line_start=True)  # it may begin with a name
+    out += [decision, "", f"_{markdown(footer(summary))}_"]
     print("\n".join(out), file=file or sys.stdout)
+
+
+# What CommonMark and GitHub's Markdown read as syntax inside a line: emphasis, strikethrough,
+# code, math, links and images, HTML tags and autolinks, entities, table cells; what links a
+# bare address (a scheme's ":" before text, "." before a letter as in www.x or evil.com, "@"
+# of an e-mail or a mention, "#" of an issue). A backslash before ASCII punctuation makes it
+# text (CommonMark). "]", ">" and "(" mean nothing once "[" and "<" are escaped.
+INLINE = r"[\\`*_~\[|@#$]|<(?=[A-Za-z/!?])|&(?=[#A-Za-z])|:(?=\S)|\.(?=[^\W\d_])"
+MARKDOWN = re.compile(INLINE)
+# At the start of a line, also what starts a block: a quote, a list item, a heading's underline.
+MARKDOWN_LINE = re.compile(rf"{INLINE}|^[ ]*(?:[->+=]|\d+(?=[.)]))")
+
+
+def markdown(text: str, line_start: bool = False) -> str:
+    """``text`` (control characters as their escapes) as Markdown that renders as it reads,
+    inside a line or, with ``line_start``, at its start."""
+
+    def escaped(found: re.Match) -> str:
+        syntax = found.group()
+        if syntax[-1].isdigit():  # "1." or "1)" would start a numbered list: escape the "."
+            return syntax + "\\"
+        return syntax[:-1] + "\\" + syntax[-1]  # leading spaces kept
+
+    return (MARKDOWN_LINE if line_start else MARKDOWN).sub(escaped, printable(text))
 
 
 def formatted(summary: dict, shown: str) -> str:
