@@ -216,7 +216,7 @@ def test_the_summary_warns_of_whales_in_one_line_and_not_of_log_normal_data(cli,
 def test_the_unit_mean_models_futures_start_from_its_posterior():
     """No new users: each future's posterior is today's (scipy's Student-t); a million more
     users: each future's posterior gathers around its truth, as closely as the truth's
-    variance says."""
+    variance says; ten more: their sums are those of ten Normal values of the truth."""
     rng = np.random.default_rng(6)
     raw = [user_values(rng, 4000), user_values(rng, 4000)]
     stats = of_users(raw)
@@ -235,3 +235,11 @@ def test_the_unit_mean_models_futures_start_from_its_posterior():
     spread = np.sqrt(truths["variance"] / later["users"])  # each future's sd of the mean
     assert (np.abs(draws.mean(axis=1) - truths["value"]) < 5 * spread).all()
     assert (later["users"] == 1e6 + 4000).all()
+    # Ten more users per future: their values' squared deviations about their own mean, over
+    # the truth's variance, are chi-square with 9 degrees of freedom in every future.
+    batch = {key: np.zeros((2000, 2)) for key in stats.values}
+    truths = MEAN.future_truths(stats, prior, rng, 2000)
+    ten = MEAN.future_stats(stats, batch, truths, np.full(2, 10.0), rng)
+    deviations = (ten["sum_value2"] - ten["sum_value"] ** 2 / 10) / truths["variance"]
+    for i in range(2):
+        assert distributions.kstest(deviations[:, i], distributions.chi2(9).cdf).pvalue > 1e-3

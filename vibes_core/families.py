@@ -951,8 +951,10 @@ class UnitMean:
         degrees of freedom."""
         import numpy as np
 
+        shape = truths["value"].shape  # (futures, groups)
         total = rng.normal(rows * truths["value"], np.sqrt(rows * truths["variance"]))
-        spread = truths["variance"] * rng.chisquare(np.maximum(rows - 1, 1)) * (rows > 1)
+        chi = rng.chisquare(np.maximum(rows - 1, 1), shape)
+        spread = truths["variance"] * chi * (rows > 1)
         squares = np.divide(total**2, rows, out=np.zeros_like(total), where=rows > 0)
         return {
             "users": batch["users"] + rows,
