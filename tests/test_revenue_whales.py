@@ -157,6 +157,24 @@ def test_with_whales_the_unit_mean_models_hdis_cover_the_truth_and_the_log_norma
     assert np.mean(means) / TRUTH == pytest.approx(1.0, abs=0.01)
 
 
+def test_the_fit_checks_tail_probability_is_that_of_a_brute_force_simulation():
+    """P(the mean of n log-normal values >= x): every value drawn (numpy), against the top 32
+    drawn and the rest as a Normal sum; below 32 values, all of them drawn in both."""
+    from vibes_core.families import predictive_tail
+
+    rng = np.random.default_rng(8)
+    cases = [(10, 1.0, 2.0), (33, 2.0, 3.0), (300, 1.5, 1.5), (2000, 1.0, 1.07)]
+    sizes = np.array([size for size, _, _ in cases])
+    sd = np.array([sd for _, sd, _ in cases])
+    mu = -(sd**2) / 2 - np.log([x for _, _, x in cases])  # values of mean 1 / x: is it >= 1?
+    found = predictive_tail(np.tile(mu, (40_000, 1)), np.tile(sd, (40_000, 1)), sizes, rng)
+    for (size, spread, x), p in zip(cases, found, strict=True):
+        means = rng.lognormal(-(spread**2) / 2, spread, (20_000_000 // size, size)).mean(axis=1)
+        brute = (means >= x).mean()
+        assert 0.005 < brute < 0.05  # a tail, not the bulk
+        assert p == pytest.approx(brute, abs=5 * math.sqrt(brute / len(means)) + 0.1 * brute)
+
+
 def test_the_fit_check_is_quiet_on_log_normal_data_and_fires_with_whales():
     """P < TAIL_ALARM: on log-normal data (sd of the logs 0.5 to 2, 5 to 3,000 buyers) in
     few checks of 2,000; with whales among 2,000 buyers, in most variants."""
