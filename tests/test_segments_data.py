@@ -30,6 +30,8 @@ REFERENCES = {
     "buyers": lambda rows: sum(r["value"] > 0 for r in rows),
     "sum_log": lambda rows: sum(math.log(r["value"]) for r in rows if r["value"] > 0),
     "sum_log2": lambda rows: sum(math.log(r["value"]) ** 2 for r in rows if r["value"] > 0),
+    "sum_value": lambda rows: sum(r["value"] for r in rows),
+    "sum_value2": lambda rows: sum(r["value"] ** 2 for r in rows),
 }
 # The events `generate` gave before segments existed (700 events, the seed, end 2026-01-01):
 # the snapshot tests' demo lake and every seeded example depend on them staying the same.

@@ -81,6 +81,8 @@ REFERENCES = {
     "buyers": lambda kind, rows: sum(r["value"] > 0 for r in rows),
     "sum_log": lambda kind, rows: sum(logs(rows)),
     "sum_log2": lambda kind, rows: sum(x * x for x in logs(rows)),
+    "sum_value": lambda kind, rows: sum(r["value"] for r in rows),
+    "sum_value2": lambda kind, rows: sum(r["value"] ** 2 for r in rows),
 }
 
 
