@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from vibes_core import catalog, segments
 from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
-from vibes_core.errors import VibesError
+from vibes_core.errors import InvalidOption, VibesError
 from vibes_core.lake import Lake
 from vibes_core.names import quoted
 from vibes_core.text import printable
@@ -283,13 +283,16 @@ def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
     anything."""
     kind = get_type(catalog.get(lake, name).type)
     check_applies(kind, analysis.summary_options())
+    data = kind.stats(catalog.sufficient_stats(lake, name))
+    unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
+    if unfit:  # it would be left out of every answer: not saved
+        key, why = next(iter(unfit.items()))
+        raise InvalidOption(why if key == "prior" else f"--{key}: {why}")
     settings = Settings(
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
-    if kind.has_exact:
+    if kind.has_exact:  # MCMC only: the prior, checked above, is what can be without a fit
         posterior(lake, name, settings, exact=True)
-    else:  # MCMC only: the prior is what can be checked without a fit
-        kind.prior(analysis.prior, kind.stats(catalog.sufficient_stats(lake, name)))
 
 
 def with_saved_options(
@@ -314,7 +317,7 @@ def with_saved_options(
     }
     independent = not settings.pooled and settings.by is None
     saved_prior = saved.prior if settings.prior is None and independent else None
-    unfit = unfit_saved_options(kind, data, saved_options, saved_prior)
+    unfit = unfit_options(kind, data, saved_options, saved_prior)
     for key, why in unfit.items():
         flag = key.replace("_", "-")
         warn(
@@ -332,9 +335,11 @@ def with_saved_options(
 SHOWN_GROUPS = 5  # in a warning
 
 
-def unfit_saved_options(kind, data, saved: dict, prior: str | None) -> dict[str, str]:
-    """Which of the saved summary options (and the saved ``prior``, if it is to be used) do
-    not fit ``data``, and why. Without data nothing fits: the answer says there is none."""
+def unfit_options(kind, data, options: dict, prior: str | None) -> dict[str, str]:
+    """Which of the summary options ``options`` (and ``prior``, if not None) do not fit
+    ``data`` (the groups with events), and why: a control that is not one of them, a split that
+    does not name exactly them, a prior the type does not take. Without data, none: the
+    answer says there is none."""
     groups, unfit = set(data.names), {}
     noun = kind.group_column or "group"
 
@@ -343,16 +348,18 @@ def unfit_saved_options(kind, data, saved: dict, prior: str | None) -> dict[str,
         more = f" and {len(names) - SHOWN_GROUPS:,} more" if len(names) > SHOWN_GROUPS else ""
         return ", ".join(quoted(n) for n in names[:SHOWN_GROUPS]) + more
 
-    if "control" in saved and saved["control"] not in groups:
+    if "control" in options and options["control"] not in groups:
         unfit["control"] = (
-            f"{quoted(saved['control'])} is not a {noun} with events at this snapshot"
+            f"{quoted(options['control'])} is not a {noun} with events at this snapshot"
         )
-    if "split" in saved and set(saved["split"]) != groups:
-        unknown, lacking = set(saved["split"]) - groups, groups - set(saved["split"])
-        unfit["split"] = "; ".join(
-            ([f"it names {listed(unknown)}, not {noun}s at this snapshot"] if unknown else [])
-            + ([f"it has no weight for {listed(lacking)}"] if lacking else [])
-        )
+    if "split" in options and set(options["split"]) != groups:
+        unknown, lacking = set(options["split"]) - groups, groups - set(options["split"])
+        problems = []
+        if unknown:
+            problems.append(f"it names {listed(unknown)}: no {noun} with events at this snapshot")
+        if lacking:
+            problems.append(f"it has no weight for {listed(lacking)}: give every {noun} one")
+        unfit["split"] = "; ".join(problems)
     if prior is not None and groups:
         try:
             kind.prior(prior, data, INDEPENDENT)
