@@ -522,6 +522,10 @@ def sample(
             compute_convergence_checks=False,
             target_accept=target_accept,
         )
+    drawn = idata.posterior.sizes
+    if drawn["chain"] < settings.chains or drawn["draw"] < settings.draws:
+        # PyMC ends sampling on Ctrl-C and returns what it drew: never an answer, never cached.
+        raise KeyboardInterrupt
     return idata, time.perf_counter() - start
 
 
