@@ -53,15 +53,13 @@ def main() -> None:
         env = {**os.environ, "VIBES_HOME": home}
         events = os.path.join(home, "events.parquet")
         variants = ",".join(f"V{i:02d}" for i in range(VARIANTS))
+        generate = ["generate", "ab-test", "-n", str(1000 * VARIANTS), "--seed", "3"]
         subprocess.run(
-            [VIBES, "generate", "ab-test", "-n", str(1000 * VARIANTS), "--seed", "3"]
-            + ["--variants", variants, "-o", events],
-            env=env,
-            check=True,
+            [VIBES, *generate, "--variants", variants, "-o", events], env=env, check=True
         )
+        create = ["experiments", "create", NAME, "--type", "ab-test"]
         subprocess.run(
-            [VIBES, "experiments", "create", NAME, "--type", "ab-test"]
-            + ["--initial-data-file", events],
+            [VIBES, *create, "--initial-data-file", events],
             env=env,
             check=True,
             capture_output=True,

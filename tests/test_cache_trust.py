@@ -14,7 +14,9 @@ import pytest
 
 from tests.conftest import VIBES, run_vibes
 from tests.test_cache import create, fit
-from vibes_core import store
+from tests.test_cache_reads import loaded
+from vibes_core import catalog, store
+from vibes_core.analysis import Analysis
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"), pytest.mark.mcmc]
 
@@ -180,3 +182,26 @@ def test_ctrl_c_during_sampling_ends_quietly_and_caches_nothing(cli, home, tmp_p
     assert said.rstrip().endswith("vibes: interrupted (a write not yet committed was rolled back)")
     assert out == b""  # no answer from a sampling cut short
     assert cli("cache", "list", "e").json() == []
+
+
+def test_saved_options_re_summarize_a_cached_fit_once_and_then_answer_from_a_copy(
+    cli, home, fitted
+):
+    """Saved options other than those a fit was stored with: the first answer summarizes its
+    draws again (read in place, without MLflow), and keeps that summary; the next ones read
+    it as any hit does, without the draws. The numbers are the draws' at the new HDI."""
+    with catalog.open_lake() as lake:  # as `o` saves them
+        catalog.save_analysis(lake, "e", Analysis(hdi_prob=0.8, control="B"))
+    env = dict(os.environ)
+    first, heavy = loaded(env, "posterior", "e", "--json", *SMALL, heavy=("mlflow", "xarray"))
+    assert first["cached"] is True and heavy == ["xarray"]
+    assert (first["hdi_prob"], first["control"]) == (0.8, "B")
+    before = {group["name"]: group for group in fitted["groups"]}
+    for group in first["groups"]:  # the same draws; narrower intervals
+        assert group["mean"] == before[group["name"]]["mean"]
+        width = before[group["name"]]["hdi_high"] - before[group["name"]]["hdi_low"]
+        assert group["hdi_high"] - group["hdi_low"] < width
+    again, heavy = loaded(env, "posterior", "e", "--json", *SMALL, heavy=("mlflow", "xarray"))
+    assert heavy == [] and again == first
+    given = fit(cli, "e", *SMALL, "--hdi-prob", "0.94", "--control", "A")  # the stored options
+    assert given["groups"] == fitted["groups"]

@@ -291,7 +291,7 @@ def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
     settings = Settings(
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
-    if kind.has_exact:  # MCMC only: the prior, checked above, is what can be without a fit
+    if kind.has_exact:  # else MCMC only: nothing more can be checked without a fit
         posterior(lake, name, settings, exact=True)
 
 
