@@ -54,13 +54,16 @@ def cli(home, capsysbinary, monkeypatch):
     return run
 
 
-def run_vibes(*args: str, stdin: bytes | None = None, env: dict | None = None) -> Result:
-    """Run the installed `vibes` script in a new process."""
+def run_vibes(
+    *args: str, stdin: bytes | None = None, env: dict | None = None, cwd: Path | None = None
+) -> Result:
+    """Run the installed `vibes` script in a new process (in ``cwd``, if given)."""
     proc = subprocess.run(
         [VIBES, *map(str, args)],
         input=stdin,
         capture_output=True,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         timeout=300,
     )
     return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())

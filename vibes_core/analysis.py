@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 
 from vibes_core.errors import InvalidOption
+from vibes_core.names import quoted, shown
 
 DEFAULT_HDI_PROB = 0.94
 HDI_PROB_RANGE = (0.5, 0.999)
@@ -43,28 +44,45 @@ class Analysis:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
     @classmethod
-    def from_json(cls, data) -> "Analysis":
-        """What is stored; anything unknown or malformed is left out (the default applies),
-        so that a lake written by another version never stops an answer."""
+    def from_json(cls, data) -> tuple["Analysis", list[str]]:
+        """What is stored, and a line for each option left out. Stored data is input (a
+        shared catalog is written by others): each option is parsed as if typed, and one that
+        does not parse is left out (the default applies) and said; keys this version does not
+        know (a newer one's) are left out silently, so that no lake ever stops an answer."""
         if not isinstance(data, dict):
-            return cls()
-        kept = {}
+            return cls(), [] if data is None else ["the saved options are not a JSON object"]
+        kept, dropped = {}, []
         for field in fields(cls):
             value = data.get(field.name)
-            try:
-                kept[field.name] = PARSERS[field.name](value) if value is not None else None
-            except (InvalidOption, TypeError, ValueError):
+            if value is None:
                 continue
-        return cls(**kept)
+            try:
+                kept[field.name] = PARSERS[field.name](value)
+            except (InvalidOption, TypeError, ValueError, OverflowError) as error:
+                dropped.append(f"its saved {field.name} is left out: {error}")
+        return cls(**kept), dropped
 
 
 def probability(value, what: str, low: float = 0.0, high: float = 1.0, open_: bool = True):
     """``value`` as a float within (low, high) (or [low, high] when not ``open_``)."""
-    number = float(value)
-    inside = low < number < high if open_ else low <= number <= high
-    if not (math.isfinite(number) and inside):
+    number = finite(value, what)
+    if not (low < number < high if open_ else low <= number <= high):
         bounds = f"({low}, {high})" if open_ else f"[{low}, {high}]"
-        raise InvalidOption(f"{what} must be within {bounds}, not {value}")
+        raise InvalidOption(f"{what} must be within {bounds}, not {shown(value)}")
+    return number
+
+
+def finite(value, what: str) -> float:
+    """``value`` (a number, or a text of one) as a finite float. A JSON boolean is not a
+    number (Python's ``float(True)`` is 1.0), nor is an integer too large for a float."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidOption(f"{what} must be a number, not {quoted(value)}") from None
+    if not math.isfinite(number):
+        raise InvalidOption(f"{what} must be a finite number, not {shown(value)}")
     return number
 
 
@@ -82,7 +100,7 @@ def share(what: str):
 
 def text(value) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidOption("expected a non-empty text")
+        raise InvalidOption(f"expected a non-empty text, not {quoted(value)}")
     return value.strip()
 
 
@@ -94,16 +112,15 @@ def split(value) -> dict[str, float]:
         pairs = []
         for part in str(value).split(","):
             name, _, weight = part.partition("=")
-            try:
-                pairs.append((name, float(weight)))
-            except ValueError:
-                raise InvalidOption(f"{part!r} is not NAME=WEIGHT, as in A=50,B=50") from None
+            if not weight:
+                raise InvalidOption(f"{quoted(part)} is not NAME=WEIGHT, as in A=50,B=50")
+            pairs.append((name, weight))
     parsed = {}
     for name, weight in pairs:
-        weight = float(weight)
-        if not str(name).strip() or not math.isfinite(weight) or weight <= 0:
-            raise InvalidOption(f"{name}={weight}: a variant name and a weight > 0")
-        parsed[str(name).strip()] = weight
+        number = finite(weight, f"the weight of {quoted(name)}")
+        if not str(name).strip() or number <= 0:
+            raise InvalidOption(f"{quoted(f'{name}={weight}')}: a variant name and a weight > 0")
+        parsed[str(name).strip()] = number
     if len(parsed) < 2:
         raise InvalidOption("give at least two variants, as in A=50,B=50")
     # Expected counts below 1e-9 of the largest make the chi-square overflow to infinity.

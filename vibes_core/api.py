@@ -16,6 +16,7 @@ upload; every mistake raises a ``VibesError`` that says what to do.
 
 import contextlib
 import tempfile
+import warnings
 from pathlib import Path
 
 from vibes_core import catalog
@@ -41,12 +42,18 @@ def _lake(lake: Lake | None):
 
 def experiments(lake: Lake | None = None) -> list[dict]:
     """Every experiment: name, display name, type, created_at, groups (in the order they are
-    compared, the control first) and its number of events."""
+    compared, the control first) and its number of events. A catalog row that cannot be read
+    is left out with a warning (``CatalogWarning``), as `vibes experiments list` does."""
     with _lake(lake) as lake:
+        listing = catalog.list_experiments(lake)
         counts = catalog.event_counts(lake)
-        return [
-            {**e.as_json(), "events": counts.get(e.name, 0)} for e in catalog.list_experiments(lake)
-        ]
+    for line in listing.warnings:
+        warnings.warn(line, CatalogWarning, stacklevel=2)
+    return [{**e.as_json(), "events": counts.get(e.name, 0)} for e in listing.experiments]
+
+
+class CatalogWarning(UserWarning):
+    """A row of the catalog ignored, or read in part."""
 
 
 def events(name: str, lake: Lake | None = None):

@@ -11,6 +11,7 @@ then MLflow itself (see vibes_core.store): a hit costs no MLflow import.
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -161,9 +162,26 @@ class Cache:
             max_results=max_results,
         )
 
-    def lookup(self, key: str, experiment: str | None = None) -> Hit | None:
+    def lookup(
+        self, key: str, experiment: str | None = None, options: dict | None = None
+    ) -> Hit | None:
         """The fit stored under ``key``, or None. With ``experiment`` (whose fit it is), this
-        machine's copy is read first, and a hit found elsewhere is copied."""
+        machine's copy is read first, and a hit found elsewhere is copied; with ``options``
+        too, its summary for those options if one was kept (see keep_summary). A summary read
+        back that does not have a summary's shape is never served: CacheError."""
+        hit = self._found(key, experiment)
+        if hit is None or experiment is None or options is None or hit.options == options:
+            return hit
+        kept = fast.read_copy(self.config, experiment, summary_key(hit.run_id, options))
+        return kept if kept is not None and kept.run_id == hit.run_id else hit
+
+    def keep_summary(self, experiment: str, hit: Hit) -> None:
+        """Keep on this machine the summary of a cached fit for other options than it was
+        stored with (re-summarized from its draws, which means MLflow and the posterior file):
+        asking again with the same options, as saved options do every time, is then a copy."""
+        fast.keep_copy(self.config, experiment, summary_key(hit.run_id, hit.options), hit)
+
+    def _found(self, key: str, experiment: str | None) -> Hit | None:
         if experiment is not None:
             copy = fast.read_copy(self.config, experiment, key)
             if copy is not None:
@@ -174,7 +192,12 @@ class Cache:
             hit = None if found is None else Hit(*found, **self._stored(found[1]))
         except Exception:  # another kind of store, or one MLflow must repair: ask MLflow
             hit = self._lookup(key)
-        if hit is not None and experiment is not None:
+        if hit is None:
+            return None
+        damaged = fast.problem(hit)
+        if damaged is not None:
+            raise CacheError(f"the cached fit {hit.run_id} has a damaged summary: {damaged}")
+        if experiment is not None:
             fast.keep_copy(self.config, experiment, key, hit)
         return hit
 
@@ -200,7 +223,13 @@ class Cache:
             raise CacheError(f"cannot read the cached fit: {first_line(error)}") from error
 
     def posterior_file(self, hit: Hit, folder: str) -> Path:
-        """Download the full posterior of a hit into ``folder``."""
+        """The full posterior of a hit: read where it is in a local artifact store (MLflow's
+        import alone takes 2 s), else downloaded into ``folder``."""
+        parts = urlsplit(hit.artifact_uri)
+        if parts.scheme in ("", "file"):
+            local = Path(unquote(parts.path)) / POSTERIOR
+            if local.is_file():
+                return local
         try:
             return Path(artifacts(hit.artifact_uri).download_artifacts(POSTERIOR, folder))
         except Exception as error:
@@ -213,8 +242,10 @@ class Cache:
         if "mlflow" in sys.modules or self._storer is not None:
             return
         with contextlib.suppress(OSError):
+            # -P: the working directory is not put first on its path (a json.py there would
+            # run); PYTHONPATH still counts.
             self._storer = subprocess.Popen(
-                [sys.executable, "-m", "vibes_core.storer"],
+                [sys.executable, "-P", "-m", "vibes_core.storer"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -304,8 +335,15 @@ class Cache:
 
     def clear(self, experiment: str) -> int:
         """Delete every run of one experiment, artifacts included, and this machine's copies;
-        the count of runs deleted."""
-        fast.drop_copies(self.config, experiment)
+        the count of runs deleted. ``experiment`` must be a valid name (InvalidName): it
+        becomes a folder to delete."""
+        try:
+            fast.drop_copies(self.config, experiment)
+        except OSError as error:  # not said as deleted when they stay
+            raise CacheError(
+                f"cannot delete this machine's copies of {experiment}'s fits in "
+                f"{self.config.home / fast.COPIES}: {error.strerror or error}"
+            ) from error
         try:
             client, _ = self.connect()
             runs = self._runs(f"tags.vibes_experiment = '{experiment}'")
@@ -341,6 +379,12 @@ class Cache:
             }
             for run in runs
         ]
+
+
+def summary_key(run_id: str, options: dict) -> str:
+    """The key of a run's summary for ``options`` (see Cache.keep_summary)."""
+    given = json.dumps([run_id, options], sort_keys=True, default=str)
+    return hashlib.sha256(given.encode()).hexdigest()
 
 
 def create_store(store: Path) -> None:

@@ -10,7 +10,6 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -24,8 +23,9 @@ from vibes_core.analysis import Analysis
 from vibes_core.config import mask, private_dir
 from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, InvalidOption, NotFound
 from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
+from vibes_core.names import is_name, quoted, validate_name
 from vibes_core.text import has_control, printable
-from vibes_core.types import get_type
+from vibes_core.types import get_type, registry
 from vibes_core.types.base import SQL_TYPES
 
 IBIS_TYPES = {
@@ -35,7 +35,6 @@ IBIS_TYPES = {
     "float": "float64",
     "timestamp": "timestamp",
 }
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,62}")
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"
 EXPERIMENT_SCHEMA = "main"
@@ -55,6 +54,9 @@ class Experiment:
     groups: tuple[str, ...] | None = None
     # Its saved analysis options (see vibes_core.analysis).
     analysis: Analysis = field(default_factory=Analysis)
+    # What of its row could not be read and was left out (a saved option, the groups' order),
+    # one line each: said where it is used, never fatal.
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def table(self) -> str:
@@ -62,23 +64,22 @@ class Experiment:
 
     def as_json(self) -> dict:
         """Its fields as JSON has them (the groups a list, the options those set)."""
-        fields = {key: value for key, value in asdict(self).items() if key != "analysis"}
+        left_out = ("analysis", "problems")
+        fields = {key: value for key, value in asdict(self).items() if key not in left_out}
         groups = None if self.groups is None else list(self.groups)
         return {**fields, "groups": groups, "options": self.analysis.as_json()}
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The experiments of the catalog, and a line for each row ignored or read in part."""
+
+    experiments: list[Experiment]
+    warnings: list[str]
+
+
 def table_sql(name: str) -> str:
     return f"{ALIAS}.{EXPERIMENT_SCHEMA}.{quote_ident(name)}"
-
-
-def validate_name(name: str) -> str:
-    if not NAME_PATTERN.fullmatch(name or ""):
-        shown = name if len(name) <= 40 else name[:40] + "..."
-        raise InvalidName(
-            f"invalid experiment name {shown!r}: use 1-63 lowercase letters, digits and "
-            "underscores, starting with a letter (e.g. ab_test_1)"
-        )
-    return name
 
 
 def open_lake(config=None) -> Lake:
@@ -161,15 +162,31 @@ EXPERIMENT_COLUMNS = (
 
 
 def experiment_of(row: tuple) -> Experiment:
-    *fields, groups, options = row
-    return Experiment(*fields, groups=parse_groups(groups), analysis=parse_analysis(options))
+    """An experiment from its row. A row is input (a shared catalog is written by others):
+    a name that breaks the rule raises InvalidName; groups or options that cannot be read are
+    left out, and said in its ``problems``."""
+    name, display_name, type_name, created_at, groups, options = row
+    validate_name(name)
+    order = parse_groups(groups)
+    analysis, dropped = parse_analysis(options)
+    reset = f"`vibes experiments options {name} --reset` clears the saved options"
+    problems = [f"{problem}; {reset}" for problem in dropped]
+    if groups is not None and order is None:
+        problems.append(
+            "its recorded order of groups is not a list of names: compared in alphabetical order"
+        )
+    return Experiment(name, display_name, type_name, created_at, order, analysis, tuple(problems))
 
 
-def parse_analysis(stored: str | None) -> Analysis:
+def parse_analysis(stored: str | None) -> tuple[Analysis, list[str]]:
+    """The saved options, and a line for each one left out."""
+    if not stored:
+        return Analysis(), []
     try:
-        return Analysis.from_json(json.loads(stored)) if stored else Analysis()
-    except ValueError:  # not JSON: as if none were saved
-        return Analysis()
+        data = json.loads(stored)
+    except (ValueError, RecursionError):  # RecursionError: deeply nested
+        return Analysis(), ["its saved options are not JSON: left out"]
+    return Analysis.from_json(data)
 
 
 def save_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
@@ -191,16 +208,46 @@ def parse_groups(stored: str | None) -> tuple[str, ...] | None:
         return None
     try:
         groups = json.loads(stored)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: deeply nested
         return None
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         return None
     return tuple(groups)
 
 
-def list_experiments(lake: Lake) -> list[Experiment]:
-    rows = lake.con.execute(f"SELECT {EXPERIMENT_COLUMNS} FROM {METADATA} ORDER BY name")
-    return [experiment_of(row) for row in rows.fetchall()]
+def list_experiments(lake: Lake) -> Listing:
+    """Every experiment, by name. One bad row never hides the others: a row whose name breaks
+    the rule, whose table is missing or that repeats a name is ignored, and said; one of a
+    type this vibes does not know (a plugin not loaded) is listed, and said."""
+    sql = f"SELECT {EXPERIMENT_COLUMNS} FROM {METADATA} ORDER BY name"
+    rows = lake.con.execute(sql).fetchall()
+    tables = experiment_tables(lake)
+    present = {name for (name,) in lake.con.execute(f"SELECT table_name FROM {tables}").fetchall()}
+    experiments, warnings, seen = [], [], set()
+    for row in rows:
+        name, type_name = row[0], row[2]
+        if not is_name(name):
+            warnings.append(f"experiment row {quoted(name)} is not a valid name: ignored")
+            continue
+        if name not in present:
+            warnings.append(
+                f"experiment row {name} has no table in the lake: ignored "
+                f"(`vibes experiments delete {name}` removes the row)"
+            )
+            continue
+        if name in seen:
+            warnings.append(f"experiment row {name} appears more than once: one is listed")
+            continue
+        seen.add(name)
+        experiment = experiment_of(row)
+        if type_name not in registry():
+            warnings.append(
+                f"experiment {name} is of type {quoted(type_name)}, which this vibes does not "
+                "know (a plugin not loaded?): listed, but it cannot be analysed"
+            )
+        warnings += [f"experiment {name}: {problem}" for problem in experiment.problems]
+        experiments.append(experiment)
+    return Listing(experiments, warnings)
 
 
 def experiment_tables(lake: Lake) -> str:
@@ -508,12 +555,17 @@ def table_columns(con, table: str) -> set[str]:
 
 
 def delete(lake: Lake, name: str) -> dict:
-    """Drop the experiment's table and its metadata row together."""
+    """Drop the experiment's table and its metadata row together (a row whose table is
+    missing, which the list ignores, goes alone)."""
     experiment = get(lake, name)
 
     def work(con) -> int:
         if not exists(con, name):
             raise NotFound(f"no experiment named {name!r}; it was deleted meanwhile")
+        found = f"SELECT count(*) FROM {experiment_tables(lake)} WHERE table_name = "
+        if not con.execute(found + name_literal(name)).fetchone()[0]:
+            con.execute(f"DELETE FROM {METADATA} WHERE name = ?", [name])
+            return 0
         events = count_events(con, name)
         con.execute(f"DROP TABLE {experiment.table}")
         con.execute(f"DELETE FROM {METADATA} WHERE name = ?", [name])

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 from vibes_core import catalog, segments
 from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
-from vibes_core.errors import VibesError
+from vibes_core.errors import InvalidOption, VibesError
 from vibes_core.lake import Lake
+from vibes_core.names import quoted
 from vibes_core.text import printable
 from vibes_core.types import get_type
 from vibes_core.types.base import INDEPENDENT, POOLED, SEGMENTED
@@ -76,15 +77,9 @@ def posterior(
     MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
-    applicable = set(kind.summary_options) | set(VERDICT_OPTIONS)
-    unknown = set(settings.options) - applicable
-    if unknown:
-        takes = ", ".join("--" + option for option in kind.summary_options) or "none"
-        raise VibesError(
-            f"--{sorted(unknown)[0]} does not apply to a {kind.name} experiment "
-            f"(its summary options: {takes})"
-        )
-    settings = with_saved_options(settings, experiment.analysis, applicable)
+    check_applies(kind, settings.options)
+    for problem in experiment.problems:  # what of its catalog row was left out
+        warn(f"{name}: {problem}")
     current = lake.snapshot_id()
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
@@ -94,7 +89,9 @@ def posterior(
     if settings.by is not None:
         check_segmented(kind, name, exact, settings)
     rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
-    stats = kind.stats(rows).with_groups(kind.expected_groups(settings.options))
+    data = kind.stats(rows)
+    settings = with_saved_options(settings, experiment.analysis, kind, data, warn, name)
+    stats = data.with_groups(kind.expected_groups(settings.options))
     if not stats.names:
         raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")
     if len(stats.names) > MAX_GROUPS:
@@ -143,10 +140,12 @@ def posterior(
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
     if use_cache:
         try:
-            hit = cache.lookup(key, name)
+            hit = cache.lookup(key, name, options)
             if hit is not None:
                 draws = cached_draws(cache, hit, fitting) if plots else None
                 summary = resummarize(cache, hit, fitting, options, draws)
+                if hit.options != options:  # kept: saved options ask for it every time
+                    cache.keep_summary(name, replace(hit, summary=summary, options=options))
                 result = strict({**head, "cached": True, **summary})
                 return with_plots(result, fitting, draws, options) if plots else result
         except CacheError as error:
@@ -267,33 +266,106 @@ class Fitting:
         return self.kind.plots(draws, self.stats, summary, options), draws
 
 
+def check_applies(kind: "ExperimentType", options: dict) -> None:
+    """Summary options given that the type does not take: an error."""
+    unknown = set(options) - set(kind.summary_options) - set(VERDICT_OPTIONS)
+    if unknown:
+        takes = ", ".join("--" + option for option in kind.summary_options) or "none"
+        raise VibesError(
+            f"--{sorted(unknown)[0].replace('_', '-')} does not apply to a {kind.name} "
+            f"experiment (its summary options: {takes})"
+        )
+
+
 def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
-    """Raise the error a posterior with ``analysis`` would meet (a prior the type does not
-    have, a control or split of unknown groups), without fitting anything."""
+    """Raise the error a posterior with ``analysis`` would meet (an option the type does not
+    take, a prior it does not have, a control or split of unknown groups), without fitting
+    anything."""
     kind = get_type(catalog.get(lake, name).type)
+    check_applies(kind, analysis.summary_options())
+    data = kind.stats(catalog.sufficient_stats(lake, name))
+    unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
+    if unfit:  # it would be left out of every answer: not saved
+        key, why = next(iter(unfit.items()))
+        raise InvalidOption(why if key == "prior" else f"--{key}: {why}")
     settings = Settings(
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
-    if kind.has_exact:
+    if kind.has_exact:  # else MCMC only: nothing more can be checked without a fit
         posterior(lake, name, settings, exact=True)
-    else:  # MCMC only: the prior is what can be checked without a fit
-        kind.prior(analysis.prior, kind.stats(catalog.sufficient_stats(lake, name)))
 
 
-def with_saved_options(settings: Settings, saved: Analysis, applicable: set[str]) -> Settings:
-    """``settings`` with the experiment's saved options where it sets none. The saved prior
-    is the independent model's: a pooled or segmented fit has hyperpriors of its own."""
+def with_saved_options(
+    settings: Settings,
+    saved: Analysis,
+    kind: "ExperimentType",
+    data: "Stats",
+    warn: Callable[[str], None],
+    name: str,
+) -> Settings:
+    """``settings`` with the experiment's saved options where it sets none, those of them
+    that fit ``data`` (the groups with events at the snapshot asked for): a saved control or
+    split of other groups (an earlier snapshot, variants renamed) or a prior the type does not
+    take is left out, with a warning naming it as saved, and the answer given without it. An
+    option given (on the command line) that does not fit stays an error. The saved prior is
+    the independent model's: a pooled or segmented fit has hyperpriors of its own."""
+    applicable = set(kind.summary_options) | set(VERDICT_OPTIONS)
+    saved_options = {
+        key: value
+        for key, value in saved.summary_options().items()
+        if key in applicable and key not in settings.options
+    }
     independent = not settings.pooled and settings.by is None
-    prior = settings.prior
-    if prior is None and independent:
-        prior = saved.prior
-    saved_options = {k: v for k, v in saved.summary_options().items() if k in applicable}
+    saved_prior = saved.prior if settings.prior is None and independent else None
+    unfit = unfit_options(kind, data, saved_options, saved_prior)
+    for key, why in unfit.items():
+        flag = key.replace("_", "-")
+        warn(
+            f"{name}'s saved {key} is left out: {why}; change it with `o` in the dashboard or "
+            f"`vibes experiments options {name} --{flag} ...` (--reset clears them all)"
+        )
     return replace(
         settings,
-        prior=prior,
+        prior=settings.prior if saved_prior is None or "prior" in unfit else saved_prior,
         hdi_prob=settings.hdi_prob or saved.hdi_prob or DEFAULT_HDI_PROB,
-        options={**saved_options, **settings.options},
+        options={k: v for k, v in saved_options.items() if k not in unfit} | settings.options,
     )
+
+
+SHOWN_GROUPS = 5  # in a warning
+
+
+def unfit_options(kind, data, options: dict, prior: str | None) -> dict[str, str]:
+    """Which of the summary options ``options`` (and ``prior``, if not None) do not fit
+    ``data`` (the groups with events), and why: a control that is not one of them, a split that
+    does not name exactly them, a prior the type does not take. Without data, none: the
+    answer says there is none."""
+    groups, unfit = set(data.names), {}
+    noun = kind.group_column or "group"
+
+    def listed(names) -> str:
+        names = sorted(names)
+        more = f" and {len(names) - SHOWN_GROUPS:,} more" if len(names) > SHOWN_GROUPS else ""
+        return ", ".join(quoted(n) for n in names[:SHOWN_GROUPS]) + more
+
+    if "control" in options and options["control"] not in groups:
+        unfit["control"] = (
+            f"{quoted(options['control'])} is not a {noun} with events at this snapshot"
+        )
+    if "split" in options and set(options["split"]) != groups:
+        unknown, lacking = set(options["split"]) - groups, groups - set(options["split"])
+        problems = []
+        if unknown:
+            problems.append(f"it names {listed(unknown)}: no {noun} with events at this snapshot")
+        if lacking:
+            problems.append(f"it has no weight for {listed(lacking)}: give every {noun} one")
+        unfit["split"] = "; ".join(problems)
+    if prior is not None and groups:
+        try:
+            kind.prior(prior, data, INDEPENDENT)
+        except VibesError as error:
+            unfit["prior"] = str(error)
+    return unfit if groups else {}
 
 
 def check_segmented(kind, name: str, exact: bool, settings: Settings) -> None:
@@ -450,6 +522,10 @@ def sample(
             compute_convergence_checks=False,
             target_accept=target_accept,
         )
+    drawn = idata.posterior.sizes
+    if drawn["chain"] < settings.chains or drawn["draw"] < settings.draws:
+        # PyMC ends sampling on Ctrl-C and returns what it drew: never an answer, never cached.
+        raise KeyboardInterrupt
     return idata, time.perf_counter() - start
 
 

@@ -5,6 +5,9 @@ declared as ``fields`` in its module. The contract test checks every type's real
 against these definitions.
 """
 
+import functools
+import types
+import typing
 from typing import Literal, NotRequired, TypedDict
 
 
@@ -176,3 +179,50 @@ class ForestPlot(TypedDict):
 
 
 Plot = DensityPlot | BarsPlot | LinesPlot | ForestPlot
+
+
+# --- checking a summary read back (the cache) ----------------------------------------------
+
+# What the cache stores of a summary leaves out the keys a posterior adds on each answer.
+ANSWER_KEYS = ("experiment", "type", "model", "snapshot", "prior", "hdi_prob", "cached")
+
+
+def mismatch(value, hint=Summary, where: str = "summary", optional=()) -> str | None:
+    """The first way ``value`` (JSON) differs from ``hint`` (a TypedDict here, or a type in
+    one), or None when it fits: a required key missing (but those in ``optional``), or a value
+    of another type. Keys not declared pass (a type's statistics and fields). What the cache
+    reads back is checked so before it is served: a damaged summary is a miss, never a crash
+    in the middle of an answer."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if typing.is_typeddict(hint):
+        if not isinstance(value, dict):
+            return f"{where} is not an object"
+        missing = [k for k in hint.__required_keys__ if k not in value and k not in optional]
+        if missing:
+            return f"{where} has no {missing[0]!r}"
+        hints = declared(hint)
+        found = (mismatch(value[k], hints[k], f"{where}.{k}") for k in hints if k in value)
+        return next(filter(None, found), None)
+    if origin in (typing.Union, types.UnionType):
+        found = [mismatch(value, option, where) for option in args]
+        return None if None in found else found[0]
+    if origin is typing.Literal:
+        return None if value in args else f"{where} is not one of {args}"
+    if origin in (list, dict):
+        if not isinstance(value, origin):
+            return f"{where} is not a{'n object' if origin is dict else ' list'}"
+        items = value.items() if origin is dict else enumerate(value)
+        found = (mismatch(item, args[-1], f"{where}[{key!r}]") for key, item in items)
+        return next(filter(None, found), None)
+    if hint is type(None):
+        return None if value is None else f"{where} is not null"
+    if hint in (float, int):
+        kinds = (int, float) if hint is float else int
+        ok = isinstance(value, kinds) and not isinstance(value, bool)
+        return None if ok else f"{where} is not a number"
+    return None if isinstance(value, hint) else f"{where} is not a {hint.__name__}"
+
+
+@functools.cache
+def declared(hint) -> dict:
+    return typing.get_type_hints(hint)

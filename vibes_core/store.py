@@ -16,19 +16,24 @@ of a few kilobytes. Two faster ways to the same answer, tried before MLflow (cac
 """
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
-import tempfile
+import stat
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from vibes_core.config import Config, private_dir
 from vibes_core.errors import first_line
+from vibes_core.names import validate_name
+from vibes_core.schema import ANSWER_KEYS, Summary, mismatch
 
 COPIES = "fits"
 COPY_DAYS = 30
@@ -51,43 +56,165 @@ class Unknown(Exception):
 
 
 # --- this machine's copies ----------------------------------------------------------------
+#
+# Files under $VIBES_HOME are input too: a name from a shared catalog must never make a path
+# outside fits/, and a symlink or a directory where a copy should be is never followed, never
+# served: a copy is opened without following links, under folders opened the same way, and is
+# served only when its checksum and its shape hold; anything else is a miss, and the copy is
+# rebuilt from the shared store.
+
+KEY = re.compile(r"[0-9a-f]{64}")  # a cache key: a sha256
+FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# Non-blocking: a FIFO put where a copy should be must not hang the read.
+FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 
 
 def copy_path(config: Config, experiment: str, key: str) -> Path:
-    return config.home / COPIES / experiment / f"{key}.json"
+    """Where the copy of a fit's summary lives; the names checked, never joined unchecked."""
+    return config.home / COPIES / validate_name(experiment) / copy_name(key)
+
+
+def copy_name(key: str) -> str:
+    if not isinstance(key, str) or not KEY.fullmatch(key):
+        raise ValueError(f"not a cache key: {str(key)[:80]!r}")
+    return f"{key}.json"
+
+
+@contextlib.contextmanager
+def copies_of(config: Config, experiment: str | None, create: bool = False):
+    """A descriptor of ``fits/<experiment>`` (of ``fits`` when None), each step a real
+    directory: a link or a file in the way is never followed (FileNotFoundError), and with
+    ``create`` replaced by a new directory."""
+    if experiment is not None:
+        validate_name(experiment)
+    if create:
+        private_dir(config.home, config.home)
+    opened = [os.open(config.home, FOLDER & ~os.O_NOFOLLOW)]  # the home is the user's choice
+    try:
+        for step in (COPIES, experiment)[: 1 if experiment is None else 2]:
+            opened.append(real_folder(opened[-1], step, create))
+        yield opened[-1]
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)
+
+
+def real_folder(parent: int, name: str, create: bool) -> int:
+    if create:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(name, 0o700, dir_fd=parent)
+    try:
+        return os.open(name, FOLDER, dir_fd=parent)
+    except OSError as error:
+        if error.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        if not create:
+            raise FileNotFoundError(errno.ENOENT, "not a real directory", name) from error
+    remove(parent, name)  # a link or a file where the folder should be: itself, not its target
+    os.mkdir(name, 0o700, dir_fd=parent)
+    return os.open(name, FOLDER, dir_fd=parent)
+
+
+def remove(parent: int, name: str) -> None:
+    """Remove ``name`` in the folder ``parent``: a file or a link itself (never what a link
+    points to), a directory with what it holds (shutil.rmtree follows no link)."""
+    try:
+        info = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(info.st_mode):
+        shutil.rmtree(name, dir_fd=parent)
+    else:
+        os.unlink(name, dir_fd=parent)
 
 
 def read_copy(config: Config, experiment: str, key: str) -> Stored | None:
-    path = copy_path(config, experiment, key)
+    """This machine's copy of the fit under ``key``, or None: none, too old, or not one
+    (damaged, not a regular file, failing its checksum or the summary's shape: removed, and
+    then rebuilt by the lookup that misses)."""
     try:
-        if time.time() - path.stat().st_mtime > COPY_DAYS * 86400:
-            path.unlink(missing_ok=True)
+        name = copy_name(key)
+        with copies_of(config, experiment) as folder:
+            try:
+                handle = os.open(name, FILE, dir_fd=folder)
+            except FileNotFoundError:
+                return None
+            except OSError:  # a link (ELOOP), or something else that is not a copy
+                remove(folder, name)
+                return None
+            with os.fdopen(handle, "rb") as file:
+                info = os.fstat(file.fileno())
+                fresh = time.time() - info.st_mtime <= COPY_DAYS * 86400
+                content = file.read() if stat.S_ISREG(info.st_mode) and fresh else None
+            stored = None if content is None else checked_copy(content)
+            if stored is None:
+                remove(folder, name)
+            return stored
+    except (OSError, ValueError):  # no folder (or not a real one), a name not ours
+        return None
+
+
+def checked_copy(content: bytes) -> Stored | None:
+    """The copy ``content`` holds, if its checksum and shape hold."""
+    try:
+        data = json.loads(content)
+        digest = data.pop("sha256")
+        if digest != checksum(data):
             return None
-        return Stored(**json.loads(path.read_text()))
-    except FileNotFoundError:
+        stored = Stored(**data)
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
         return None
-    except (OSError, ValueError, TypeError):  # damaged: gone, and asked for again
-        path.unlink(missing_ok=True)
-        return None
+    return stored if problem(stored) is None else None
+
+
+def checksum(data: dict) -> str:
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def problem(stored: Stored) -> str | None:
+    """What is wrong with a cached fit read back (a copy, or the store's summary artifact), or
+    None: it must be served only when it has the shape of a summary."""
+    if not isinstance(stored.options, dict):
+        return "its options are not an object"
+    if not all(isinstance(v, str) for v in (stored.run_id, stored.artifact_uri)):
+        return "its run is not named"
+    return mismatch(stored.summary, Summary, optional=ANSWER_KEYS)
 
 
 def keep_copy(config: Config, experiment: str, key: str, stored: Stored) -> None:
     """Atomically: a reader finds the whole copy or none. Best effort: the shared store has it."""
-    folder = copy_path(config, experiment, key).parent
-    with contextlib.suppress(OSError):
-        private_dir(folder, config.home)
-        handle, partial = tempfile.mkstemp(prefix=".copy-", dir=folder)
-        try:
-            with os.fdopen(handle, "w") as file:
-                json.dump(stored.__dict__, file)
-            os.replace(partial, copy_path(config, experiment, key))
-        except BaseException:
-            Path(partial).unlink(missing_ok=True)
-            raise
+    with contextlib.suppress(OSError, ValueError):
+        name = copy_name(key)
+        data = dict(stored.__dict__)
+        content = json.dumps({**data, "sha256": checksum(data)}, allow_nan=False).encode()
+        with copies_of(config, experiment, create=True) as folder:
+            partial = f".copy-{uuid.uuid4().hex}"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+            handle = os.open(partial, flags, 0o600, dir_fd=folder)
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    file.write(content)
+                try:
+                    os.replace(partial, name, src_dir_fd=folder, dst_dir_fd=folder)
+                except IsADirectoryError:  # a directory where the copy should be
+                    remove(folder, name)
+                    os.replace(partial, name, src_dir_fd=folder, dst_dir_fd=folder)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(partial, dir_fd=folder)
+                raise
 
 
 def drop_copies(config: Config, experiment: str) -> None:
-    shutil.rmtree(config.home / COPIES / experiment, ignore_errors=True)
+    """Remove this machine's copies of one experiment's fits: ``fits/<experiment>`` with
+    what it holds or, if it is a link, the link alone. OSError when they could not be."""
+    validate_name(experiment)
+    try:
+        with copies_of(config, None) as fits:
+            remove(fits, experiment)
+    except FileNotFoundError:  # none kept, or no real fits/ (never read through)
+        pass
 
 
 # --- MLflow's tables ------------------------------------------------------------------------

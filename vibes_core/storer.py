@@ -10,11 +10,15 @@ nothing and exits.
 """
 
 import json
+import signal
 import sys
 from pathlib import Path
 
 
 def main() -> int:
+    # Ctrl-C at a terminal reaches the whole process group: the parent says what happened, and
+    # this child ends without a word (a traceback of the import it was in said nothing).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     from vibes_core.cache import Cache, CacheError
     from vibes_core.config import load_config
 

@@ -72,7 +72,8 @@ def experiment_names() -> list[str]:
         if config.sqlite_file and not config.sqlite_file.exists():
             return []  # no lake yet: nothing to complete, and nothing is created
         with Lake(config, create=False) as lake:
-            return [e.name for e in catalog.list_experiments(lake) if not has_control(e.name)]
+            listing = catalog.list_experiments(lake)
+            return [e.name for e in listing.experiments if not has_control(e.name)]
     except Exception:
         return []
 
@@ -264,13 +265,15 @@ def experiments_list() -> None:
     from vibes_core import catalog
 
     with catalog.open_lake() as lake:
-        experiments = catalog.list_experiments(lake)
+        listing = catalog.list_experiments(lake)
         counts = catalog.event_counts(lake)
         uploads = catalog.last_uploads(lake)
+    for warning in listing.warnings:
+        say(f"vibes: warning: {warning}")
     emit(
         [
-            {**e.as_json(), "events": counts[e.name], "last_upload": uploads.get(e.name)}
-            for e in experiments
+            {**e.as_json(), "events": counts.get(e.name, 0), "last_upload": uploads.get(e.name)}
+            for e in listing.experiments
         ]
     )
 
@@ -463,6 +466,59 @@ def check_prior(value: str | None) -> str | None:
 
 
 Prior = Annotated[str | None, typer.Option(help=prior_help(), callback=check_prior)]
+# The analysis options (vibes_core.analysis): for one answer (`posterior`), or saved with the
+# experiment (`experiments options`).
+HdiProb = Annotated[
+    float | None,
+    typer.Option(min=0.5, max=0.999, help="probability inside each HDI  [default: 0.94]"),
+]
+Threshold = Annotated[
+    float | None,
+    typer.Option(help=f"report P(quantity > threshold) ({applies_to('threshold')})"),
+]
+Control = Annotated[
+    str | None,
+    typer.Option(
+        "--control",
+        "--reference",
+        help="the group the others are compared with: the control variant, the reference "
+        f"cohort ({applies_to('control')}; default: the first)",
+    ),
+]
+Split = Annotated[
+    str | None,
+    typer.Option(help=f"intended split for the SRM check, e.g. A=50,B=50 ({applies_to('split')})"),
+]
+MaxLoss = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="verdict: choose only when the expected loss is below this share of the "
+        f"control's mean [default: {verdict.MAX_LOSS}]",
+    ),
+]
+Rope = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        max=1.0,
+        help="verdict: groups within this share of the control are the same "
+        f"[default: {verdict.ROPE}]",
+    ),
+]
+
+
+def given_options(threshold, control, split, max_loss, rope) -> dict:
+    """The summary options given on the command line, checked and parsed."""
+    options = {
+        "threshold": check_probability(threshold),
+        "control": control,
+        "split": parse_split(split),
+        "max_loss": max_loss,
+        "rope": rope,
+    }
+    return {key: value for key, value in options.items() if value is not None}
 
 
 def fit(
@@ -538,47 +594,12 @@ def posterior(
     ] = None,
     as_of_version: AsOf = None,
     prior: Prior = None,
-    hdi_prob: Annotated[
-        float | None,
-        typer.Option(min=0.5, max=0.999, help="probability inside each HDI  [default: 0.94]"),
-    ] = None,
-    threshold: Annotated[
-        float | None,
-        typer.Option(help=f"report P(quantity > threshold) ({applies_to('threshold')})"),
-    ] = None,
-    control: Annotated[
-        str | None,
-        typer.Option(
-            "--control",
-            "--reference",
-            help="the group the others are compared with: the control variant, the reference "
-            f"cohort ({applies_to('control')}; default: the first)",
-        ),
-    ] = None,
-    split: Annotated[
-        str | None,
-        typer.Option(
-            help=f"intended split for the SRM check, e.g. A=50,B=50 ({applies_to('split')})"
-        ),
-    ] = None,
-    max_loss: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="verdict: choose only when the expected loss is below this share of the "
-            f"control's mean [default: {verdict.MAX_LOSS}]",
-        ),
-    ] = None,
-    rope: Annotated[
-        float | None,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="verdict: groups within this share of the control are the same "
-            f"[default: {verdict.ROPE}]",
-        ),
-    ] = None,
+    hdi_prob: HdiProb = None,
+    threshold: Threshold = None,
+    control: Control = None,
+    split: Split = None,
+    max_loss: MaxLoss = None,
+    rope: Rope = None,
     plot: Annotated[
         bool,
         typer.Option(
@@ -606,13 +627,6 @@ def posterior(
         raise typer.BadParameter(f"--plot draws below the table, not --format {shown}: give one")
     plot = plot and terminal_for_plots()
 
-    options = {
-        "threshold": check_probability(threshold),
-        "control": control,
-        "split": parse_split(split),
-        "max_loss": max_loss,
-        "rope": rope,
-    }
     settings = Settings(
         draws=draws,
         tune=tune,
@@ -622,7 +636,7 @@ def posterior(
         pooled=pooled,
         by=by,
         hdi_prob=hdi_prob,
-        options={k: v for k, v in options.items() if v is not None},
+        options=given_options(threshold, control, split, max_loss, rope),
     )
     summary = fit(name, exact, as_of_version, no_cache, settings, plots=plot)
     for warning in summary["warnings"]:
@@ -643,6 +657,52 @@ def posterior(
             report.print_plots(summary["plots"], width, colour="NO_COLOR" not in os.environ)
     if check and summary["verdict"]["action"] == verdict.KEEP_RUNNING:
         raise typer.Exit(KEEP_RUNNING_EXIT)
+
+
+@experiments_app.command("options")
+def experiments_options(
+    name: Annotated[
+        str,
+        typer.Argument(help="the experiment", show_default=False, autocompletion=experiment_names),
+    ],
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="clear the saved options (with options given: save only those)"
+        ),
+    ] = False,
+    prior: Prior = None,
+    hdi_prob: HdiProb = None,
+    threshold: Threshold = None,
+    control: Control = None,
+    split: Split = None,
+    max_loss: MaxLoss = None,
+    rope: Rope = None,
+) -> None:
+    """The analysis options saved with an experiment, as JSON. Options given are checked as
+    a posterior would meet them and saved (the others saved stay, unless --reset): `vibes
+    posterior`, the dashboard and notebooks then answer with them, as set with `o` there."""
+    from vibes_core import catalog
+    from vibes_core.analysis import Analysis
+
+    options = given_options(threshold, control, split, max_loss, rope)
+    given = Analysis(prior=prior, hdi_prob=hdi_prob, **options)
+    with catalog.open_lake() as lake:
+        experiment = catalog.get(lake, name)
+        if not reset and not given.as_json():
+            for problem in experiment.problems:
+                say(f"vibes: warning: {name}: {problem}")
+            emit(experiment.analysis.as_json())
+            return
+        if given.as_json():  # its answer says what of the row was left out
+            from vibes_core import inference
+
+            inference.check_analysis(lake, name, given)
+        saved = given if reset else given.over(experiment.analysis)
+        catalog.save_analysis(lake, name, saved)
+    shown = ", ".join(f"{key} {value}" for key, value in saved.as_json().items())
+    say(f"saved the options of {name}: {shown}" if shown else f"cleared the options of {name}")
+    emit(saved.as_json())
 
 
 def terminal_for_plots() -> bool:

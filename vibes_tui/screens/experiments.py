@@ -29,6 +29,7 @@ HEADLINE_BATCH_SECONDS = 0.25
 PREFETCH_AFTER_SECONDS = 0.2  # the cursor rests on a row this long: fetch its cached fit
 PREFETCHED = 20  # cached fits kept in memory, the latest
 RESULT_WIDTH = 20  # a leader's long name must not push "last upload" off an 80-column screen
+SHOWN_WARNINGS = 5  # lines of the catalog's warnings in one toast
 MCMC_ONLY = "MCMC only"  # the headline of a type without an exact posterior, until fitted
 
 
@@ -95,6 +96,7 @@ class ExperimentsScreen(WorkerScreen):
         self.snapshot: int | None = None
         self.select_after_load: str | None = None  # e.g. the experiment just created
         self.sort_column, self.sort_reverse = "name", False
+        self.warned: set[str] = set()  # the catalog's warnings shown already
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,31 +123,34 @@ class ExperimentsScreen(WorkerScreen):
 
     # --- loading ------------------------------------------------------------------------
 
-    def read(self, lake) -> tuple[int, dict[str, Row]]:
-        """The snapshot and a row per experiment."""
+    def read(self, lake) -> tuple[int, dict[str, Row], list[str]]:
+        """The snapshot, a row per experiment, and a line for each catalog row ignored or read
+        in part (see catalog.list_experiments)."""
         from vibes_core import catalog
 
         snapshot = lake.snapshot_id()
-        experiments = catalog.list_experiments(lake)
+        listing = catalog.list_experiments(lake)
         counts = catalog.event_counts(lake)
         uploads = catalog.last_uploads(lake)
-        return snapshot, {
-            e.name: row_of(e, counts.get(e.name, 0), uploads.get(e.name)) for e in experiments
+        rows = {
+            e.name: row_of(e, counts.get(e.name, 0), uploads.get(e.name))
+            for e in listing.experiments
         }
+        return snapshot, rows, listing.warnings
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
         try:
             lake = self.app.lake()
             try:
-                snapshot, rows = self.read(lake)
+                snapshot, rows, warnings = self.read(lake)
             finally:
                 lake.close()
         except Exception as error:
             self.from_worker(self.show_error, error)
             self.app.call_from_thread(self.app.start_warm_up)
             return
-        self.from_worker(self.show, snapshot, rows)
+        self.from_worker(self.show, snapshot, rows, warnings)
         self.compute_headlines(rows)
 
     @work(thread=True, exclusive=True, group="poll")
@@ -241,9 +246,10 @@ class ExperimentsScreen(WorkerScreen):
 
     # --- showing ------------------------------------------------------------------------
 
-    def show(self, snapshot: int, rows: dict[str, Row]) -> None:
+    def show(self, snapshot: int, rows: dict[str, Row], warnings: list[str] = ()) -> None:
         self.snapshot, self.rows = snapshot, rows
         self.render_rows()
+        self.show_warnings(warnings)
         self.app.call_after_refresh(self.app.start_warm_up)
         self.prefetch_soon()  # filling the table does not always post a RowHighlighted
 
@@ -287,6 +293,18 @@ class ExperimentsScreen(WorkerScreen):
             return int(str(value).replace(",", "")) if self.sort_column == "events" else str(value)
 
         self.query_one(DataTable).sort(self.sort_column, key=key, reverse=self.sort_reverse)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """The catalog's rows ignored or read in part: one toast for those not said before
+        (a reload after each upload would repeat them)."""
+        new = [line for line in warnings if line not in self.warned]
+        self.warned.update(new)
+        if new:
+            more = len(new) - SHOWN_WARNINGS
+            lines = new[:SHOWN_WARNINGS] + (
+                [f"and {more} more: see `vibes experiments list`"] if more > 0 else []
+            )
+            self.notify("\n".join(lines), title="Some catalog rows", severity="warning", timeout=10)
 
     def show_headlines(self, headlines: dict[str, str]) -> None:
         table = self.query_one(DataTable)
