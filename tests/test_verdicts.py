@@ -350,3 +350,32 @@ def test_the_count_of_more_credible_variants_agrees_with_its_verb(cli, tmp_path)
     create(cli, tmp_path, "ab-test", counted(five), name="f")
     decision = cli("posterior", "f", "--exact", "--json").json()["decision"]
     assert "2 more variants beat or fall below control with at least 95%" in decision
+
+
+@pytest.mark.mcmc
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_cached_fit_answers_with_todays_verdict_without_sampling_again(cli, home, tmp_path):
+    """A fit cached by an older vibes (its summary of another verdict, its options without
+    this code's version) is summarized again from its stored draws: today's verdict, no new
+    fit, and this machine's copy then holds it."""
+    create(cli, tmp_path, "ab-test", counted({"A": (100, 1000), "B": (160, 1000)}))
+    small = ("--draws", "200", "--tune", "200", "--chains", "2", "--json")
+    first = cli("posterior", "e", *small).json()
+    assert first["cached"] is False and first["verdict"]["action"] == "choose"
+    [copy] = (home / "fits" / "e").glob("*.json")
+    [artifact] = home.glob("mlartifacts/**/summary.json")
+    for path in (copy, artifact):  # as an older version would have written them
+        stored = json.loads(path.read_text())
+        stored["options"].pop("summary_version", None)
+        stored["summary"]["verdict"] |= {"action": "keep-running", "choice": None}
+        stored["summary"]["decision"] = "Keep running: the words of an older rule"
+        path.write_text(json.dumps(stored))
+
+    again = cli("posterior", "e", *small).json()
+    assert again["cached"] is True and again["diagnostics"] == first["diagnostics"]
+    assert again["verdict"] == first["verdict"] and again["decision"] == first["decision"]
+    assert len(cli("cache", "list", "e").json()) == 1  # no new fit
+    refreshed = json.loads(copy.read_text())
+    assert refreshed["summary"]["verdict"] == first["verdict"]
+    assert "summary_version" in refreshed["options"]
+    assert cli("posterior", "e", *small).json()["verdict"] == first["verdict"]
