@@ -348,7 +348,7 @@ def how_long(found: dict, simulated: bool) -> str:
     late = (
         f"in three quarters within {high:,}"
         if high is not None
-        else f"in three quarters not within {verdict.HORIZONS[-1]:g} times the events so far"
+        else f"in over a quarter not within {verdict.HORIZONS[-1]:g} times the events so far"
     )
     return (
         f"In half of the futures simulated from today's posterior a verdict comes within about "

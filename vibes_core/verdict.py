@@ -11,8 +11,9 @@ without a control, the leader):
    Bayes factors of each other group against it. A type without a control has none to be
    against: each group is weighed against the others together (their mean, draw by draw), and
    the mean taken of those. Not the leader against the runner-up: two equally good leaders
-   would then never be chosen, though either costs less than ``max_loss``; and not the leader
-   alone: it is picked by the data, which a mean over every group does not need to correct.
+   would then never be chosen, though either costs less than ``max_loss``; and not the
+   leader's alone: the data pick the leader, and the largest of several Bayes factors is no
+   martingale, while their mean is.
    Each Bayes factor is of the log ratio being Normal(0, tau^2) against exactly 0, on the
    posterior's mean and variance of that log ratio, averaged over the spreads TAUS: sqrt(tau)
    uniform between sqrt(0.5%) and sqrt(20%), where product changes' effects are, with more
