@@ -92,8 +92,20 @@ def test_a_small_leader_keeps_it_running_and_says_what_is_credible(cli, tmp_path
     assert red["p_beats_control"] > 0.99
     credible = f"red beats control with {percent(red['p_beats_control'])} probability"
     assert f"{credible} ({relative_words(red)})" in decision
-    assert f"About {found['events_needed']:,} more events" in decision
+    # What the futures say, not a promise: their median, between their quartiles.
+    low, high = found["events_needed_range"]
+    assert low <= found["events_needed"] and (high is None or found["events_needed"] <= high)
+    days_low, _ = found["days_needed_range"]
+    assert days_low <= found["days_needed"]
+    assert (
+        "In half of the futures simulated from today's posterior a verdict comes within about "
+        f"{found['events_needed']:,} more events (≈ {found['days_needed']:g} days at the current "
+        f"rate); in a quarter within {low:,}, "
+    ) in decision
     assert "rule" in found and "Bayes factor" in found["rule"]
+    # Both conditions of a choice are short, and the sentence says so.
+    assert found["missing"] == ["loss", "evidence"] and found["bayes_factor"] < 20
+    assert "above the 0.25% allowed, and the evidence of a difference from control is" in decision
 
 
 def test_events_needed_are_in_the_right_range_for_a_known_effect(cli, tmp_path):
@@ -197,18 +209,27 @@ def test_labels_keep_their_digits(cli, tmp_path):
 
 
 def test_srm_is_a_line_under_the_table_and_never_p_0(cli, tmp_path, monkeypatch):
+    """Against a declared split, a mismatch is an alarm; without one, equal shares were only
+    assumed: the summary says so, and how to declare the real split."""
     monkeypatch.setenv("COLUMNS", "300")  # each line whole
     create(cli, tmp_path, "ab-test", counted({"A": (100, 1000), "B": (300, 3000)}))
     shown = cli("posterior", "e", "--exact")
     note = [line for line in shown.out.splitlines() if line.startswith("sample ratio check")]
     assert note == [
-        "sample ratio check against an equal split: p < 1e-16, MISMATCH: check how "
-        "users are assigned"
+        "sample ratio check against equal shares (no split declared): p < 1e-16, they "
+        "differ: declare the split if meant to"
     ]
+    assert "sample ratio mismatch" not in shown.err and "MISMATCH" not in shown.out
+    assert "no split was declared, so equal shares were assumed" in shown.err
+    assert "declare the intended split (--split A=WEIGHT,B=WEIGHT" in shown.err
     summary = json.loads(cli("posterior", "e", "--exact", "--json").out)
-    assert summary["srm"]["flagged"] and summary["srm"]["p_value"] < 1e-16
+    srm = summary["srm"]
+    assert srm["flagged"] and srm["p_value"] < 1e-16 and srm["declared"] is False
     fine = cli("posterior", "e", "--exact", "--split", "A=1,B=3").out
     assert "sample ratio check against the intended split: p = 1, no mismatch" in fine
+    declared = cli("posterior", "e", "--exact", "--split", "A=1,B=1")
+    assert "against the intended split: p < 1e-16, MISMATCH" in declared.out
+    assert "sample ratio mismatch: the observed split differs" in declared.err
 
 
 def test_max_loss_and_rope_are_checked_and_apply_to_every_type(cli, tmp_path):
@@ -250,3 +271,113 @@ def test_no_printed_digit_of_an_uplift_is_finer_than_its_monte_carlo_error():
     digits = decimals(100 * np.mean(errors))
     assert 10.0**-digits >= 2 * 100 * np.mean(errors)  # the last digit printed is not noise
     assert decimals(0.004) == 2 and decimals(0.04) == 1 and decimals(0.4) == 0
+
+
+def big_file(tmp_path, group: str, outcome: str, counts: dict) -> str:
+    """A CSV of (successes, trials) per group, written quickly."""
+    path = tmp_path / "big.csv"
+    with path.open("w") as out:
+        out.write(f"{group},{outcome}\n")
+        for name, (successes, trials) in counts.items():
+            out.write(f"{name},true\n" * successes + f"{name},false\n" * (trials - successes))
+    return str(path)
+
+
+def expected_loss(counts: dict, draws: int = 400_000) -> dict[str, float]:
+    """E[max over groups - group], by Monte Carlo from the Beta(1 + s, 1 + n - s) posteriors."""
+    rng = np.random.default_rng(0)
+    x = np.column_stack([rng.beta(1 + s, 1 + n - s, draws) for s, n in counts.values()])
+    return dict(zip(counts, (x.max(axis=1)[:, None] - x).mean(axis=0), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("kind", "group", "outcome"),
+    [("ab-test", "variant", "outcome"), ("multi-armed-bandits", "arm", "reward")],
+)
+def test_two_equally_good_treatments_are_chosen(cli, tmp_path, kind, group, outcome):
+    """10% / 12% / 12% at 700,000 each: either 12% costs less than the max-loss, and both
+    differ from the 10%. The evidence is against the baseline (a control, or for bandits the
+    other arms together), not against the equal twin: one of them is chosen."""
+    counts = {"A": (70_000, 700_000), "B": (84_000, 700_000), "C": (84_000, 700_000)}
+    path = big_file(tmp_path, group, outcome, counts)
+    made = cli("experiments", "create", "e", "--type", kind, "--initial-data-file", path)
+    assert made.code == 0, made.err
+    summary, _, code = posterior(cli, "--check")
+    found = summary["verdict"]
+    assert found["action"] == "choose" and code == 0 and found["missing"] == []
+    assert found["choice"] in ("B", "C") and found["bayes_factor"] >= 20
+    loss = expected_loss(counts)[found["choice"]]  # the twin's: about 0.22% of A's 10%
+    base = 0.10 if kind == "ab-test" else 0.12  # the control, else the leader
+    assert 0.0015 * base < loss < 0.0025 * base
+    assert summary["decision"].startswith(f"Choose {found['choice']}: it ")
+
+
+def test_keep_running_says_the_evidence_is_what_is_missing(cli, tmp_path):
+    """B leads A by 5% on 20,000 each: its expected loss is within the max-loss, but the data
+    do not yet favour a difference 20 to 1. The Bayes factor is checked against one computed
+    from the exact moments of the log Beta posteriors (digamma, trigamma)."""
+    from scipy.special import digamma, polygamma
+
+    from vibes_core.verdict import TAUS
+
+    counts = {"A": (2000, 20_000), "B": (2100, 20_000)}
+    create(cli, tmp_path, "ab-test", counted(counts))
+    summary, _, code = posterior(cli, "--check")
+    found = summary["verdict"]
+    assert code == 3 and found["action"] == "keep-running" and found["missing"] == ["evidence"]
+    (a, n_a), (b, n_b) = counts.values()
+    m = digamma(1 + b) - digamma(2 + n_b) - digamma(1 + a) + digamma(2 + n_a)
+    v = sum(polygamma(1, 1 + s) - polygamma(1, 2 + n) for s, n in counts.values())
+    factor = np.mean(
+        [np.sqrt(v / (v + t**2)) * np.exp(m**2 * t**2 / (2 * v * (v + t**2))) for t in TAUS]
+    )
+    assert found["bayes_factor"] == pytest.approx(factor, rel=0.05) and factor < 20
+    assert expected_loss(counts)["B"] < 0.0025 * 0.1
+    assert (
+        "within the 0.25% allowed, but the evidence of a difference from A is "
+        f"{found['bayes_factor']:.2g} to 1, short of the 20 needed"
+    ) in summary["decision"]
+
+
+def test_the_count_of_more_credible_variants_agrees_with_its_verb(cli, tmp_path):
+    """Beyond the three surest, the rest are counted: one variant beats, two variants beat."""
+    four = {"control": (1000, 10_000)} | {f"v{i}": (1300, 10_000) for i in range(4)}
+    create(cli, tmp_path, "ab-test", counted(four))
+    decision = posterior(cli)[0]["decision"]
+    assert "1 more variant beats or falls below control with at least 95%" in decision
+    assert "(the table has it)" in decision
+    five = four | {"v4": (1300, 10_000)}
+    create(cli, tmp_path, "ab-test", counted(five), name="f")
+    decision = cli("posterior", "f", "--exact", "--json").json()["decision"]
+    assert "2 more variants beat or fall below control with at least 95%" in decision
+
+
+@pytest.mark.mcmc
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_a_cached_fit_answers_with_todays_verdict_without_sampling_again(cli, home, tmp_path):
+    """A fit cached by an older vibes (its summary of another verdict, its options without
+    this code's version) is summarized again from its stored draws: today's verdict, no new
+    fit, and a copy on this machine then holds it."""
+    create(cli, tmp_path, "ab-test", counted({"A": (100, 1000), "B": (160, 1000)}))
+    small = ("--draws", "200", "--tune", "200", "--chains", "2", "--json")
+    first = cli("posterior", "e", *small).json()
+    assert first["cached"] is False and first["verdict"]["action"] == "choose"
+    [copy] = (home / "fits" / "e").glob("*.json")
+    [artifact] = home.glob("mlartifacts/**/summary.json")
+    for path in (copy, artifact):  # as an older version would have written them
+        stored = json.loads(path.read_text())
+        stored["options"].pop("summary_version", None)
+        stored["summary"]["verdict"] |= {"action": "keep-running", "choice": None}
+        stored["summary"]["decision"] = "Keep running: the words of an older rule"
+        path.write_text(json.dumps(stored))
+
+    again = cli("posterior", "e", *small).json()
+    assert again["cached"] is True and again["diagnostics"] == first["diagnostics"]
+    assert again["verdict"] == first["verdict"] and again["decision"] == first["decision"]
+    assert len(cli("cache", "list", "e").json()) == 1  # no new fit
+    kept = [json.loads(path.read_text()) for path in (home / "fits" / "e").glob("*.json")]
+    assert any(
+        copy["summary"]["verdict"] == first["verdict"] and "summary_version" in copy["options"]
+        for copy in kept
+    )
+    assert cli("posterior", "e", *small).json()["verdict"] == first["verdict"]

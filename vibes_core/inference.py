@@ -4,6 +4,7 @@ The summary is plain JSON: what ``vibes posterior --json`` prints and what the c
 """
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -140,12 +141,14 @@ def posterior(
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
     if use_cache:
         try:
-            hit = cache.lookup(key, name, options)
+            current = versioned(options, kind)
+            hit = cache.lookup(key, name, current)
             if hit is not None:
                 draws = cached_draws(cache, hit, fitting) if plots else None
                 summary = resummarize(cache, hit, fitting, options, draws)
-                if hit.options != options:  # kept: saved options ask for it every time
-                    cache.keep_summary(name, replace(hit, summary=summary, options=options))
+                # Kept: saved options ask for it every time, and a newer vibes every hit.
+                if hit.options != current:
+                    cache.keep_summary(name, replace(hit, summary=summary, options=current))
                 result = strict({**head, "cached": True, **summary})
                 return with_plots(result, fitting, draws, options) if plots else result
         except CacheError as error:
@@ -199,7 +202,7 @@ def fit_and_store(
                 },
                 metrics={"fit_seconds": seconds, **numeric(diagnostics)},
                 summary=result,
-                options=options,
+                options=versioned(options, kind),
                 posterior_path=path,
             )
         except CacheError as error:
@@ -463,16 +466,50 @@ def fit_settings(settings: Settings) -> dict:
 
 
 def resummarize(cache: Cache, hit: Hit, fitting: Fitting, options: dict, draws=None) -> dict:
-    """A cached fit's summary; for other summary options, recomputed from its stored draws
-    (``draws``, when the caller has read them already)."""
-    if hit.options == options:
+    """A cached fit's summary; for other summary options, or a summary derived by other code
+    (an older vibes), recomputed from its stored draws (``draws``, when the caller has read
+    them already)."""
+    if hit.options == versioned(options, fitting.kind):
         return hit.summary
     if draws is None:
         draws = cached_draws(cache, hit, fitting)
     summary = fitting.summarize(draws, options)
     diagnostics = hit.summary["diagnostics"]
     summary["warnings"] += diagnostic_warnings(diagnostics)
-    return {"method": "mcmc", **summary, "diagnostics": diagnostics}
+    return strict({"method": "mcmc", **summary, "diagnostics": diagnostics})
+
+
+# Stored with a fit's options (not in its key: a new version re-derives the summary from the
+# same draws, it refits nothing): which code derived its summary.
+SUMMARY_VERSION = "summary_version"
+# That code, besides the type's own classes: a summary, its verdict and its words.
+SUMMARY_MODULES = ("summary", "verdict", "posterior", "units", "segments", "diagnostics")
+
+
+def versioned(options: dict, kind: "ExperimentType") -> dict:
+    """The options a fit is stored with: its summary options and the summary's version."""
+    return {**options, SUMMARY_VERSION: summary_version(type(kind))}
+
+
+@functools.cache
+def summary_version(kind: type) -> str:
+    """A digest of the source of the code that derives a summary from draws: these modules,
+    this one, and those of the type's classes (its family, the base type; a plugin's own). No
+    number to remember to bump: any change to that code is a new version."""
+    from importlib.util import find_spec
+
+    files = {Path(__file__)} | {
+        Path(find_spec(f"vibes_core.{module}").origin) for module in SUMMARY_MODULES
+    }
+    for cls in kind.__mro__:
+        module = sys.modules.get(cls.__module__)
+        origin = getattr(module, "__file__", None)
+        if origin and cls.__module__.split(".")[0] not in sys.stdlib_module_names:
+            files.add(Path(origin))
+    digest = hashlib.sha256()
+    for file in sorted(files):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def cached_draws(cache: Cache, hit: Hit, fitting: Fitting):

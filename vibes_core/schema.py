@@ -54,8 +54,16 @@ class Verdict(TypedDict):
 
     action: Literal["choose", "keep-running", "no-difference"]
     choice: str | None  # the group chosen
-    events_needed: int | None  # more events in all until a verdict is likely (keep-running)
+    # keep-running: what a choice lacks (the leader's expected loss below the max-loss, the
+    # evidence of a difference; data: too few groups with data to compare); else empty
+    missing: list[Literal["data", "loss", "evidence"]]
+    bayes_factor: float | None  # the evidence of a difference (null: nothing to compare)
+    # keep-running: more events in all until a first verdict, the median over futures
+    # simulated from today's posterior, and its quartiles [Q1, Q3] (Q3 null: beyond them)
+    events_needed: int | None
+    events_needed_range: list[int | None] | None
     days_needed: float | None  # the same at the recent rate of events
+    days_needed_range: list[float | None] | None
     rule: str  # the rule and its thresholds, in words
 
 

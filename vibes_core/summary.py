@@ -103,11 +103,19 @@ def judged(
     loss: list,
     futures: bool,
 ) -> dict:
-    """The verdict on today's posterior (with the summary's expected losses), and if it is to
-    keep running, how many more events should settle it (if ``futures``: simulated)."""
+    """The verdict on today's posterior (with the summary's expected losses), what it misses
+    if it is to keep running, and then how many more events should settle it (if
+    ``futures``: simulated)."""
     rule = verdict.rule_of(options)
-    base = "the control" if c is not None else "the leader"
-    head = {"events_needed": None, "days_needed": None, "rule": rule.words(base)}
+    head = {
+        "events_needed": None,
+        "events_needed_range": None,
+        "days_needed": None,
+        "days_needed_range": None,
+        "missing": [],
+        "bayes_factor": None,
+        "rule": rule.words("the control" if c is not None else None),
+    }
     if len(estimate.names) == 1:
         return {
             "action": verdict.NO_DIFFERENCE,
@@ -119,14 +127,22 @@ def judged(
     losses = np.array([np.nan if x is None else x for x in loss])
     today = verdict.judge(draws, kept, c, rule, losses)
     action = str(today.action[0])
-    found = {"action": action, "choice": None, **head}
+    found = {"action": action, "choice": None, **head, "missing": today.missing()}
+    if today.comparable:
+        found["bayes_factor"] = float(f"{today.bayes_factor[0]:.3g}")  # an estimate from draws
     if action == verdict.CHOOSE:
         found["choice"] = estimate.names[int(today.leader[0])]
     elif action == verdict.KEEP_RUNNING and futures:
         weights = verdict.split_weights(stats, kind, options.get("split"))
         needed = verdict.events_needed(kind, stats, options["prior"], kept, c, rule, weights)
-        found["events_needed"] = needed
-        found["days_needed"] = verdict.days(needed, options.get("events_per_day"))
+        if needed is not None and needed[1] is not None:
+            low, median, high = needed
+            pace = options.get("events_per_day")
+            found["events_needed"] = median
+            found["events_needed_range"] = [low, high]
+            found["days_needed"] = verdict.days(median, pace)
+            if found["days_needed"] is not None:
+                found["days_needed_range"] = [verdict.days(low, pace), verdict.days(high, pace)]
     return found
 
 
@@ -198,12 +214,12 @@ def sentence(
     ranked = [row for row in rows if row["p_best"] is not None]
     if not ranked:
         return f"Keep running: no {noun} has data enough to compare yet"
-    leader = max(ranked, key=lambda row: row["p_best"])
+    chosen = next((row for row in rows if row["name"] == found["choice"]), None)
+    leader = chosen or max(ranked, key=lambda row: row["p_best"])  # the rule's, if it chose
     base = control or leader
     cost = verdict.share_of(leader["expected_loss"] / abs(base["mean"])) if base["mean"] else "n/a"
     said = credible(rows, control, kind)
-    if found["action"] == verdict.CHOOSE:
-        chosen = next(row for row in rows if row["name"] == found["choice"])
+    if chosen is not None:
         head = f"{kind.chosen.format(name=chosen['name'])}: "
         if control is not None and chosen is not control:
             head += (
@@ -220,10 +236,11 @@ def sentence(
             f"{base['name']} with at least {verdict.ROPE_PROB:.0%} probability"
         )
     else:
+        of_base = f"{cost} of {base['name']}'s {kind.quantity}"
         head = (
             f"Keep running: no {noun} can be chosen yet ({leader['name']} {kind.leads} with "
-            f"{percent(leader['p_best'])} probability; expected loss {cost} of "
-            f"{base['name']}'s {kind.quantity})"
+            f"{percent(leader['p_best'])} probability; "
+            f"{lacking(found, of_base, control, noun, rule)})"
         )
     parts = [head, *said]
     if found["action"] == verdict.KEEP_RUNNING:
@@ -261,10 +278,32 @@ def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
         return [words for _, words in said]
     surest = sorted(range(len(said)), key=lambda i: -said[i][0])[:MOST_SAID]
     rest = len(said) - MOST_SAID
+    many = rest > 1
     return [said[i][1] for i in sorted(surest)] + [
-        f"{rest} more {kind.group_column}{'s' if rest > 1 else ''} beat or fall below "
-        f"{control['name']} with at least {CREDIBLE:.0%} probability (the table has them)"
+        f"{rest} more {kind.group_column}{'s beat or fall' if many else ' beats or falls'} "
+        f"below {control['name']} with at least {CREDIBLE:.0%} probability (the table has "
+        f"{'them' if many else 'it'})"
     ]
+
+
+def lacking(found: dict, cost: str, control: dict | None, noun: str, rule) -> str:
+    """Why no group can be chosen yet: the leader's expected loss (``cost``, in words) against
+    the max-loss, and the evidence of a difference if it is short."""
+    missing = found["missing"]
+    if verdict.DATA in missing:
+        if control is not None and control["p_best"] is None:
+            return f"{control['name']} has no data enough to be compared with"
+        return f"no other {noun} has data enough to compare it with"
+    allowed = verdict.share_of(rule.max_loss)
+    over = verdict.LOSS in missing
+    words = f"expected loss {cost}, {'above' if over else 'within'} the {allowed} allowed"
+    if verdict.EVIDENT in missing:
+        about = f"of a difference from {control['name']}" if control else f"that the {noun}s differ"
+        words += (
+            f"{', and' if over else ', but'} the evidence {about} is "
+            f"{found['bayes_factor']:.2g} to 1, short of the {verdict.EVIDENCE:g} needed"
+        )
+    return words
 
 
 def relative_words(row: dict) -> str:
@@ -304,5 +343,14 @@ def how_long(found: dict, simulated: bool) -> str:
             f"No verdict is likely within {verdict.HORIZONS[-1]:g} times the events so "
             "far: any difference is likely smaller than matters"
         )
+    low, high = found["events_needed_range"]
     pace = f" (≈ {days:g} days at the current rate)" if days is not None else ""
-    return f"About {needed:,} more events{pace} should settle it"
+    late = (
+        f"in three quarters within {high:,}"
+        if high is not None
+        else f"in over a quarter not within {verdict.HORIZONS[-1]:g} times the events so far"
+    )
+    return (
+        f"In half of the futures simulated from today's posterior a verdict comes within about "
+        f"{needed:,} more events{pace}; in a quarter within {low:,}, {late}"
+    )

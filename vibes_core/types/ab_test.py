@@ -57,8 +57,8 @@ class AbTest(BetaBinomial):
     fields = (
         Field(
             "srm",
-            "the sample ratio mismatch check: chi2, p_value, expected_split, flagged "
-            "(null with one variant or no events)",
+            "the sample ratio mismatch check: chi2, p_value, expected_split, flagged, declared "
+            "(false: no --split, equal shares assumed; null with one variant or no events)",
             per_group=False,
         ),
     )
@@ -100,21 +100,35 @@ class AbTest(BetaBinomial):
                 f"({', '.join(f'{n}=1' for n in stats.names)})"
             )
         summary["srm"] = srm = srm_check(stats, split)
-        if srm and srm["flagged"]:
+        if srm and srm["flagged"] and srm["declared"]:
             summary["warnings"].append(
                 f"sample ratio mismatch: the observed split differs from the intended one "
                 f"({p_value(srm['p_value'])} < {SRM_P_VALUE}); check how users are assigned"
+            )
+        elif srm and srm["flagged"]:
+            summary["warnings"].append(
+                f"the variants' shares differ from equal ones ({p_value(srm['p_value'])}): no "
+                f"split was declared, so equal shares were assumed. If they were meant to "
+                f"differ, declare the intended split ({declare(stats.names)}); if not, check "
+                "how users are assigned"
             )
 
     def notes(self, summary):
         srm = summary.get("srm")
         if not srm:
             return []
-        shares = list(srm["expected_split"].values())
-        even = all(abs(share - 1 / len(shares)) < 1e-12 for share in shares)
-        result = "MISMATCH: check how users are assigned" if srm["flagged"] else "no mismatch"
-        against = "an equal split" if even else "the intended split"
-        return [f"sample ratio check against {against}: {p_value(srm['p_value'])}, {result}"]
+        p = p_value(srm["p_value"])
+        if srm.get("declared", True):  # a summary from before vibes said so
+            result = "MISMATCH: check how users are assigned" if srm["flagged"] else "no mismatch"
+            return [f"sample ratio check against the intended split: {p}, {result}"]
+        result = "they differ: declare the split if meant to" if srm["flagged"] else "no mismatch"
+        return [f"sample ratio check against equal shares (no split declared): {p}, {result}"]
+
+
+def declare(names: list[str]) -> str:
+    """How to declare the intended split of these variants, in words."""
+    shown = ",".join(f"{name}=WEIGHT" for name in names[:2]) + (",..." if len(names) > 2 else "")
+    return f"--split {shown}, or saved in the analysis options"
 
 
 def p_value(p: float) -> str:
@@ -141,6 +155,7 @@ def srm_check(stats, split: dict[str, float] | None) -> dict | None:
         "p_value": p_value,
         "expected_split": dict(zip(stats.names, (weights / weights.sum()).tolist(), strict=True)),
         "flagged": p_value < SRM_P_VALUE,
+        "declared": bool(split),  # else equal shares were assumed
     }
 
 
