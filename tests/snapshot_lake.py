@@ -178,35 +178,48 @@ def difference(groups: dict, model, settings, target_accept: float) -> str | Non
     """How the recorded ``groups`` differ from a fit of ``model`` with ``settings``: variables,
     their dimensions and labels, the observed data, the sampler's settings; None if they do not."""
     posterior = groups["posterior"]
-    variables = model.free_RVs + model.deterministics
+
+    def shown(variables: dict) -> str:
+        return ", ".join(f"{name}({', '.join(dims)})" for name, dims in sorted(variables.items()))
+
     expected = {
         v.name: tuple(
             model.named_vars_to_dims.get(v.name) or (f"{v.name}_dim_{i}" for i in range(v.ndim))
         )
-        for v in variables
+        for v in model.free_RVs + model.deterministics
     }
-    found = {name: posterior[name].dims[2:] for name in posterior.data_vars}
+    found = {name: tuple(posterior[name].dims[2:]) for name in posterior.data_vars}
     if found != expected:
-        return f"variables {found}, the model's {expected}"
+        return f"its variables {shown(found)}; the model's {shown(expected)}"
     for dim, labels in model.coords.items():
-        if dim in posterior.coords and list(map(str, posterior[dim].values)) != list(
-            map(str, labels)
-        ):
-            return f"{dim} {list(posterior[dim].values)}, the model's {list(labels)}"
+        recorded = (
+            [str(label) for label in posterior[dim].values] if dim in posterior.coords else None
+        )
+        if recorded is not None and recorded != [str(label) for label in labels]:
+            return f"its {dim} {', '.join(recorded)}; the model's {', '.join(map(str, labels))}"
     observed = groups["observed_data"]
     for rv in model.observed_RVs:
         data = model.rvs_to_values[rv].data
         if rv.name not in observed or not np.array_equal(observed[rv.name].values, data):
             return f"other observed {rv.name}"
     attrs = posterior.attrs
-    recorded = (
-        posterior.sizes["chain"],
-        posterior.sizes["draw"],
-        attrs["tune"],
-        attrs["seed"],
-        attrs["target_accept"],
-    )
-    wanted = (settings.chains, settings.draws, settings.tune, settings.seed, target_accept)
-    if recorded != wanted:
-        return f"chains, draws, tune, seed, target_accept {recorded}, wanted {wanted}"
-    return None
+    recorded = {
+        "chains": posterior.sizes["chain"],
+        "draws": posterior.sizes["draw"],
+        "tune": int(attrs["tune"]),
+        "seed": int(attrs["seed"]),
+        "target_accept": float(attrs["target_accept"]),
+    }
+    wanted = {
+        "chains": settings.chains,
+        "draws": settings.draws,
+        "tune": settings.tune,
+        "seed": settings.seed,
+        "target_accept": target_accept,
+    }
+    differ = [
+        f"{key} {recorded[key]:g}, not {wanted[key]:g}"
+        for key in wanted
+        if recorded[key] != wanted[key]
+    ]
+    return "; ".join(differ) or None

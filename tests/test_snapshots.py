@@ -7,11 +7,13 @@ that need it and accepts new pictures (pytest --snapshot-update), then turns the
 screenshots/ for the README.
 """
 
+import numpy as np
 import pytest
 from textual.widgets import Input
 
 from tests import snapshot_lake
 from tests.test_tui import settle, until
+from vibes_core import inference
 from vibes_tui.app import VibesApp
 from vibes_tui.screens.inspect import InspectScreen
 
@@ -152,3 +154,39 @@ def test_delete_modal(demo_home, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_help(demo_home, snap_compare, size):
     assert snapshot(snap_compare, size, "question_mark")
+
+
+def test_a_recording_replays_only_into_the_fit_it_was_recorded_for():
+    """A recorded fit replayed into another model, data or settings would draw a posterior
+    that is not the lake's: refused in one line, which says which recording."""
+    import xarray as xr
+
+    from vibes_core.types import get_type
+    from vibes_core.types.base import Stats
+
+    kind, settings = get_type("ab-test"), inference.Settings()
+    path = snapshot_lake.FITS / "checkout_button-independent.nc"
+    with xr.open_dataset(path, group="observed_data", engine="h5netcdf") as observed:
+        successes = observed["successes"].values.astype(float)
+
+    def replay(names, successes, settings=settings):
+        stats = Stats(names, {"trials": 10 * successes, "successes": successes})
+        model = kind.model(stats, kind.prior(None, stats))
+        return snapshot_lake.replayed(path, model, settings, kind.target_accept)
+
+    idata, _ = replay(["A", "B"], successes)  # its own: replayed
+    assert idata.posterior["p"].shape == (settings.chains, settings.draws, 2)
+    others = {
+        "groups": lambda: replay(["A", "C"], successes),
+        "more groups": lambda: replay(["A", "B", "C"], np.append(successes, 5)),
+        "data": lambda: replay(["A", "B"], successes + 1),
+        "settings": lambda: replay(["A", "B"], successes, inference.Settings(tune=500)),
+    }
+    for what, other in others.items():
+        with pytest.raises(snapshot_lake.Stale) as refused:
+            other()
+        message = str(refused.value)
+        assert message.startswith(f"tests/fits/{path.name} was recorded for another model ("), what
+        assert "\n" not in message
+    with pytest.raises(snapshot_lake.Stale, match=r"^tests/fits/missing\.nc is missing$"):
+        snapshot_lake.replayed(path.with_name("missing.nc"), None, settings, 0.9)
