@@ -41,13 +41,11 @@ class Fit:
 
     @property
     def path(self) -> Path:
-        model = (
-            "pooled"
-            if self.settings.pooled
-            else f"by-{self.settings.by}"
-            if self.settings.by
-            else "independent"
-        )
+        model = "independent"
+        if self.settings.pooled:
+            model = "pooled"
+        elif self.settings.by:
+            model = f"by-{self.settings.by}"
         return FITS / f"{self.experiment}-{model}.nc"
 
 
@@ -192,11 +190,11 @@ def difference(groups: dict, model, settings, target_accept: float) -> str | Non
     if found != expected:
         return f"its variables {shown(found)}; the model's {shown(expected)}"
     for dim, labels in model.coords.items():
-        recorded = (
-            [str(label) for label in posterior[dim].values] if dim in posterior.coords else None
-        )
-        if recorded is not None and recorded != [str(label) for label in labels]:
-            return f"its {dim} {', '.join(recorded)}; the model's {', '.join(map(str, labels))}"
+        if dim not in posterior.coords:
+            continue
+        stored, wanted = [str(x) for x in posterior[dim].values], [str(x) for x in labels]
+        if stored != wanted:
+            return f"its {dim} {', '.join(stored)}; the model's {', '.join(wanted)}"
     observed = groups["observed_data"]
     for rv in model.observed_RVs:
         data = model.rvs_to_values[rv].data
