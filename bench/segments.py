@@ -2,12 +2,13 @@
 time goes, step by step, in one process (imports done before the clock starts).
 
 For each number of segments: an ab-test of two variants with EVENTS_PER_SEGMENT events per
-segment on average (segment sizes falling as 1 / rank, as the demo data's do), fitted once.
-Printed per step, in wall and CPU seconds: reading the segment statistics, building the PyMC
+segment on average (segment sizes falling as 1 / rank, as the demo data's do), fitted once,
+by default with the default settings (4 chains x 2,000 steps). Printed per step, in wall and
+CPU seconds (the compiler's included): reading the segment statistics, building the PyMC
 model, sampling (its first step, compilation included, and each later step), the spreads'
-draws, the diagnostics, the summary (of which the segments' own), storing; an estimate of a
-default fit (4 chains x 2,000 steps) from these; the process's peak memory. Figures to read,
-no assertions; segments.MAX_SEGMENTS is the limit they set.
+draws, the diagnostics, the summary (of which each segment's), storing; a default fit's
+seconds, estimated from these when other settings are given; the size of the draws stored and
+the process's peak memory. Figures to read, no assertions; they set segments.MAX_SEGMENTS.
 
 Run: python bench/segments.py [SEGMENTS ...] [--chains N] [--tune N] [--draws N]
 """
@@ -36,10 +37,10 @@ def clock() -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("segments", nargs="*", type=int, default=[20, 100, 200, 2000])
-    parser.add_argument("--chains", type=int, default=1)
-    parser.add_argument("--tune", type=int, default=200)
-    parser.add_argument("--draws", type=int, default=200)
+    parser.add_argument("segments", nargs="*", type=int, default=[20, 200, 1000])
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=1000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vibes-bench-segments-") as home:
         os.environ["VIBES_HOME"] = home
@@ -81,8 +82,9 @@ def run(args) -> None:
     timed(inference.Fitting, "complete", "spreads' draws")
     timed(inference, "diagnose", "diagnostics")
     timed(inference.Fitting, "summarize", "summary")
-    timed(segments, "segment_summary", "  of which segments' own")
+    timed(segments, "segment_summary", "  of which each segment's")
     timed(inference.Cache, "store", "storing")
+    stored = measure_stored(inference.Cache)
 
     print(
         f"ab-test, 2 variants, about {EVENTS_PER_SEGMENT} events per segment; {args.chains} "
@@ -121,8 +123,21 @@ def run(args) -> None:
         show(count, "  each later step", per_step, 4)
         rest = spent["whole posterior()"] - spent["sampling"]
         show(count, "default fit, estimated", rest + first + per_step * (DEFAULT_STEPS - 1), 0)
+        print(f"{count:>8}  {'draws stored (MB)':<30}{stored[-1] / 1e6:>9.1f}")
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{count:>8}  {'peak memory so far (MB)':<30}{peak:>9.0f}")
+
+
+def measure_stored(cache) -> list[int]:
+    """The sizes of the posteriors ``cache`` stores, as they are stored."""
+    sizes, original = [], cache.store
+
+    def store(self, key, tags, params, metrics, summary, options, posterior_path):
+        sizes.append(posterior_path.stat().st_size)
+        return original(self, key, tags, params, metrics, summary, options, posterior_path)
+
+    cache.store = store
+    return sizes
 
 
 if __name__ == "__main__":
