@@ -11,7 +11,9 @@ from tests.schema_check import problems
 from tests.test_contract import declared
 from vibes_core import api
 from vibes_core.schema import Summary
+from vibes_core.segments import SAMPLING_SHARE
 from vibes_core.types import get_type
+from vibes_core.types.base import MAX_SEGMENTS
 
 FAST = {"draws": 500, "tune": 500, "chains": 2}
 BIG = 4000  # users per variant in each large segment
@@ -145,6 +147,50 @@ def test_breakdown_mistakes_are_one_line_errors(cli, ab_test, tmp_path):
     none = cli("posterior", "b", "--by", "segment")
     assert none.code == 1
     assert "a bernoulli experiment cannot be broken down (it has no segment column)" in none.err
+
+
+def test_a_breakdown_of_more_segments_than_the_limit_is_refused_before_any_fit(cli, home):
+    """Each segment costs sampling time, memory and a summary of its own: over MAX_SEGMENTS,
+    one line says what to do, and nothing is sampled (these settings would sample in a
+    second or two, and then cache a fit)."""
+    cells = {(f"s{j:03d}", group): (20, 2) for j in range(MAX_SEGMENTS + 1) for group in "AB"}
+    api.create("many", "ab-test", cells_table(cells))
+    small = ("--draws", "10", "--tune", "0", "--chains", "1")
+    refused = cli("posterior", "many", "--by", "segment", *small)
+    assert refused.code == 1
+    assert refused.err.strip().splitlines() == [
+        f"vibes: error: --by segment has {MAX_SEGMENTS + 1:,} values, and a breakdown takes at "
+        f"most {MAX_SEGMENTS:,} segments: merge the rare ones into one (e.g. other) in the "
+        "data, or break down by a column with fewer values"
+    ]
+    assert not (home / "mlflow.db").exists()  # nothing fitted, nothing cached
+    schema = cli("experiments", "schema", "--type", "ab-test").json()
+    assert schema["segmented"]["max_segments"] == MAX_SEGMENTS
+
+
+@pytest.mark.mcmc
+def test_a_breakdown_shows_its_progress_through_sampling_and_each_segments_summary(home, capsys):
+    """The dashboard's bar (a function given the fraction done) runs on through the segments'
+    summaries; a terminal is told what comes before PyMC's bar, then the segments counted."""
+    from vibes_core import catalog, inference
+
+    cells = one_lift_and_a_lucky_tiny_segment()
+    api.create("seg", "ab-test", cells_table(cells))
+    settings = inference.Settings(draws=50, tune=50, chains=1, by="segment")
+    reported: list[float] = []
+    with catalog.open_lake() as lake:
+        inference.posterior(lake, "seg", settings, use_cache=False, progress=reported.append)
+        capsys.readouterr()
+        inference.posterior(lake, "seg", settings, use_cache=False, progress=True)
+    assert reported == sorted(reported) and reported[-1] == 1.0
+    summarizing = [done for done in reported if done > SAMPLING_SHARE]
+    assert len(summarizing) == len(BASELINES) + 1  # one after each segment
+    said = capsys.readouterr().err
+    assert said.startswith(
+        "vibes: a breakdown of 2 variants x 5 segments by segment: compiling the model, "
+        "then sampling\n"
+    )
+    assert said.endswith("\rvibes: summarized 5 of 5 segments\n")
 
 
 @pytest.mark.mcmc

@@ -1,61 +1,40 @@
 """Every screen as an SVG, compared with the one accepted before: a layout regression fails.
 
-The lake is the seeded demo (vibes_core.demo) with its snapshot times frozen, and every fit
-comes from the cache, so each screenshot is the same on every run. `make screenshots` accepts
-new ones (pytest --snapshot-update) and turns them into screenshots/ for the README.
+The lake is the seeded demo (tests/snapshot_lake.py) with its snapshot times frozen, and every
+fit is made from draws recorded once (tests/fits/) and read back from the cache, so each
+screenshot is the same on every run and every machine. `make screenshots` records the fits
+that need it and accepts new pictures (pytest --snapshot-update), then turns them into
+screenshots/ for the README.
 """
 
 import numpy as np
 import pytest
 from textual.widgets import Input
 
+from tests import snapshot_lake
 from tests.test_tui import settle, until
-from vibes_core import catalog, demo, inference
-from vibes_core.config import load_config
-from vibes_core.ingest import write_events
-from vibes_core.types import get_type
+from vibes_core import inference
 from vibes_tui.app import VibesApp
 from vibes_tui.screens.inspect import InspectScreen
 
 pytestmark = [
-    pytest.mark.mcmc,  # demo_home fits every demo experiment with MCMC
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.xdist_group("snapshots"),  # one worker seeds the demo lake once for all
 ]
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
-SEGMENTED = "trial_by_country"  # an ab-test with a segment column, the list's last row
 
 
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory):
-    """The demo lake, every experiment fitted once so that the dashboard shows cached fits."""
+    """The demo lake, every experiment fitted once from its recorded draws: the dashboard
+    shows cached fits."""
     home = tmp_path_factory.mktemp("snapshots") / "vibes-home"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("VIBES_HOME", str(home))
-        env.setenv("TZ", "UTC")  # the dashboard shows local times
-        env.setenv("XDG_CONFIG_HOME", str(home.parent / "config"))  # not the user's theme
-        unset = ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "NO_COLOR", "VIBES_CONFIG", "VIBES_THEME")
-        for name in unset:
-            env.delenv(name, raising=False)
-        with catalog.open_lake() as lake:
-            # Created first, it is the last row of the home screen's list: the latest upload
-            # first, then by name.
-            segmented = get_type("ab-test").generate(
-                6000,
-                np.random.default_rng(11),
-                end=demo.END,
-                variants="A,B",
-                segments="US,DE,FR,UK,JP,BR",
-            )
-            path = home.parent / "segmented.parquet"
-            write_events(segmented, "parquet", path)
-            catalog.create(lake, SEGMENTED, "ab-test", path, "Trial sign-up by country")
-            for name in [SEGMENTED, *demo.seed(lake)]:
-                inference.posterior(lake, name, warn=lambda message: None)
-            quiet = {"warn": lambda message: None}
-            inference.posterior(lake, "pricing_page", inference.Settings(pooled=True), **quiet)
-            inference.posterior(lake, SEGMENTED, inference.Settings(by="segment"), **quiet)
-        demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")
+        snapshot_lake.isolate(env, home)
+        try:
+            snapshot_lake.fit(snapshot_lake.build(home))
+        except snapshot_lake.Stale as why:
+            pytest.fail(f"{why}: run make screenshots", pytrace=False)
         events = home.parent / "batch.csv"
         events.write_text(
             "variant,outcome,timestamp\n"
@@ -175,3 +154,39 @@ def test_delete_modal(demo_home, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_help(demo_home, snap_compare, size):
     assert snapshot(snap_compare, size, "question_mark")
+
+
+def test_a_recording_replays_only_into_the_fit_it_was_recorded_for():
+    """A recorded fit replayed into another model, data or settings would draw a posterior
+    that is not the lake's: refused in one line, which says which recording."""
+    import xarray as xr
+
+    from vibes_core.types import get_type
+    from vibes_core.types.base import Stats
+
+    kind, settings = get_type("ab-test"), inference.Settings()
+    path = snapshot_lake.FITS / "checkout_button-independent.nc"
+    with xr.open_dataset(path, group="observed_data", engine="h5netcdf") as observed:
+        successes = observed["successes"].values.astype(float)
+
+    def replay(names, successes, settings=settings):
+        stats = Stats(names, {"trials": 10 * successes, "successes": successes})
+        model = kind.model(stats, kind.prior(None, stats))
+        return snapshot_lake.replayed(path, model, settings, kind.target_accept)
+
+    idata, _ = replay(["A", "B"], successes)  # its own: replayed
+    assert idata.posterior["p"].shape == (settings.chains, settings.draws, 2)
+    others = {
+        "groups": lambda: replay(["A", "C"], successes),
+        "more groups": lambda: replay(["A", "B", "C"], np.append(successes, 5)),
+        "data": lambda: replay(["A", "B"], successes + 1),
+        "settings": lambda: replay(["A", "B"], successes, inference.Settings(tune=500)),
+    }
+    for what, other in others.items():
+        with pytest.raises(snapshot_lake.Stale) as refused:
+            other()
+        message = str(refused.value)
+        assert message.startswith(f"tests/fits/{path.name} was recorded for another model ("), what
+        assert "\n" not in message
+    with pytest.raises(snapshot_lake.Stale, match=r"^tests/fits/missing\.nc is missing$"):
+        snapshot_lake.replayed(path.with_name("missing.nc"), None, settings, 0.9)

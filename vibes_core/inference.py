@@ -107,7 +107,8 @@ def posterior(
     cells = None
     if model == SEGMENTED:
         rows = catalog.segment_stats(lake, name, settings.by, snapshot)  # the fit's data
-        cells = segments.cells_of(kind, rows, stats.names, settings.options.get("control"))
+        control = settings.options.get("control")
+        cells = segments.cells_of(kind, rows, stats.names, control, settings.by)
     fitting = Fitting(kind, stats, prior, model, cells, settings.by)
     options = {
         "hdi_prob": settings.hdi_prob,
@@ -178,12 +179,13 @@ def fit_and_store(
     kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
     target_accept = accept_rate(kind, settings)
     model = fitting.build()
-    idata, seconds = sample(model, settings, progress, target_accept)
+    sampling, summarizing = fitting.stages(progress)
+    idata, seconds = sample(model, settings, sampling, target_accept)
     derived = fitting.complete(idata.posterior, settings.seed)
     parameters = kind.diagnosed(model) + derived
     diagnostics = diagnose(idata, parameters, seconds, settings, target_accept)
     draws = fitting.draws(idata.posterior)
-    summary = fitting.summarize(draws, options)
+    summary = fitting.summarize(draws, options, summarizing)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
@@ -255,9 +257,15 @@ class Fitting:
             posterior[name] = xr.DataArray(values, dims=dims)
         return list(found)
 
-    def summarize(self, draws, options: dict) -> dict:
+    def stages(self, progress) -> tuple:
+        """``progress`` for sampling, and for summarizing (a breakdown's, segment by segment)."""
         if self.model == SEGMENTED:
-            return segments.summarize(self.kind, draws, self.cells, options, self.by)
+            return segments.stages(self.kind, progress, self.cells, self.by)
+        return progress, None
+
+    def summarize(self, draws, options: dict, progress=None) -> dict:
+        if self.model == SEGMENTED:
+            return segments.summarize(self.kind, draws, self.cells, options, self.by, progress)
         return self.kind.summarize(draws, self.stats, options)
 
     def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws | None"]:

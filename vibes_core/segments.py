@@ -6,16 +6,24 @@ so that the overall answer is the experiment's, not a segment's.
 
 Events without a value of the column are a segment of their own, named None ("(none)")."""
 
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from vibes_core.errors import VibesError
+from vibes_core.errors import InvalidOption, VibesError
 from vibes_core.posterior import Draws, describe, intervals
-from vibes_core.summary import control_index, uplifts
-from vibes_core.types.base import SEGMENTED, Stats
+from vibes_core.summary import control_index
+from vibes_core.text import printable
+from vibes_core.types.base import MAX_SEGMENTS, SEGMENTED, Stats
 
 NO_SEGMENT = "(none)"  # how a segment named None is shown
+# MAX_SEGMENTS: every step of a fit takes longer with more segments, and so do its diagnostics,
+# its draws and the summaries of each segment. A default fit of 2 variants in 200 segments
+# takes 32 CPU seconds (7 of them summarizing segments) and stores 26 MB of draws; 500: 54 s;
+# 1,000: 99 s and 130 MB (bench/segments.py, 2 cores).
+SAMPLING_SHARE = 0.9  # of a breakdown's progress: sampling; the segments' summaries, the rest
 
 
 def label(segment: str | None) -> str:
@@ -59,18 +67,28 @@ class Cells:
         return traffic / traffic.sum()
 
 
-def cells_of(kind, rows: list[dict], groups: list[str], control: str | None) -> Cells:
+def cells_of(kind, rows: list[dict], groups: list[str], control: str | None, by: str) -> Cells:
     """``catalog.segment_stats`` rows as cells, groups in the order of ``groups`` (every
-    group of the experiment), segments the largest first (the one named None last)."""
+    group of the experiment), segments the largest first (the one named None last); at most
+    MAX_SEGMENTS of them."""
+    count = len({row["segment"] for row in rows})
+    if count > MAX_SEGMENTS:
+        raise InvalidOption(
+            f"--by {printable(by)} has {count:,} values, and a breakdown takes at most "
+            f"{MAX_SEGMENTS:,} segments: merge the rare ones into one (e.g. other) in the data, "
+            "or break down by a column with fewer values"
+        )
     flat = kind.stats(rows)  # each value checked, one per row
     traffic: dict[str | None, float] = {}
     for row, size in zip(rows, flat[kind.size], strict=True):
         traffic[row["segment"]] = traffic.get(row["segment"], 0.0) + size
     segments = sorted(traffic, key=lambda s: (s is None, -traffic[s], s or ""))
     shape = (len(groups), len(segments))
+    group_at = {name: i for i, name in enumerate(groups)}
+    segment_at = {segment: j for j, segment in enumerate(segments)}
     where = (
-        [groups.index(name) for name in flat.names],
-        [segments.index(row["segment"]) for row in rows],
+        [group_at[name] for name in flat.names],
+        [segment_at[row["segment"]] for row in rows],
     )
     grid = {}
     for name, values in flat.values.items():
@@ -104,19 +122,54 @@ class SegmentDraws:
         return values.reshape(-1, *values.shape[2:])
 
 
-def summarize(kind, draws: SegmentDraws, cells: Cells, options: dict, by: str) -> dict:
+def summarize(
+    kind,
+    draws: SegmentDraws,
+    cells: Cells,
+    options: dict,
+    by: str,
+    progress: Callable[[float], None] | None = None,
+) -> dict:
     """The overall summary (the keys of an unsegmented one, from the traffic-weighted mix of
     the segments), the hyperparameters per treated group, and per segment its groups, their
-    uplift beside the segment's own (its data alone), its verdict and its sentence."""
+    uplift beside the segment's own (its data alone), its verdict and its sentence.
+    ``progress``: given the fraction of segments summarized, after each."""
     summary = kind.summarize(overall(kind, draws, cells), cells.totals(), options)
     summary["by"] = by
     summary["hyperparameters"] = hyperparameters(kind, draws, cells, options["hdi_prob"])
-    summary["segments"] = [
-        segment_summary(kind, draws, cells, j, share, options)
-        for j, share in enumerate(cells.shares(kind))
-    ]
+    summary["segments"] = []
+    shares = cells.shares(kind)
+    for j, share in enumerate(shares):
+        summary["segments"].append(segment_summary(kind, draws, cells, j, share, options))
+        if progress is not None:
+            progress((j + 1) / len(shares))
     summary["decision"] += ". " + by_segment(summary, kind.group_column, by)
     return summary
+
+
+def stages(kind, progress: bool | Callable[[float], None], cells: Cells, by: str) -> tuple:
+    """A breakdown's ``progress`` (as inference.posterior takes it) for its two slow stages:
+    sampling, then each segment's summary. A function is given the fraction of the whole
+    (sampling its first SAMPLING_SHARE); True, for a terminal, says on stderr what comes, then
+    PyMC shows its bar, then the segments summarized are counted."""
+    if callable(progress):
+
+        def summarizing(done: float) -> None:
+            progress(SAMPLING_SHARE + (1 - SAMPLING_SHARE) * done)
+
+        return (lambda done: progress(SAMPLING_SHARE * done)), summarizing
+    if not progress:
+        return False, None
+    count = len(cells.segments)
+    size = f"{len(cells.groups)} {kind.group_column}s x {count} segments by {printable(by)}"
+    print(f"vibes: a breakdown of {size}: compiling the model, then sampling", file=sys.stderr)
+
+    def counted(done: float) -> None:
+        end = "\n" if done >= 1 else ""
+        shown = f"\rvibes: summarized {round(done * count)} of {count} segments"
+        print(shown, end=end, file=sys.stderr, flush=True)
+
+    return True, counted
 
 
 def overall(kind, draws: SegmentDraws, cells: Cells) -> Draws:
@@ -144,11 +197,11 @@ def segment_summary(kind, draws: SegmentDraws, cells: Cells, j: int, share, opti
     )
     found = kind.summarize(estimate, stats, options)
     own = kind.exact(stats, kind.prior(None, stats))  # the segment's data alone
-    own_uplift = uplifts(kind, own, cells.control, prob)
+    own_uplift = relative_uplifts(kind, own, cells.control, prob)
     for i, (row, alone) in enumerate(zip(found["groups"], describe(own, prob), strict=True)):
         row["unpooled"] = {key: alone[key] for key in ("mean", "hdi_low", "hdi_high")}
         if i in own_uplift:
-            row["unpooled_uplift_rel"] = own_uplift[i]["uplift_rel"]
+            row["unpooled_uplift_rel"] = own_uplift[i]
     return {
         "segment": cells.segments[j],
         "share": float(share),
@@ -157,6 +210,25 @@ def segment_summary(kind, draws: SegmentDraws, cells: Cells, j: int, share, opti
         "decision": found["decision"],
         "warnings": found["warnings"],
     }
+
+
+def relative_uplifts(kind, estimate, c: int, prob: float) -> dict[int, dict]:
+    """Each other group's relative uplift over group ``c``, as summary.uplifts computes it,
+    without the absolute uplift and P(beats) that a segment's own estimate does not show:
+    computing them took 45% of each segment's summary."""
+    draws = estimate.draws()
+    others = [i for i in range(len(estimate.names)) if i != c]
+    with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
+        relative = (draws[:, others] - draws[:, [c]]) / draws[:, [c]]
+    names = estimate.names
+    found = intervals(
+        relative,
+        prob,
+        [f"the uplift of {names[i]} relative to the {kind.baseline} {names[c]}" for i in others],
+        center="median",
+        errors=True,
+    )
+    return dict(zip(others, found, strict=True))
 
 
 def hyperparameters(kind, draws: SegmentDraws, cells: Cells, prob: float) -> list[dict]:

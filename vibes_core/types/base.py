@@ -67,6 +67,8 @@ INDEPENDENT, POOLED, SEGMENTED = "independent", "pooled", "segmented"
 SEGMENT = Column(
     "segment", "string", "the user's segment (country, platform, ...); missing means none", False
 )
+# Segments a breakdown takes at most (vibes_core.segments says why).
+MAX_SEGMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ class ExperimentType:
             else None,
             "segmented": {
                 "by": list(self.segment_columns),
+                "max_segments": MAX_SEGMENTS,
                 "model": self.segmented_summary,
                 "priors": described(self.segment_priors),
                 "hyperparameters": [
