@@ -1,6 +1,19 @@
 """The dashboard in real terminals: keys that arrive in one read, the clipboard inside tmux,
 the Linux console's glyphs, long paths in toasts."""
 
+import base64
+import contextlib
+import fcntl
+import os
+import pty
+import shutil
+import struct
+import subprocess
+import tempfile
+import termios
+import threading
+import time
+
 import pytest
 from textual._xterm_parser import XTermParser
 from textual.widgets import Input as TextualInput
@@ -71,3 +84,198 @@ async def test_editing_keys_sent_in_one_burst_with_text_apply_in_order(home, ab_
             assert app.focused is field
             await type_at_once(app, pilot, BURST)
             assert field.value == "143", f"#{field.id}"
+
+
+# --- y, the clipboard, per terminal -------------------------------------------------------
+
+
+def toasts(app) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+async def press_y_on_home(app, pilot) -> str:
+    """The toast that `y` on the first row brings; the row is what Textual's clipboard holds."""
+    await settle(app, pilot)
+    await pilot.press("y")
+    await until(pilot, lambda: toasts(app), 10)
+    assert app.clipboard.startswith("ab\tab-test\t200\t")
+    return toasts(app)[-1]
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """Outside tmux and screen, in an xterm; each test says where it runs instead."""
+    for name in ("TMUX", "STY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    ("environment", "said"),
+    [
+        ({}, "sent ab's row to your terminal's clipboard (OSC 52)"),
+        (
+            {"TERM": "linux"},
+            "ab's row was not copied: this console (TERM=linux) has no clipboard; "
+            "in tmux, y copies to tmux's buffer",
+        ),
+        (
+            {"TERM": "screen.xterm-256color", "STY": "1234.pts-0.host"},
+            "sent ab's row through GNU screen to your terminal's clipboard (OSC 52)",
+        ),
+        (
+            {"TERM": "tmux-256color"},  # tmux on the other side of SSH: it cannot be asked
+            "sent ab's row to your terminal's clipboard (OSC 52); a tmux on the way passes it "
+            "on only with set -g set-clipboard on",
+        ),
+    ],
+)
+async def test_y_says_where_the_copy_went_never_copied_when_unknown(
+    home, ab_test, terminal, environment, said
+):
+    for name, value in environment.items():
+        terminal.setenv(name, value)
+    app = VibesApp()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await press_y_on_home(app, pilot) == said
+
+
+TMUX = shutil.which("tmux")
+needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is not installed here")
+
+
+def tmux(socket: str, *args: str) -> str:
+    done = subprocess.run(
+        [TMUX, "-S", socket, "-f", os.devnull, *args], capture_output=True, text=True, timeout=10
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+class Terminal:
+    """A terminal attached to a tmux server: a pseudo-terminal whose output is kept, and
+    which answers none of tmux's queries (tmux knows it by $TERM alone)."""
+
+    def __init__(self, socket: str, term: str) -> None:
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+        env = {**os.environ, "TERM": term}
+        env.pop("TMUX")
+        self.client = subprocess.Popen(
+            [TMUX, "-S", socket, "-f", os.devnull, "attach"],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.master, self.received = master, bytearray()
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self) -> None:
+        with contextlib.suppress(OSError):  # the client has gone
+            while data := os.read(self.master, 65536):
+                self.received += data
+
+    def close(self) -> None:
+        self.client.kill()
+        self.client.wait()
+        os.close(self.master)
+
+
+@pytest.fixture
+def tmux_server(terminal):
+    """A tmux server of the test's own (its own socket, no config file), the dashboard in it
+    as far as $TMUX says; ``attach(term)`` attaches a Terminal to it."""
+    terminals: list[Terminal] = []
+    with tempfile.TemporaryDirectory(prefix="vibes-tmux-") as folder:  # a socket's path is short
+        socket = f"{folder}/socket"
+        tmux(socket, "new-session", "-d", "sleep 600")
+        terminal.setenv("TMUX", f"{socket},{tmux(socket, 'display', '-p', '#{pid}').strip()},0")
+
+        def attach(term: str) -> Terminal:
+            terminals.append(Terminal(socket, term))
+            for _ in range(100):
+                if tmux(socket, "list-clients").strip():
+                    return terminals[-1]
+                time.sleep(0.05)
+            raise AssertionError("the terminal did not attach")
+
+        try:
+            yield socket, attach
+        finally:
+            for attached in terminals:
+                attached.close()
+            subprocess.run([TMUX, "-S", socket, "kill-server"], capture_output=True)
+
+
+def osc52(text: str) -> bytes:
+    """What tmux writes to set the terminal's clipboard (xterm's Ms: selection, base64 text)."""
+    return b"\x1b]52;;" + base64.b64encode(text.encode()) + b"\x07"
+
+
+@needs_tmux
+async def test_y_in_tmux_with_set_clipboard_off_copies_to_its_buffer_and_says_how_to_go_on(
+    home, ab_test, tmux_server
+):
+    socket, attach = tmux_server
+    tmux(socket, "set", "-g", "set-clipboard", "off")
+    xterm = attach("xterm-256color")
+    app = VibesApp()
+    async with app.run_test(size=SIZE) as pilot:
+        said = await press_y_on_home(app, pilot)
+        assert said == (
+            "copied ab's row to tmux's buffer (prefix ] pastes it); "
+            "for your system clipboard too: set -g set-clipboard on"
+        )
+        assert tmux(socket, "show-buffer") == app.clipboard
+        assert osc52(app.clipboard) not in xterm.received
+
+
+@needs_tmux
+async def test_y_in_tmux_by_default_reaches_the_terminal_it_is_attached_to(
+    home, ab_test, tmux_server
+):
+    """tmux's default (set-clipboard external) drops OSC 52 from programs: "copied" was
+    untrue. Through tmux's buffer, the terminal outside gets it."""
+    socket, attach = tmux_server
+    assert tmux(socket, "show", "-gv", "set-clipboard").strip() == "external"
+    xterm = attach("xterm-256color")
+    app = VibesApp()
+    async with app.run_test(size=SIZE) as pilot:
+        said = await press_y_on_home(app, pilot)
+        assert said == (
+            "copied ab's row to tmux's buffer (prefix ] pastes it) "
+            "and sent it on to your terminal's clipboard"
+        )
+        assert tmux(socket, "show-buffer") == app.clipboard
+        await until(pilot, lambda: osc52(app.clipboard) in xterm.received, 10)
+
+
+@needs_tmux
+@pytest.mark.parametrize(
+    ("term", "said"),
+    [
+        (
+            "screen",  # a terminal tmux does not know to take OSC 52
+            "; tmux does not know that your terminal (screen) takes OSC 52: "
+            "set -as terminal-features ',screen:clipboard'",
+        ),
+        ("linux", "; your console (TERM=linux) has no clipboard beyond it"),
+        (None, "; no terminal is attached to tmux to pass it on to"),
+    ],
+)
+async def test_y_in_tmux_says_why_tmux_did_not_pass_the_copy_on(
+    home, ab_test, tmux_server, term, said
+):
+    socket, attach = tmux_server
+    if term:
+        attach(term)
+    app = VibesApp()
+    async with app.run_test(size=SIZE) as pilot:
+        assert await press_y_on_home(app, pilot) == (
+            f"copied ab's row to tmux's buffer (prefix ] pastes it){said}"
+        )
+        assert tmux(socket, "show-buffer") == app.clipboard

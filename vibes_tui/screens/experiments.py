@@ -327,8 +327,7 @@ class ExperimentsScreen(WorkerScreen):
         if name:
             table = self.query_one(DataTable)
             cells = [str(cell) for cell in table.get_row(name)]
-            self.app.copy_to_clipboard("\t".join(cells))
-            self.notify(f"copied {name}'s row to the clipboard", timeout=2)
+            self.app.copy("\t".join(cells), f"{name}'s row")
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
