@@ -4,8 +4,10 @@ the Linux console's glyphs, long paths in toasts."""
 import base64
 import contextlib
 import fcntl
+import itertools
 import os
 import pty
+import re
 import shutil
 import struct
 import subprocess
@@ -16,7 +18,9 @@ import time
 
 import pytest
 from textual._xterm_parser import XTermParser
+from textual.geometry import Region
 from textual.widgets import Input as TextualInput
+from textual.widgets._toast import Toast
 
 from tests.test_tui import settle, until
 from vibes_core.analysis import Analysis
@@ -279,3 +283,51 @@ async def test_y_in_tmux_says_why_tmux_did_not_pass_the_copy_on(
             f"copied ab's row to tmux's buffer (prefix ] pastes it){said}"
         )
         assert tmux(socket, "show-buffer") == app.clipboard
+
+
+# --- toasts -------------------------------------------------------------------------------
+
+
+def drawn_lines(widget) -> list[str]:
+    """The text ``widget`` draws, line by line, its border and padding stripped."""
+    region = Region(0, 0, *widget.outer_size)
+    return [
+        "".join(segment.text for segment in strip).strip(" ▊▎▌▐")
+        for strip in widget.render_lines(region)
+    ]
+
+
+def toast_lines(app, start: str) -> list[str]:
+    """The lines of the one toast shown, once it is the one that starts with ``start``."""
+    toasts = list(app.screen.query(Toast))
+    drawn = [line for line in drawn_lines(toasts[0]) if line] if len(toasts) == 1 else []
+    return drawn if drawn and drawn[0].startswith(start) else []
+
+
+@pytest.mark.parametrize("size", [SIZE, (81, 24), (100, 30), (200, 50)])
+async def test_a_toast_breaks_lines_between_words_and_a_long_path_after_its_separators(home, size):
+    path = "/srv/experiments/exported-summaries/checkout_button_redesign/summary-2026-12.md"
+    message = (
+        "the summary of the test was written to a file that replaced the one that was there "
+        f"before it: {path}, which had been written by an earlier run of the dashboard"
+    )
+    app = VibesApp()
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await settle(app, pilot)
+        for shift in range(1, 13):  # each line's end falls on each letter of a word once
+            said = f"{'w' * shift} {message}"
+            app.clear_notifications()
+            app.notify(said, timeout=30)
+
+            await until(pilot, lambda said=said: toast_lines(app, said[:14]), 10)
+            toast, shown = app.screen.query_one(Toast), toast_lines(app, said[:14])
+            assert len(shown) > 3
+            joined = shown[0]
+            for before, line in itertools.pairwise(shown):
+                # A path goes on after its "/", anything else after a space; and each line is
+                # as full as it can be: what the next one starts with did not fit.
+                in_path = before.endswith("/")
+                joined += line if in_path else f" {line}"
+                first = re.match(r"[^/]*/?" if in_path else r"\S+", line)[0]
+                assert len(before) + (0 if in_path else 1) + len(first) > toast.size.width
+            assert joined == said

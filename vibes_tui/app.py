@@ -22,7 +22,7 @@ from textual.content import Content
 from vibes_core.errors import VibesError, first_line
 from vibes_tui.commands import VibesCommands
 from vibes_tui.screens.base import SurvivesWorkers
-from vibes_tui.widgets.data import lines, plain
+from vibes_tui.widgets.data import lines, plain, wrapped
 
 COPY_TOAST_SECONDS = 6  # its sentence may say what to set to reach the system clipboard
 
@@ -194,8 +194,12 @@ class VibesApp(SurvivesWorkers, App):
     # --- data on the screen, and errors ---------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", markup: bool = False, **options) -> None:
-        """Every toast shows its text as it is: messages quote names, file contents, paths."""
-        super().notify(lines(message), title=plain(title), markup=False, **options)
+        """Every toast shows its text as it is: messages quote names, file contents, paths;
+        in lines that break a path after a separator, not wherever the line ends."""
+        # Textual 8.2's Toast: 60 wide, at most half its rack (the screen less a margin and a
+        # scroll bar), its text inside a left border and a padding of 1.
+        width = max(min(60, (self.size.width - 2) // 2) - 3, 10)
+        super().notify(wrapped(lines(message), width), title=plain(title), markup=False, **options)
 
     def copy_to_clipboard(self, text: str) -> None:
         """Textual's copy (an Input's ctrl+c too), the way ``copy`` takes, without a toast."""
