@@ -8,6 +8,7 @@ import itertools
 import os
 import pty
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -22,6 +23,7 @@ from textual.geometry import Region
 from textual.widgets import Input as TextualInput
 from textual.widgets._toast import Toast
 
+from tests.conftest import VIBES
 from tests.test_tui import settle, until
 from vibes_core.analysis import Analysis
 from vibes_tui.app import VibesApp
@@ -134,6 +136,7 @@ def terminal(monkeypatch):
             "on only with set -g set-clipboard on",
         ),
     ],
+    ids=["xterm", "linux-console", "screen", "tmux-over-ssh"],
 )
 async def test_y_says_where_the_copy_went_never_copied_when_unknown(
     home, ab_test, terminal, environment, said
@@ -331,3 +334,40 @@ async def test_a_toast_breaks_lines_between_words_and_a_long_path_after_its_sepa
                 first = re.match(r"[^/]*/?" if in_path else r"\S+", line)[0]
                 assert len(before) + (0 if in_path else 1) + len(first) > toast.size.width
             assert joined == said
+
+
+# --- the Linux console's font -------------------------------------------------------------
+
+
+def pane_once(socket: str, shown: str, seconds: float = 60) -> str:
+    """The pane's text once ``shown`` is on it."""
+    for _ in range(int(seconds * 10)):
+        text = tmux(socket, "capture-pane", "-p")
+        if shown in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{shown!r} never showed:\n{text}")
+
+
+@needs_tmux
+@pytest.mark.parametrize(("term", "circles"), [("xterm-256color", "⭘●"), ("linux", "oo")])
+def test_on_the_linux_console_the_header_and_radio_buttons_draw_no_glyph_its_font_lacks(
+    home, ab_test, term, circles
+):
+    """The real `vibes tui` in a tmux pane, as TERM says: the Header's icon and a
+    RadioButton's dot are circles the console's fonts do not have (each showed as a box)."""
+    icon, dot = circles
+    with tempfile.TemporaryDirectory(prefix="vibes-tmux-") as folder:
+        socket = f"{folder}/socket"
+        env = {"TERM": term, "VIBES_HOME": str(home), "PYTHONPATH": os.environ["PYTHONPATH"]}
+        command = shlex.join(["env", *(f"{k}={v}" for k, v in env.items()), VIBES, "tui"])
+        tmux(socket, "new-session", "-d", "-x", "80", "-y", "24", command)
+        try:
+            home_screen = pane_once(socket, "1 experiment")
+            assert home_screen.splitlines()[0].split() == [icon, "vibes"]
+            tmux(socket, "send-keys", "n")
+            form = pane_once(socket, "a file")
+            assert f"▐{dot}▌ a file" in form
+            assert not {"⭘", "●"} & set(form + home_screen) - set(circles)
+        finally:
+            subprocess.run([TMUX, "-S", socket, "kill-server"], capture_output=True)

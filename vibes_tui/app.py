@@ -76,6 +76,21 @@ class VibesApp(SurvivesWorkers, App):
         except VibesError as error:  # the file is left as it was
             self.notify(f"the theme was not saved: {first_line(error)}", severity="warning")
 
+    def get_driver_class(self):
+        """Textual's, but on a console (TERM=linux) what it writes goes through
+        ``for_consoles``: glyphs its font lacks, wherever a widget draws them."""
+        from vibes_tui.terminal import for_consoles, plain_terminal
+
+        driver = super().get_driver_class()
+        if not plain_terminal():
+            return driver
+
+        class ConsoleDriver(driver):
+            def write(self, data: str) -> None:
+                super().write(for_consoles(data))
+
+        return ConsoleDriver
+
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         """Textual's (keys, quit, screenshot, ...) but its theme: the palette has ours."""
         for command in super().get_system_commands(screen):
