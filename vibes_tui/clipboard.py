@@ -5,7 +5,7 @@ cannot know that a copy arrived: it says "sent", not "copied", unless it put the
 itself. Inside tmux it does: tmux's paste buffer, which tmux passes on to the terminal's
 clipboard when its set-clipboard option and the terminal allow (by default, set-clipboard
 external, tmux drops OSC 52 from programs: "copied" used to be untrue there). The Linux console
-has no clipboard at all (and prints an OSC 52 as text), so nothing is sent there.
+has no clipboard at all: nothing is sent there.
 """
 
 import base64

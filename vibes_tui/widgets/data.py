@@ -42,7 +42,7 @@ def wrapped(message: str, width: int) -> str:
     out = []
     for line in message.split("\n"):
         text, offset = "", 0
-        for word in WORD.findall(line):
+        for word in WORD.findall(line) or [line]:  # a line of spaces stays
             parts = PATH_PART.findall(word) if cell_len(word.rstrip()) > width else [word]
             for index, part in enumerate(parts):
                 if offset and offset + cell_len(part.rstrip()) > width:  # on the next line
