@@ -34,7 +34,8 @@ def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("VIBES_HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # not the user's config.toml
     monkeypatch.delenv("VIBES_CONFIG", raising=False)
-    for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "VIBES_THEME"):
+    # TMUX, STY: `y` in a test must not reach the tmux or screen the tests run in.
+    for name in ("VIBES_CATALOG_URL", "VIBES_DATA_PATH", "VIBES_THEME", "TMUX", "STY"):
         monkeypatch.delenv(name, raising=False)
     return home
 

@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,7 +22,9 @@ from textual.content import Content
 from vibes_core.errors import VibesError, first_line
 from vibes_tui.commands import VibesCommands
 from vibes_tui.screens.base import SurvivesWorkers
-from vibes_tui.widgets.data import lines, plain
+from vibes_tui.widgets.data import lines, plain, wrapped
+
+COPY_TOAST_SECONDS = 6  # its sentence may say what to set to reach the system clipboard
 
 if TYPE_CHECKING:  # DuckDB is imported by the thread that opens the lake (see entry.py)
     from vibes_core.lake import Lake
@@ -72,6 +75,21 @@ class VibesApp(SurvivesWorkers, App):
             save_preference("VIBES_THEME", theme)
         except VibesError as error:  # the file is left as it was
             self.notify(f"the theme was not saved: {first_line(error)}", severity="warning")
+
+    def get_driver_class(self):
+        """Textual's, but on a console (TERM=linux) what it writes goes through
+        ``for_consoles``: glyphs its font lacks, wherever a widget draws them."""
+        from vibes_tui.terminal import for_consoles, plain_terminal
+
+        driver = super().get_driver_class()
+        if not plain_terminal():
+            return driver
+
+        class ConsoleDriver(driver):
+            def write(self, data: str) -> None:
+                super().write(for_consoles(data))
+
+        return ConsoleDriver
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         """Textual's (keys, quit, screenshot, ...) but its theme: the palette has ours."""
@@ -191,8 +209,47 @@ class VibesApp(SurvivesWorkers, App):
     # --- data on the screen, and errors ---------------------------------------------------
 
     def notify(self, message: str, *, title: str = "", markup: bool = False, **options) -> None:
-        """Every toast shows its text as it is: messages quote names, file contents, paths."""
-        super().notify(lines(message), title=plain(title), markup=False, **options)
+        """Every toast shows its text as it is: messages quote names, file contents, paths;
+        in lines that break a path after a separator, not wherever the line ends."""
+        # Textual 8.2's Toast: 60 wide, at most half its rack (the screen less a margin and a
+        # scroll bar), its text inside a left border and a padding of 1.
+        width = max(min(60, (self.size.width - 2) // 2) - 3, 10)
+        super().notify(wrapped(lines(message), width), title=plain(title), markup=False, **options)
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Textual's copy (an Input's ctrl+c too), the way ``copy`` takes, without a toast."""
+        self.copy(text)
+
+    def copy(self, text: str, what: str = "") -> None:
+        """``text`` to the clipboard as this terminal allows (see vibes_tui/clipboard.py) and,
+        given ``what`` it is, a toast that says where it went."""
+        from vibes_tui.clipboard import how_to_copy
+
+        self._clipboard = text  # Textual's own, which ctrl+v in an Input pastes
+        how = how_to_copy(text, what)
+        if how.via == "tmux":  # a command to run, whose answer says what happened
+            self.run_worker(partial(self.copy_to_tmux, text, what), thread=True, group="copy")
+            return
+        if how.sequence and self._driver is not None:  # as Textual's copy writes it
+            self._driver.write(how.sequence)
+        if what:
+            self.notify(how.said, timeout=COPY_TOAST_SECONDS)
+
+    def copy_to_tmux(self, text: str, what: str) -> None:
+        """In a worker thread: tmux's buffer, else OSC 52 (which tmux may pass on)."""
+        from vibes_tui.clipboard import copy_to_tmux, osc52
+
+        try:
+            said = copy_to_tmux(text, what)
+        except OSError as error:
+            said = (
+                f"tmux did not take {what or 'the text'} ({error}); sent it to your terminal as "
+                "OSC 52, which tmux passes on only with set -g set-clipboard on"
+            )
+            if self._driver is not None:
+                self.call_from_thread(self._driver.write, osc52(text))
+        if what:
+            self.call_from_thread(self.notify, said, timeout=COPY_TOAST_SECONDS)
 
     def format_title(self, title: str, sub_title: str) -> Content:
         return super().format_title(plain(title), plain(sub_title))

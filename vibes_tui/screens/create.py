@@ -15,7 +15,6 @@ from textual.widgets import (
     Button,
     Footer,
     Header,
-    Input,
     Label,
     RadioButton,
     RadioSet,
@@ -29,6 +28,7 @@ from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataText
 from vibes_tui.widgets.files import FileField
+from vibes_tui.widgets.inputs import Input
 
 MAX_DEMO_EVENTS = 10_000_000
 

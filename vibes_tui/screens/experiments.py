@@ -5,13 +5,14 @@ from typing import ClassVar, NamedTuple
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Input
+from textual.widgets import Footer, Header
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText
+from vibes_tui.widgets.inputs import Input
 from vibes_tui.widgets.table import fill, set_cell
 
 # The display name comes last: free text of any length, it should not push the result off
@@ -344,8 +345,7 @@ class ExperimentsScreen(WorkerScreen):
         if name:
             table = self.query_one(DataTable)
             cells = [str(cell) for cell in table.get_row(name)]
-            self.app.copy_to_clipboard("\t".join(cells))
-            self.notify(f"copied {name}'s row to the clipboard", timeout=2)
+            self.app.copy("\t".join(cells), f"{name}'s row")
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, RadioButton, RadioSet
+from textual.widgets import Footer, Label, RadioButton, RadioSet
 
 from vibes_core.text import CONTROL
 from vibes_core.units import counted
 from vibes_tui.report import formatted, model_name
 from vibes_tui.widgets.data import DataText, plain
+from vibes_tui.widgets.inputs import Input
 
 # --format's value -> what the dialog calls it, and its file suffix. Markdown first: the default.
 FORMATS = {"markdown": ("Markdown", ".md"), "csv": ("CSV", ".csv"), "json": ("JSON", ".json")}

@@ -502,12 +502,10 @@ class InspectScreen(WorkerScreen):
             getattr(view, f"scroll_{where}")()
 
     def action_copy(self) -> None:
-        """The decision sentence to the clipboard, through the terminal (OSC 52): it works
-        over SSH and in tmux (with set-clipboard on)."""
+        """The decision sentence to the clipboard (see VibesApp.copy: OSC 52, or tmux's)."""
         summary = self.summary or self.known
         if summary is not None:
-            self.app.copy_to_clipboard(summary["decision"])
-            self.notify("copied the decision to the clipboard", timeout=2)
+            self.app.copy(summary["decision"], "the decision")
 
     def action_export(self) -> None:
         """The summary shown, to a file: CSV, JSON or Markdown."""

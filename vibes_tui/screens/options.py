@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Select
+from textual.widgets import Button, Footer, Label, Select
 
 from vibes_core import verdict
 from vibes_core.analysis import DEFAULT_HDI_PROB, PARSERS, Analysis
@@ -23,6 +23,7 @@ from vibes_core.types import get_type
 from vibes_core.units import number
 from vibes_tui.screens.base import SurvivesWorkers
 from vibes_tui.widgets.data import DataText, plain
+from vibes_tui.widgets.inputs import Input
 
 # Each option: its label, and what the empty field means.
 FIELDS = {

@@ -8,6 +8,9 @@ Everything the dashboard shows goes through ``plain`` (or the widgets here, whic
 so is shown as it is, with control characters as visible escapes (``\\x1b``).
 """
 
+import re
+
+from rich.cells import cell_len, chop_cells
 from rich.text import Text
 from textual.content import Content
 from textual.widgets import DataTable as TextualDataTable
@@ -25,6 +28,38 @@ def lines(value: object) -> str:
     """A message to show as it is, its line breaks kept and every other control character
     shown as its escape."""
     return "\n".join(printable(line) for line in str(value).split("\n"))
+
+
+WORD = re.compile(r"\s*\S+\s*")  # as Rich wraps a Textual toast: a word, spaces around it
+PATH_PART = re.compile(r"[/\\]*[^/\\]*[/\\]+|[^/\\]+")  # "/srv/", "data/", "ab.csv"
+
+
+def wrapped(message: str, width: int) -> str:
+    """``message`` with a line break inside each word longer than ``width`` cells, after the
+    path separator where its line ends. Textual (Rich's divide_line) folds such a word
+    wherever the line ends ("/home/ann/expe" + "riments/ab.csv"); it breaks the rest at
+    spaces, which this follows, to know where lines end."""
+    out = []
+    for line in message.split("\n"):
+        text, offset = "", 0
+        for word in WORD.findall(line) or [line]:  # a line of spaces stays
+            parts = PATH_PART.findall(word) if cell_len(word.rstrip()) > width else [word]
+            for index, part in enumerate(parts):
+                if offset and offset + cell_len(part.rstrip()) > width:  # on the next line
+                    text += "\n" if index else ""  # at a space, Rich breaks by itself
+                    offset = 0
+                text += part
+                offset = line_end(part, offset, width)
+        out.append(text)
+    return "\n".join(out)
+
+
+def line_end(part: str, offset: int, width: int) -> int:
+    """Where the line ends once ``part`` is put at ``offset`` (longer than a line, it is
+    folded, from the start of one)."""
+    if offset + cell_len(part.rstrip()) <= width:
+        return offset + cell_len(part)
+    return cell_len(chop_cells(part, width)[-1])
 
 
 def text(value: object) -> Text:

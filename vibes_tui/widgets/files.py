@@ -14,10 +14,11 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Button, DirectoryTree, Input, Label
+from textual.widgets import Button, DirectoryTree, Label
 
 from vibes_tui.terminal import plain_terminal
 from vibes_tui.widgets.data import plain
+from vibes_tui.widgets.inputs import Input
 
 PLACEHOLDER = "path to a JSON, NDJSON, CSV or Parquet file"
 # What ingest reads; each may also be gzip-compressed (name.csv.gz).
