@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, Label, RadioButton, RadioSet
 from vibes_core.text import CONTROL
 from vibes_core.units import counted
 from vibes_tui.report import formatted, model_name
+from vibes_tui.widgets.choice import Choice
 from vibes_tui.widgets.data import DataText, plain
 
 # --format's value -> what the dialog calls it, and its file suffix. Markdown first: the default.
@@ -74,7 +75,7 @@ class ExportScreen(ModalScreen[Path | None]):
             yield Input(self.default_name(self.shown), id="export-path")
             with RadioSet(id="export-format"):
                 for shown, (title, _) in FORMATS.items():
-                    yield RadioButton(title, value=shown == self.shown, id=f"format-{shown}")
+                    yield Choice(title, value=shown == self.shown, id=f"format-{shown}")
             yield DataText("", id="export-error")
         yield Footer()  # its own keys, not the inspect screen's behind it
 
