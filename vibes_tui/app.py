@@ -74,9 +74,10 @@ class VibesApp(SurvivesWorkers, App):
             self.notify(f"the theme was not saved: {first_line(error)}", severity="warning")
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
-        """Textual's (keys, quit, screenshot, ...) but its theme: the palette has ours."""
+        """Of Textual's, quit and screenshot: the palette has our theme and help, and Textual's
+        keys panel and maximize would show its own widgets' keys and layouts beside ours."""
         for command in super().get_system_commands(screen):
-            if command.callback != self.action_change_theme:
+            if command.title in ("Quit", "Screenshot"):
                 yield command
 
     def on_mount(self) -> None:
