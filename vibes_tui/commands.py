@@ -2,9 +2,9 @@
 
 An action is offered where its key works: new, delete and sort on the home screen, refit,
 clear cached fits, export and options in an experiment, upload in both (to the selected or the open
-experiment). Opening, refreshing, help and the theme are offered everywhere; Textual's own
-commands come from VibesApp.get_system_commands: quit and screenshot, not its theme (ours is
-above), keys or maximize (the help and the screens' own layout are ours).
+experiment). Opening, refreshing, help and the theme are offered everywhere; of Textual's own
+commands VibesApp.get_system_commands keeps quit and screenshot (its theme, keys panel and
+maximize would stand beside ours).
 """
 
 import sys
