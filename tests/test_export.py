@@ -9,7 +9,7 @@ import os
 import stat
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, RadioButton
 
 from tests.test_tui import until
 from vibes_tui.app import VibesApp
@@ -213,3 +213,28 @@ async def test_the_file_is_a_normal_user_file_and_tilde_is_home(home, piped, her
     finally:
         os.umask(previous)
     assert stat.S_IMODE((here / "shared.md").stat().st_mode) == 0o640  # not mkstemp's 0o600
+
+
+def marks(screen: ExportScreen) -> dict[str, str]:
+    """Each format's button as drawn, colour aside: the character inside its brackets."""
+    drawn = {}
+    for button in screen.query(RadioButton):
+        line = "".join(segment.text for segment in button.render_line(0))
+        drawn[str(button.label)] = line[line.index("▐") + 1]
+    return drawn
+
+
+@pytest.mark.parametrize("term", ["xterm-256color", "linux"])
+async def test_the_chosen_format_shows_without_colour(home, piped, here, monkeypatch, term):
+    """NO_COLOR (or the Linux console's eight colours): Textual draws ● in every radio button
+    and tells the chosen one by colour alone; here the chosen one alone is marked."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", term)
+    chosen, other = ("*", " ") if term == "linux" else ("●", "○")
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(app, pilot, piped)
+        assert marks(screen) == {"Markdown": chosen, "CSV": other, "JSON": other}
+        await pilot.press("tab", "right", "enter")  # CSV
+        await pilot.pause()
+        assert marks(screen) == {"Markdown": other, "CSV": chosen, "JSON": other}

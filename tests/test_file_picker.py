@@ -108,6 +108,20 @@ async def test_going_up_from_the_root_stays_there():
         assert folder_shown(picker) == "/"
 
 
+async def test_j_and_k_move_in_the_tree_and_enter_picks(tmp_path, monkeypatch):
+    touch(tmp_path, "a.csv", "b.csv", "c.csv")
+    monkeypatch.chdir(tmp_path)
+    app = FieldApp()
+    async with app.run_test(size=SIZE) as pilot:
+        _, tree = await browse(app, pilot)
+        await until(pilot, lambda: len(tree.root.children) == 3, 10)
+        await pilot.press("j", "j", "j", "k")  # the root, a, b, c, then back to b
+        assert tree.cursor_node.label.plain == "b.csv"
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, FilePicker), 10)
+        assert app.query_one(PathInput).value == str(tmp_path.resolve() / "b.csv")
+
+
 async def test_the_tree_shows_folders_and_data_files_only(tmp_path, monkeypatch):
     data = ["a.csv", "B.CSV", "c.csv.gz", "d.JSON.GZ", "e.ndjson", "f.jsonl", "g.parquet"]
     touch(tmp_path, *data, "notes.txt", "archive.gz", "csv", "run.py", ".hidden.csv", ".git/")

@@ -186,6 +186,11 @@ async def test_a_bad_file_shows_the_ingest_error_and_changes_nothing(home, ab_te
         assert "unknown column(s) 'colour'" in text(screen, "#path-error")
         assert app.screen is screen and results == []
         assert not screen.query_one("#create", Button).disabled  # ready for another try
+        # In sight at 80x24 (below the file field, it was below the fold: a toast only said
+        # it), and the field to fix has the focus.
+        error, form = screen.query_one("#path-error"), screen.query_one("#form")
+        assert form.region.contains_region(error.region), (error.region, form.region)
+        assert app.focused is screen.query_one("#path", Input)
     assert lake_state(home) == before
 
 

@@ -98,9 +98,9 @@ def test_a_small_leader_keeps_it_running_and_says_what_is_credible(cli, tmp_path
     days_low, _ = found["days_needed_range"]
     assert days_low <= found["days_needed"]
     assert (
-        "In half of the futures simulated from today's posterior a verdict comes within about "
-        f"{found['events_needed']:,} more events (≈ {found['days_needed']:g} days at the current "
-        f"rate); in a quarter within {low:,}, "
+        f"About {found['events_needed']:,} more events (≈ {found['days_needed']:g} days at the "
+        "current rate) settle it in half of the futures drawn from today's posterior (a quarter "
+        f"within {low:,}, "
     ) in decision
     assert "rule" in found and "Bayes factor" in found["rule"]
     # Both conditions of a choice are short, and the sentence says so.

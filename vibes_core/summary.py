@@ -345,12 +345,11 @@ def how_long(found: dict, simulated: bool) -> str:
         )
     low, high = found["events_needed_range"]
     pace = f" (≈ {days:g} days at the current rate)" if days is not None else ""
-    late = (
-        f"in three quarters within {high:,}"
-        if high is not None
-        else f"in over a quarter not within {verdict.HORIZONS[-1]:g} times the events so far"
-    )
+    if high is None:
+        spread = f" (a quarter within {low:,}; a quarter not within {verdict.HORIZONS[-1]:g}x)"
+    else:
+        spread = f" (a quarter within {low:,}, three quarters within {high:,})"
     return (
-        f"In half of the futures simulated from today's posterior a verdict comes within about "
-        f"{needed:,} more events{pace}; in a quarter within {low:,}, {late}"
+        f"About {needed:,} more events{pace} settle it in half of the futures drawn from "
+        f"today's posterior{spread if low != high else ''}"
     )

@@ -76,25 +76,11 @@ class VibesApp(SurvivesWorkers, App):
         except VibesError as error:  # the file is left as it was
             self.notify(f"the theme was not saved: {first_line(error)}", severity="warning")
 
-    def get_driver_class(self):
-        """Textual's, but on a console (TERM=linux) what it writes goes through
-        ``for_consoles``: glyphs its font lacks, wherever a widget draws them."""
-        from vibes_tui.terminal import for_consoles, plain_terminal
-
-        driver = super().get_driver_class()
-        if not plain_terminal():
-            return driver
-
-        class ConsoleDriver(driver):
-            def write(self, data: str) -> None:
-                super().write(for_consoles(data))
-
-        return ConsoleDriver
-
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
-        """Textual's (keys, quit, screenshot, ...) but its theme: the palette has ours."""
+        """Of Textual's, quit and screenshot: the palette has our theme and help, and Textual's
+        keys panel and maximize would show its own widgets' keys and layouts beside ours."""
         for command in super().get_system_commands(screen):
-            if command.callback != self.action_change_theme:
+            if command.title in ("Quit", "Screenshot"):
                 yield command
 
     def on_mount(self) -> None:

@@ -2,8 +2,9 @@
 
 An action is offered where its key works: new, delete and sort on the home screen, refit,
 clear cached fits, export and options in an experiment, upload in both (to the selected or the open
-experiment). Opening, refreshing, help and the theme are offered everywhere; Textual's own
-commands (keys, quit, screenshot) come from VibesApp.get_system_commands, its theme left out.
+experiment). Opening, refreshing, help and the theme are offered everywhere; of Textual's own
+commands VibesApp.get_system_commands keeps quit and screenshot (its theme, keys panel and
+maximize would stand beside ours).
 """
 
 import sys
@@ -29,7 +30,7 @@ class VibesCommands(Provider):
         found = [
             (
                 f"open {row.name}" + (f": {row.display}" if row.display != row.name else ""),
-                partial(app.open_from_home, row.name),
+                partial(home.open, row.name),
                 f"{row.type}, {counted(row.events, 'event')}",
             )
             for row in (home.rows.values() if home else [])
@@ -44,8 +45,14 @@ class VibesCommands(Provider):
                     (f"delete {selected}", home.action_delete, f"{events}; asks first (d)"),
                 ]
             found += [
-                (f"sort by {label}", partial(home.action_sort, key), "the list's order (s)")
-                for key, label in COLUMNS
+                (
+                    f"sort by {column.label}",
+                    partial(home.action_sort, column.key),
+                    f"reverse it: now {column.orders[home.sort_reverse]} (S)"
+                    if column.key == home.sort_column
+                    else f"{column.orders[0]} (s)",
+                )
+                for column in COLUMNS
             ]
             found.append(("refresh the experiments", app.refresh_experiments, "read the lake (r)"))
         elif inspect and isinstance(screen, inspect.InspectScreen):

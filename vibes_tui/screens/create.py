@@ -14,7 +14,6 @@ from textual.content import Content
 from textual.widgets import (
     Button,
     Footer,
-    Header,
     Label,
     RadioButton,
     RadioSet,
@@ -26,8 +25,10 @@ from textual.worker import get_current_worker
 from vibes_core.errors import AlreadyExists, InvalidInput, InvalidName, VibesError
 from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
+from vibes_tui.widgets.choice import Choice
 from vibes_tui.widgets.data import DataText
 from vibes_tui.widgets.files import FileField
+from vibes_tui.widgets.header import Header
 from vibes_tui.widgets.inputs import Input
 
 MAX_DEMO_EVENTS = 10_000_000
@@ -113,8 +114,8 @@ class CreateScreen(WorkerScreen[str]):
                 yield Select([(n, n) for n in names], value=names[0], allow_blank=False, id="type")
                 yield Label("Initial data")
                 with RadioSet(id="source"):
-                    yield RadioButton("a file", value=True, id="from-file")
-                    yield RadioButton("generate demo events", id="from-demo")
+                    yield Choice("a file", value=True, id="from-file")
+                    yield Choice("generate demo events", id="from-demo")
                 with Vertical(id="file-fields"):
                     yield FileField("path")
                     yield DataText("", id="path-error", classes="error hidden")
@@ -257,6 +258,7 @@ class CreateScreen(WorkerScreen[str]):
             ok = False
         if not ok:
             self.notify("fix the fields marked in red", severity="error")
+            self.reveal_error()
             return None
         display_name = self.query_one("#display", Input).value.strip() or None
         type_name = self.query_one("#type", Select).value
@@ -304,6 +306,17 @@ class CreateScreen(WorkerScreen[str]):
             self.show_error("path" if request.path else "count", message)
         else:
             self.query_one("#create-status", DataText).update(message)
+        self.reveal_error()
+
+    def reveal_error(self) -> None:
+        """The first field in error gets the focus, and its error is scrolled into sight: below
+        the file field, it is below the fold of an 80x24 screen."""
+        field = next((field for field, message in self.errors.items() if message), None)
+        if field is None:
+            return
+        self.query_one(f"#{field}", Input).focus()
+        shown = self.query_one(f"#{field}-error", DataText)
+        self.call_after_refresh(shown.scroll_visible, animate=False)  # once it is laid out
 
 
 def create_with_demo_events(lake, request: Request) -> dict:

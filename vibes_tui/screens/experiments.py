@@ -1,35 +1,55 @@
 """Home: every experiment, filterable and sortable, refreshed when another process writes."""
 
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar, NamedTuple
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header
+from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
-from vibes_tui.widgets.data import DataTable, DataText
+from vibes_tui.widgets.data import DataTable, DataText, plain
+from vibes_tui.widgets.header import Header
 from vibes_tui.widgets.inputs import Input
-from vibes_tui.widgets.table import fill, set_cell
+from vibes_tui.widgets.table import set_cell
 
-# The display name comes last: free text of any length, it should not push the result off
-# an 80-column screen.
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    orders: tuple[str, str] = ("A to Z", "Z to A")  # its first order, and reversed
+    descending: bool = False  # its first order is the biggest, most certain, newest first
+    wide_only: bool = False  # left out when the display name would get too little room
+
+
+# The display name comes last: free text of any length, it takes the room the others leave.
 COLUMNS = (
-    ("name", "name"),
-    ("type", "type"),
-    ("events", "events"),
-    ("result", "result"),
-    ("uploaded", "last upload"),
-    ("display", "display name"),
+    Column("name", "name"),
+    Column("type", "type", wide_only=True),
+    Column("events", "events", ("most first", "fewest first"), descending=True),
+    Column("result", "result", ("highest first", "lowest first"), descending=True),
+    Column("uploaded", "last upload", ("newest first", "oldest first"), True, wide_only=True),
+    Column("display", "display name"),
 )
+BY_KEY = {column.key: column for column in COLUMNS}
 POLL_SECONDS = 2.0
 HEADLINE_BATCH_SECONDS = 0.25
 PREFETCH_AFTER_SECONDS = 0.2  # the cursor rests on a row this long: fetch its cached fit
 PREFETCHED = 20  # cached fits kept in memory, the latest
-RESULT_WIDTH = 20  # a leader's long name must not push "last upload" off an 80-column screen
+RESULT_WIDTH = 20  # fixed: the results arriving one by one must not move the other columns
+NAME_WIDTH = 24  # a longer name ends in "…" (names may have 63 characters)
+MIN_DISPLAY_WIDTH = 16  # narrower than this, the type and last upload columns make room
+ARROWS = {False: " ▲", True: " ▼"}  # after the sorted column's label: ascending, descending
 SHOWN_WARNINGS = 5  # lines of the catalog's warnings in one toast
 MCMC_ONLY = "MCMC only"  # the headline of a type without an exact posterior, until fitted
 
@@ -40,23 +60,50 @@ class Row(NamedTuple):
     type: str
     events: int
     uploaded: str  # local time, to the minute
+    uploaded_at: datetime  # to sort by
+
+
+class Result(NamedTuple):
+    """A headline and what it sorts by: (0, the estimate) of a single group, (1, P(best)) of a
+    leader (a probability sorts above an estimate), None without a number."""
+
+    text: str
+    order: tuple[int, float] | None = None
+
+
+def result_of(summary: dict) -> Result:
+    from vibes_core import inference
+
+    groups = summary["groups"]
+    chances = [group["p_best"] for group in groups if group["p_best"] is not None]
+    kind, number = (0, groups[0]["mean"]) if len(groups) == 1 else (1, max(chances, default=None))
+    order = (kind, number) if number is not None and math.isfinite(number) else None
+    return Result(inference.headline(summary), order)
 
 
 def row_of(experiment, events: int, uploaded: str | None) -> Row:
+    when = uploaded or experiment.created_at
     return Row(
         experiment.name,
         experiment.display_name,
         experiment.type,
         events,
-        local_time(uploaded or experiment.created_at),
+        local_time(when),
+        datetime.fromisoformat(when),
     )
 
 
 def local_time(iso_utc: str) -> str:
     """A catalog time (UTC) as the person at the terminal reads clocks: local, to the minute."""
-    from datetime import datetime
-
     return datetime.fromisoformat(iso_utc).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def natural(text: str) -> tuple:
+    """A sort key that reads numbers in text as numbers: exp_2 before exp_10."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in DIGITS.split(text))
+
+
+DIGITS = re.compile(r"(\d+)")
 
 
 def brief(result: str) -> str:
@@ -70,6 +117,17 @@ def brief(result: str) -> str:
     return f"{name[: RESULT_WIDTH - len(chance) - 2]}… {chance}"
 
 
+class ExperimentTable(DataTable):
+    """The list, with the keys of a pager too; home and end go to the first and last rows."""
+
+    BINDINGS: ClassVar = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g,home", "scroll_top", "First", show=False),
+        Binding("G,end", "scroll_bottom", "Last", show=False),
+    ]
+
+
 class ExperimentsScreen(WorkerScreen):
     BINDINGS: ClassVar = [
         # Priority: shown in the footer, which the table's own (hidden) enter would shadow.
@@ -80,6 +138,7 @@ class ExperimentsScreen(WorkerScreen):
         # when it arrives at once (a fast typist over SSH).
         Binding("slash", "filter", "Filter", priority=True),
         Binding("s", "sort", "Sort", show=False),  # so that "? Help" fits at 80 columns
+        Binding("S", "reverse", "Reverse", show=False),
         Binding("d", "delete", "Delete"),
         Binding("r", "refresh", "Refresh", show=False),  # in the help; the footer fits 80
         Binding("y", "copy", "Copy", show=False),
@@ -90,27 +149,26 @@ class ExperimentsScreen(WorkerScreen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, Row] = {}  # as loaded
-        self.headlines: dict[tuple[str, int], str] = {}  # (name, events) -> result
+        self.headlines: dict[tuple[str, int], Result] = {}  # (name, events) -> result
         self.exact: dict[tuple[str, int], dict] = {}  # (name, events) -> exact summary
         self.cached_fits: dict[tuple[str, int], dict] = {}  # -> MCMC summary with plots
         self.prefetch_timer = None
         self.snapshot: int | None = None
         self.select_after_load: str | None = None  # e.g. the experiment just created
+        self.laid_out_width = 0  # the screen's width when the columns were chosen
+        # The order: a column, and whether it is reversed from that column's first order.
         self.sort_column, self.sort_reverse = "name", False
         self.warned: set[str] = set()  # the catalog's warnings shown already
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter by name, title or type", id="filter", classes="hidden")
-        yield DataTable(id="experiments", cursor_type="row", zebra_stripes=True)
+        yield ExperimentTable(id="experiments", cursor_type="row", zebra_stripes=True)
         yield DataText("opening the lake...", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        table.focus()
+        self.query_one(DataTable).focus()
         if self.app.lake_is_open:  # a few milliseconds: draw the first screen with its data
             try:
                 self.show(*self.read(self.app.main_lake()))
@@ -191,13 +249,13 @@ class ExperimentsScreen(WorkerScreen):
                     continue
                 try:
                     self.exact[key] = inference.posterior(lake, name, exact=True)
-                    self.headlines[key] = inference.headline(self.exact[key])
+                    self.headlines[key] = result_of(self.exact[key])
                 except NotFound:  # deleted meanwhile
-                    self.headlines[key] = "-"
+                    self.headlines[key] = Result("-")
                 except inference.NoExact:  # its cached fit's, once read (keep_fit)
-                    self.headlines[key] = MCMC_ONLY
+                    self.headlines[key] = Result(MCMC_ONLY)
                 except Exception as error:  # one experiment's problem: the others go on
-                    self.headlines[key] = "error"  # opening it says what is wrong
+                    self.headlines[key] = Result("error")  # opening it says what is wrong
                     self.app.call_from_thread(self.app.log_error, error, f"headline of {name}")
                 batch[name] = self.headlines[key]
                 if time.monotonic() - sent > HEADLINE_BATCH_SECONDS:
@@ -232,11 +290,9 @@ class ExperimentsScreen(WorkerScreen):
             self.from_worker(self.keep_fit, key, summary)
 
     def keep_fit(self, key: tuple[str, int], summary: dict) -> None:
-        from vibes_core import inference
-
         self.cached_fits[key] = summary
-        if self.headlines.get(key) == MCMC_ONLY:
-            self.headlines[key] = inference.headline(summary)
+        if self.headlines.get(key) == Result(MCMC_ONLY):
+            self.headlines[key] = result_of(summary)
             self.show_headlines({key[0]: self.headlines[key]})
         while len(self.cached_fits) > PREFETCHED:
             self.cached_fits.pop(next(iter(self.cached_fits)))  # the oldest
@@ -255,30 +311,28 @@ class ExperimentsScreen(WorkerScreen):
         self.prefetch_soon()  # filling the table does not always post a RowHighlighted
 
     def render_rows(self) -> None:
-        """Fill the table from ``rows`` with the filter and sort applied, keeping the cursor."""
+        """Fill the table from ``rows``, filtered and sorted, in the columns the screen has room
+        for; the cursor stays on the experiment it was on."""
         table = self.query_one(DataTable)
         selected, self.select_after_load = self.select_after_load or self.selected_name(), None
         needle = self.query_one("#filter", Input).value.strip().lower()
-        shown = [
+        shown = self.arranged(
             row
             for row in self.rows.values()
             if not needle
             or any(needle in text.lower() for text in (row.name, row.display, row.type))
-        ]
-        cells = [
-            [
-                row.name,
-                row.type,
-                f"{row.events:,}",
-                brief(self.headlines.get((row.name, row.events), "..." if row.events else "-")),
-                row.uploaded,
-                row.display,
-            ]
-            for row in shown
-        ]
-        fill(table, cells, keys=[row.name for row in shown])
-        self.sort_rows()
-        if selected in self.rows and any(row.name == selected for row in shown):
+        )
+        cells = [self.cells(row) for row in shown]
+        self.laid_out_width = self.app.size.width
+        room = self.laid_out_width - table.styles.scrollbar_size_vertical
+        widths = self.widths(cells, room, table.cell_padding)
+        table.clear(columns=True)
+        for key, width in widths.items():
+            column = table.columns[table.add_column(self.label(BY_KEY[key]), key=key)]
+            column.width, column.auto_width = width, False  # set, not measured (see fill)
+        for row, row_cells in zip(shown, cells, strict=True):
+            table.add_row(*(row_cells[key] for key in widths), key=row.name)
+        if selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
         total = len(self.rows)
         self.show_status(
@@ -289,11 +343,77 @@ class ExperimentsScreen(WorkerScreen):
             else "no experiments yet: press n to create one, or run `vibes db demo`"
         )
 
-    def sort_rows(self) -> None:
-        def key(value):
-            return int(str(value).replace(",", "")) if self.sort_column == "events" else str(value)
+    def cells(self, row: Row) -> dict[str, Text]:
+        """Every column's cell of a row, one line each: too long, it ends in "…"."""
+        result = self.headlines.get((row.name, row.events), Result("..." if row.events else "-"))
+        values = {
+            "name": row.name,
+            "type": row.type,
+            "events": f"{row.events:,}",
+            "result": brief(result.text),
+            "uploaded": row.uploaded,
+            "display": row.display,
+        }
+        return {
+            key: Text(plain(value), no_wrap=True, overflow="ellipsis")
+            for key, value in values.items()
+        }
 
-        self.query_one(DataTable).sort(self.sort_column, key=key, reverse=self.sort_reverse)
+    @staticmethod
+    def widths(cells: list[dict[str, Text]], room: int, padding: int) -> dict[str, int]:
+        """The columns shown and their widths: each as wide as its label (an arrow's room
+        included) and its cells, the name at most NAME_WIDTH and the result RESULT_WIDTH
+        (results arrive one by one: nothing moves when they do), the display name what the
+        others leave. When that would be under MIN_DISPLAY_WIDTH, the type and last upload
+        columns are left out. ``padding``: a column's, on each side."""
+        widths = {
+            column.key: max([len(column.label) + 2, *(row[column.key].cell_len for row in cells)])
+            for column in COLUMNS
+        }
+        widths["name"] = min(widths["name"], NAME_WIDTH)
+        widths["result"] = RESULT_WIDTH
+
+        def left(columns: Sequence[Column]) -> int:
+            return room - sum(widths[column.key] + 2 * padding for column in columns)
+
+        columns = list(COLUMNS)
+        if left(columns) + widths["display"] < MIN_DISPLAY_WIDTH:  # what the display name gets
+            columns = [column for column in COLUMNS if not column.wide_only]
+        shown = {column.key: widths[column.key] for column in columns}
+        room_for_display = max(left(columns) + widths["display"], len("display name") + 2)
+        shown["display"] = min(widths["display"], room_for_display)
+        return shown
+
+    def label(self, column: Column) -> str:
+        """The column's title; the sorted one's with ▲ or ▼ (the others keep room for it)."""
+        if column.key != self.sort_column:
+            return column.label + "  "
+        return column.label + ARROWS[column.descending != self.sort_reverse]
+
+    def arranged(self, rows: Iterable[Row]) -> list[Row]:
+        """In the sort column's order (ties by name); rows it has no value for (no result yet)
+        come last whichever the direction."""
+        value = self.sort_value(self.sort_column)
+        by_name = sorted(rows, key=lambda row: natural(row.name))
+        valued = [row for row in by_name if value(row) is not None]
+        valued.sort(key=value, reverse=BY_KEY[self.sort_column].descending != self.sort_reverse)
+        return valued + [row for row in by_name if value(row) is None]
+
+    def sort_value(self, key: str) -> Callable[[Row], object]:
+        """What a column sorts by: numbers as numbers, times as times, names as people read
+        them (exp_2 before exp_10), a result by its probability or estimate."""
+        return {
+            "name": lambda row: natural(row.name),
+            "type": lambda row: row.type,
+            "events": lambda row: row.events,
+            "result": lambda row: self.headlines.get((row.name, row.events), Result("")).order,
+            "uploaded": lambda row: row.uploaded_at,
+            "display": lambda row: natural(row.display.casefold()),
+        }[key]
+
+    def on_resize(self) -> None:
+        if self.rows and self.app.size.width != self.laid_out_width:  # another layout
+            self.render_rows()
 
     def show_warnings(self, warnings: list[str]) -> None:
         """The catalog's rows ignored or read in part: one toast for those not said before
@@ -307,11 +427,14 @@ class ExperimentsScreen(WorkerScreen):
             )
             self.notify("\n".join(lines), title="Some catalog rows", severity="warning", timeout=10)
 
-    def show_headlines(self, headlines: dict[str, str]) -> None:
+    def show_headlines(self, headlines: dict[str, Result]) -> None:
+        if self.sort_column == "result":  # they change the order
+            self.render_rows()
+            return
         table = self.query_one(DataTable)
-        for name, text in headlines.items():
+        for name, result in headlines.items():
             if name in table.rows:
-                set_cell(table, name, "result", brief(text))
+                set_cell(table, name, "result", brief(result.text))
 
     def show_status(self, text: str) -> None:
         self.query_one("#status", DataText).update(text)
@@ -342,10 +465,9 @@ class ExperimentsScreen(WorkerScreen):
         """The selected row, its cells tab-separated, to the clipboard (OSC 52, as `y` in an
         experiment)."""
         name = self.selected_name()
-        if name:
-            table = self.query_one(DataTable)
-            cells = [str(cell) for cell in table.get_row(name)]
-            self.app.copy("\t".join(cells), f"{name}'s row")
+        if name:  # every column's, the ones a narrow screen leaves out too
+            cells = self.cells(self.rows[name])
+            self.app.copy("\t".join(cells[column.key].plain for column in COLUMNS), f"{name}'s row")
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
@@ -371,23 +493,49 @@ class ExperimentsScreen(WorkerScreen):
         self.query_one(DataTable).focus()
 
     def action_sort(self, column: str | None = None) -> None:
-        """`s`: by the next column; the palette names the column."""
-        keys = [key for key, _ in COLUMNS]
-        self.sort_column = column or keys[(keys.index(self.sort_column) + 1) % len(keys)]
-        self.sort_reverse = self.sort_column == "events"  # the biggest first
-        self.sort_rows()
-        self.notify(f"sorted by {dict(COLUMNS)[self.sort_column]}", timeout=1.5)
+        """`s`: by the next column shown, in its first order. The palette and a click on a
+        header name a column: the one sorted by now is reversed."""
+        if column is None:
+            shown = [key.value for key in self.query_one(DataTable).columns]
+            following = shown.index(self.sort_column) + 1 if self.sort_column in shown else 0
+            self.sort_by(shown[following % len(shown)], reverse=False)
+        else:
+            self.sort_by(column, reverse=column == self.sort_column and not self.sort_reverse)
+
+    def action_reverse(self) -> None:
+        self.sort_by(self.sort_column, reverse=not self.sort_reverse)
+
+    def sort_by(self, column: str, reverse: bool) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self.render_rows()
+        shown = BY_KEY[column]
+        self.notify(f"sorted by {shown.label}, {shown.orders[reverse]}", timeout=1.5)
 
     @on(DataTable.HeaderSelected)
     def header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        column = event.column_key.value
-        self.sort_reverse = not self.sort_reverse if column == self.sort_column else False
-        self.sort_column = column
-        self.sort_rows()
+        self.action_sort(event.column_key.value)
 
     @on(DataTable.RowSelected)
     def row_chosen(self) -> None:
         self.action_inspect()
+
+    def open(self, name: str) -> None:
+        """The palette's open: the cursor goes to the experiment first, so that back here every
+        key acts on the one just seen."""
+        self.select(name)
+        self.app.open_from_home(name)
+
+    def select(self, name: str) -> None:
+        """The cursor on ``name``; the filter is cleared if it hides it, and an experiment not
+        loaded yet is selected when it is."""
+        table = self.query_one(DataTable)
+        if name not in table.rows and name in self.rows:
+            self.action_clear_filter()
+            self.render_rows()
+        if name in table.rows:
+            table.move_cursor(row=table.get_row_index(name), animate=False)
+        else:
+            self.select_after_load = name
 
     def action_inspect(self) -> None:
         name = self.selected_name()

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Label, RadioButton, RadioSet
 from vibes_core.text import CONTROL
 from vibes_core.units import counted
 from vibes_tui.report import formatted, model_name
+from vibes_tui.widgets.choice import Choice
 from vibes_tui.widgets.data import DataText, plain
 from vibes_tui.widgets.inputs import Input
 
@@ -75,7 +76,7 @@ class ExportScreen(ModalScreen[Path | None]):
             yield Input(self.default_name(self.shown), id="export-path")
             with RadioSet(id="export-format"):
                 for shown, (title, _) in FORMATS.items():
-                    yield RadioButton(title, value=shown == self.shown, id=f"format-{shown}")
+                    yield Choice(title, value=shown == self.shown, id=f"format-{shown}")
             yield DataText("", id="export-error")
         yield Footer()  # its own keys, not the inspect screen's behind it
 

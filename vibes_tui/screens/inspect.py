@@ -6,7 +6,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, ProgressBar, TabbedContent, TabPane
+from textual.widgets import Footer, ProgressBar, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
@@ -16,6 +16,7 @@ from vibes_tui.report import footer, hyperparameter_rows, known, summary_table
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import POLL_SECONDS, local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
+from vibes_tui.widgets.header import Header
 from vibes_tui.widgets.plot import PlotView
 from vibes_tui.widgets.table import fill, set_cell
 

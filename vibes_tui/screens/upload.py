@@ -7,7 +7,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, ProgressBar
+from textual.widgets import Button, Footer, Input, ProgressBar
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError
@@ -15,6 +15,7 @@ from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.files import FileField
+from vibes_tui.widgets.header import Header
 from vibes_tui.widgets.table import fill
 
 PREVIEW_ROWS = 10

@@ -109,7 +109,13 @@ class PathInput(Input):
 
 class VisibleFiles(DirectoryTree):
     """A directory tree of folders and data files, without hidden ones (.git, .venv, ...),
-    each name shown as it is (a file name can hold control characters)."""
+    each name shown as it is (a file name can hold control characters); `j`/`k` move as the
+    arrows do, as in the rest of the dashboard."""
+
+    BINDINGS: ClassVar = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
 
     def __init__(self, path: str | Path, **kwargs) -> None:
         super().__init__(path, **kwargs)
