@@ -48,7 +48,7 @@ def test_json_is_the_default_machine_format_and_two_formats_are_a_usage_error(cl
     assert both.code == 2
     assert "--json and --format csv ask for two formats" in both.err
     table = cli("posterior", piped, "--exact", "--format", "table")
-    assert table.code == 0 and "mean [HDI]" in table.out
+    assert table.code == 0 and "mean [94% HDI]" in table.out
 
 
 def on_terminal(*args: str, **env: str) -> tuple[int, str, str]:
