@@ -3,6 +3,11 @@
 The CLI's --control, --hdi-prob, --threshold, --prior, --split, --max-loss and --rope, for the
 options the experiment's type takes. Saved with the experiment, they are what `vibes posterior`
 and the dashboard use by default (see vibes_core.analysis); an empty field is the default.
+
+Saving checks every field at once and says every problem, each beside its field's name: each
+value as its parser reads it, then against the experiment (its groups from the catalog, the
+prior against its data). No posterior is computed to check them: that took seconds, and the
+experiment's screen computes the one to show right after.
 """
 
 import math
@@ -73,6 +78,9 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         color: $error;
         height: auto;
     }
+    OptionsScreen .row .-invalid {
+        border: tall $error;
+    }
     OptionsScreen #options-buttons {
         height: auto;
         align-horizontal: right;
@@ -139,9 +147,10 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         first = self.query("Input, Select").first()
         first.focus()
 
-    def chosen(self) -> Analysis:
-        """The fields as options (an empty field: not set); InvalidOption names the field."""
-        values = {}
+    def chosen(self) -> tuple[Analysis, dict[str, str]]:
+        """The fields as options (an empty field: not set), and what is wrong with each field
+        that cannot be read, by its key (such a field is left unset in the options)."""
+        values, problems = {}, {}
         for key in self.shown_options():
             if key == "control":
                 value = self.query_one("#control", Select).value
@@ -151,8 +160,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             try:
                 values[key] = PARSERS[key](typed) if typed else None
             except (VibesError, ValueError) as error:
-                raise VibesError(f"{FIELDS[key][0]}: {error}") from None
-        return Analysis(**values)
+                problems[key] = str(error)
+        return Analysis(**values), problems
 
     def action_reset(self) -> None:
         for field in self.query(Input):
@@ -164,14 +173,10 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
     def action_save(self) -> None:
         if self.saving:
             return
-        try:
-            analysis = self.chosen()
-        except VibesError as error:
-            self.status(str(error))
-            return
+        analysis, unreadable = self.chosen()
         self.saving = True
         self.status("checking...")
-        self.check_and_save(analysis)
+        self.check_and_save(analysis, unreadable)
 
     @on(Button.Pressed, "#save")
     def save_pressed(self) -> None:
@@ -186,25 +191,72 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         self.action_save()
 
     @work(thread=True, exclusive=True, group="save-options")
-    def check_and_save(self, analysis: Analysis) -> None:
-        """The options as a posterior would meet them (a prior the type does not have, a
-        split of unknown groups), then saved: nothing is saved that cannot be used."""
-        from vibes_core import catalog, inference
+    def check_and_save(self, analysis: Analysis, unreadable: dict[str, str]) -> None:
+        """The options read against the experiment, then saved if no field has a problem
+        (``unreadable``: those that could not be read): every problem is said at once, and
+        nothing is saved that a posterior would refuse."""
+        from vibes_core import catalog
 
         lake = self.app.lake()
         try:
-            inference.check_analysis(lake, self.experiment, analysis)
-            catalog.save_analysis(lake, self.experiment, analysis)
+            rows = catalog.sufficient_stats(lake, self.experiment)
+            problems = self.problems(analysis, self.kind.stats(rows) if rows else None)
+            problems = {
+                key: problems.get(key) or unreadable.get(key) for key in self.shown_options()
+            }
+            problems = {key: message for key, message in problems.items() if message}
+            if not problems:
+                catalog.save_analysis(lake, self.experiment, analysis)
         except VibesError as error:
-            self.app.call_from_thread(self.not_saved, str(error))
+            self.app.call_from_thread(self.not_saved, {"": str(error)})
             return
         finally:
             lake.close()
-        self.app.call_from_thread(self.dismiss, analysis)
+        if problems:
+            self.app.call_from_thread(self.not_saved, problems)
+        else:
+            self.app.call_from_thread(self.dismiss, analysis)
 
-    def not_saved(self, message: str) -> None:
+    def problems(self, analysis: Analysis, stats) -> dict[str, str]:
+        """What a posterior would refuse in ``analysis``, by field: a control or a split of
+        groups the experiment does not have, a split without every group, a prior the type
+        does not have or out of its bounds. ``stats``: the experiment's (None: no data yet)."""
+        found = {}
+        known = list(dict.fromkeys([*self.groups, *(stats.names if stats else [])]))
+        noun = self.kind.group_column or "group"
+        listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+        if analysis.control is not None and analysis.control not in known:
+            found["control"] = f"{analysis.control!r} is not a {noun}; {noun}s: {listed}"
+        if analysis.split:
+            unknown = [name for name in analysis.split if name not in known]
+            unweighted = [name for name in known if name not in analysis.split]
+            if unknown:
+                found["split"] = f"{unknown[0]!r} is not a {noun}; {noun}s: {listed}"
+            elif unweighted:
+                found["split"] = f"no weight for {noun} {unweighted[0]!r}: give every {noun} one"
+        if analysis.prior is not None and stats is not None:
+            try:
+                self.kind.prior(analysis.prior, stats)
+            except VibesError as error:
+                found["prior"] = str(error)
+        return found
+
+    def not_saved(self, problems: dict[str, str]) -> None:
         self.saving = False
-        self.status(message)
+        self.show_problems(problems)
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """Every problem, one line each after its field's name; those fields marked."""
+        for key in self.shown_options():
+            self.query_one(f"#{key}").set_class(key in problems, "-invalid")
+        self.status(
+            "\n".join(
+                f"{FIELDS[key][0] if key in FIELDS else 'Compared with'}: {message}"
+                if key
+                else message
+                for key, message in problems.items()
+            )
+        )
 
     def status(self, text: str) -> None:
         if self.is_attached:
