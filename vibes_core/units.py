@@ -152,8 +152,8 @@ def tick_labels(values: list[float], step: float, percent: bool = False) -> list
 
 def tick(value: float, places: int, suffix: str) -> str:
     written = f"{value:,.{places}f}"
-    if not float(written.replace(",", "")):  # -0.0 too
-        return "0%" if suffix == "%" else "0"
+    if not float(written.replace(",", "")):
+        written = written.removeprefix("-")  # -0.0 is 0.0
     return written + suffix
 
 

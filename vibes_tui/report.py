@@ -292,14 +292,14 @@ def verdict_conditions(summary: dict, max_loss: float | None = None) -> str | No
     if loss is not None and base["mean"]:
         share = loss / abs(base["mean"])
         met = share <= limit if missing is None else "loss" not in missing
-        said = f"loss {rule.share_of(share)} of {base['name']} ≤ {100 * limit:.3g}%"
-        parts.append(f"{said} ({'met' if met else 'missing'})")
+        said = f"loss {rule.share_of(share)} of {base['name']} (≤ {100 * limit:.3g}%"
+        parts.append(f"{said}: {'met' if met else 'missing'})")
     evidence, needed = found.get("bayes_factor"), found.get("evidence_needed", rule.EVIDENCE)
     if evidence is not None:
         met = evidence >= needed if missing is None else "evidence" not in missing
-        said = f"evidence {number(evidence)} ≥ {needed:g} to 1"
-        parts.append(f"{said} ({'met' if met else 'missing'})")
-    return f"to choose {leader['name']}: " + "; ".join(parts) if parts else None
+        said = f"evidence {number(evidence)} to 1 (≥ {needed:g}"
+        parts.append(f"{said}: {'met' if met else 'missing'})")
+    return f"to choose {leader['name']}: " + ", ".join(parts) if parts else None
 
 
 def verdict_words(verdict: dict) -> str:

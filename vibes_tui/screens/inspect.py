@@ -53,7 +53,8 @@ class InspectScreen(WorkerScreen):
         Binding("f", "refit", "Refit"),
         Binding("c", "clear_cache", "Clear", show=False),  # in the help and the palette; asks
         Binding("u", "upload", "Upload"),
-        Binding("p", "toggle_pooled", "Pooled"),
+        # p and b in the help and the palette: the footer keeps 80 columns with `l Latest` too.
+        Binding("p", "toggle_pooled", "Pooled", show=False),
         Binding("b", "toggle_segments", "By segment", show=False),
         Binding("l", "latest", "Latest"),  # shown only while an old snapshot is (check_action)
         Binding("y", "copy", "Copy", show=False),
@@ -206,8 +207,10 @@ class InspectScreen(WorkerScreen):
             self.from_worker(self.fit_status, "loading PyMC...", progress=0.0)
             self.app.call_from_thread(self.app.start_warm_up)
             self.app.models_ready.wait()
-        warnings: list[str] = []
         worker = get_current_worker()
+        if worker.is_cancelled:  # left, or replaced, while PyMC was loading
+            return
+        warnings: list[str] = []
         name, as_of = self.experiment, self.as_of
         settings = inference.Settings(pooled=self.pooled, by=self.by)
 
