@@ -211,13 +211,13 @@ class InspectScreen(WorkerScreen):
         if worker.is_cancelled:  # left, or replaced, while PyMC was loading
             return
         warnings: list[str] = []
-        name, as_of = self.experiment, self.as_of
-        settings = inference.Settings(pooled=self.pooled, by=self.by)
+        name, as_of, pooled, by = self.experiment, self.as_of, self.pooled, self.by
+        settings = inference.Settings(pooled=pooled, by=by)
 
         def cached(lake):
             # The key of the fit's draws: a new prior is a new fit, other options are not.
             analysis = catalog.get(lake, name).analysis
-            key = (name, self.pooled, self.by, as_of, analysis.prior)
+            key = (name, pooled, by, as_of, analysis.prior)
             if self.app.fits.get(key) is not None or not use_cache:
                 return key, analysis, None
             found = inference.posterior(
@@ -296,7 +296,8 @@ class InspectScreen(WorkerScreen):
 
     def show_meta(self, meta) -> None:
         self.meta = meta
-        self.title = meta.display_name  # the header: "display name — name, and the model"
+        if meta.display_name != self.experiment:  # the header: "display name — name, model"
+            self.title = meta.display_name
 
     @work(thread=True, exclusive=True, group="poll")
     def poll(self) -> None:
@@ -647,7 +648,7 @@ class InspectScreen(WorkerScreen):
         from vibes_tui.screens.options import OptionsScreen
 
         try:  # from the catalog, not the posterior: it opens while a fit runs, or has failed
-            meta = catalog.get(self.app.main_lake() or self.app.lake(), self.experiment)
+            meta = catalog.get(self.app.main_lake(), self.experiment)
             kind = get_type(meta.type)
         except VibesError as error:
             self.notify(first_line(error), title="Options", severity="error")
