@@ -61,8 +61,9 @@ async def test_options_set_in_the_panel_are_what_the_cli_answers_with(home, abc,
         inspect = app.screen
         await until(pilot, lambda: inspect.summary and inspect.summary["control"] == "B")
         assert inspect.summary["hdi_prob"] == 0.8
+        exact = inspect.summary["method"] == "exact"  # else the fit, if it finished first
         for group in inspect.summary["groups"]:
-            assert mass(group) == pytest.approx(0.8, abs=1e-6)
+            assert mass(group) == pytest.approx(0.8, abs=1e-6 if exact else 0.02)
         table = inspect.query_one("#summary", DataTable)  # says which interval it shows
         assert [str(column.label) for column in table.columns.values()][1] == "mean [80% HDI]"
         await settle(app, pilot)  # its fit done: no thread of it runs on beside the CLI below

@@ -238,6 +238,7 @@ class InspectScreen(WorkerScreen):
             self.from_worker(self.show, summary)
             return
         if not start and self.app.fits.get(key) is None:
+            self.from_worker(self.fit_status, "the fit is not in the cache: f fits again")
             return
         app = self.app
 
@@ -277,11 +278,12 @@ class InspectScreen(WorkerScreen):
             if job.error != "stopped":
                 self.fit_failed(job.error or "unknown error")
             return
+        if self.meta is not None and job.started_with != self.meta.analysis:
+            self.fit(start=False)  # options saved while it ran: its cached draws, with them
+            return
         summary = dict(job.summary)
         summary["warnings"] = job.warnings + summary["warnings"]
         self.show(summary)
-        if self.meta is not None and job.started_with != self.meta.analysis:
-            self.fit(start=False)  # options saved while it ran: its cached draws, with them
 
     @work(thread=True, exclusive=True, group="meta")
     def load_meta(self) -> None:
