@@ -263,10 +263,10 @@ def test_intervals_keep_their_centres_digits_and_the_header_says_the_hdis_probab
         result = cli(*args, "--format", "markdown")
         assert result.code == 0, result.err
         table = [line for line in result.out.splitlines() if line.startswith("|")]
-        header = [cell.strip() for cell in table[0].strip("|").split("|")]
+        header = [cell.strip().replace("\\", "") for cell in table[0].strip("|").split("|")]
         assert header[1] == f"mean [{float(probability) * 100:g}% HDI]"
         for line, group in zip(table[2:], answer["groups"], strict=True):
-            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            cells = [cell.strip().replace("\\", "") for cell in line.strip("|").split("|")]
             center, low, high = (
                 cells[1].replace("%", "").replace("[", "").replace(",", "").replace("]", "").split()
             )

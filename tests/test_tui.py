@@ -449,10 +449,12 @@ async def test_the_inspect_screen_scrolls_and_switches_tabs_from_the_keyboard(ho
         await until(pilot, lambda: view.max_scroll_y > 10)
         assert app.focused is view
         for key, moved in (("j", 1), ("pagedown", view.size.height)):
-            before = view.scroll_y
+            before, bottom = view.scroll_y, view.max_scroll_y
             await pilot.press(key)
             await until(pilot, lambda start=before: view.scroll_y > start)
-            assert view.scroll_y == min(before + moved, view.max_scroll_y)
+            # The MCMC posterior may replace the exact one meanwhile, a line or two taller.
+            ends = {min(before + moved, bottom), min(before + moved, view.max_scroll_y)}
+            assert view.scroll_y in ends
         await pilot.press("G")
         await until(pilot, lambda: view.scroll_y == view.max_scroll_y)
         await pilot.press("g")

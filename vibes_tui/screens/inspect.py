@@ -90,6 +90,7 @@ class InspectScreen(WorkerScreen):
         self.polled: int | None = None  # the lake's snapshot when last polled
         self.meta = None  # its catalog row (vibes_core.catalog.Experiment), once read
         self.following: FitJob | None = None  # the MCMC fit whose progress shows
+        self.fit_said = ""  # on the line above the tabs
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -121,7 +122,7 @@ class InspectScreen(WorkerScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        for hidden in ("#fit-line", "#fit-progress", "#segments", "#conditions"):
+        for hidden in ("#fit-progress", "#segments", "#conditions"):
             self.query_one(hidden).add_class("hidden")
         self.load_meta()
         self.set_interval(FOLLOW_SECONDS, self.watch_fit)
@@ -149,7 +150,7 @@ class InspectScreen(WorkerScreen):
             + (", pooled" if self.pooled else "")
             + (f", by {self.by}" if self.by else "")
         )
-        self.fit_status("")
+        self.fit_status("reading the posterior...")
         self.show_new_data(0)
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
         self.following = None
@@ -271,7 +272,8 @@ class InspectScreen(WorkerScreen):
         if job is None:
             return
         if not job.done:
-            self.fit_status("fitting with MCMC...", progress=job.progress)
+            shown = "exact posterior; " if self.summary else ""
+            self.fit_status(f"{shown}fitting with MCMC...", progress=job.progress)
             return
         self.following = None
         if job.summary is None:
@@ -433,7 +435,7 @@ class InspectScreen(WorkerScreen):
         self.call_after_refresh(self.show_plots, "#plots", summary.get("plots", []))
         if summary["method"] == "mcmc":
             if self.following is None:
-                self.fit_status("")
+                self.fit_status(fit_brief(summary))
             self.query_one("#diagnostics-text", Static).update(diagnostics_table(summary))
             self.call_after_refresh(self.show_plots, "#traces", summary.get("traces", []))
             self.notify(f"{self.experiment}: MCMC posterior ready", timeout=3)
@@ -482,10 +484,11 @@ class InspectScreen(WorkerScreen):
         self.refresh_bindings()  # r works while the banner shows
 
     def fit_status(self, text: str, progress: float | None = None) -> None:
-        """The line above the tabs: what the MCMC fit is doing, with its progress; hidden when
-        there is nothing to say (the MCMC posterior is shown, its footer under the table)."""
-        self.query_one("#fit-status", DataText).update(text)
-        self.query_one("#fit-line").set_class(not text, "hidden")
+        """The line above the tabs: what the MCMC fit is doing, with its progress, or how it
+        went (in full under the table). Always one line: the tabs below never move."""
+        if text != self.fit_said:  # read 5 times a second while a fit runs: no layout for that
+            self.fit_said = text
+            self.query_one("#fit-status", DataText).update(text, layout=False)
         bar = self.query_one("#fit-progress", ProgressBar)
         bar.set_class(progress is None, "hidden")
         if progress is not None:
@@ -508,6 +511,8 @@ class InspectScreen(WorkerScreen):
 
     def failed(self, message: str) -> None:
         self.query_one("#decision", DataText).update(f"error: {message}")
+        if self.following is None:
+            self.fit_status("")
         self.notify(message, title=self.experiment, severity="error")
 
     def worker_failed(self, worker: Worker, error: BaseException) -> None:
@@ -774,6 +779,17 @@ def diagnostics_table(summary: dict) -> Table:
     for row in rows:
         table.add_row(*(Text(plain(cell)) for cell in row))
     return table
+
+
+def fit_brief(summary: dict) -> str:
+    """The MCMC posterior shown, for the line above the tabs: where it came from and whether
+    it converged (the footer under the table says the rest)."""
+    d = summary["diagnostics"]
+    source = "from the cache" if summary["cached"] else f"fitted in {fit_seconds(summary)}"
+    return (
+        f"MCMC posterior {source}: r_hat {known(d['max_r_hat'], '.3f')}, "
+        f"{counted(d['divergences'], 'divergence')}"
+    )
 
 
 def event_value(value, kind: str | None) -> str:

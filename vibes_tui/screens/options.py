@@ -4,10 +4,11 @@ The CLI's --control, --hdi-prob, --threshold, --prior, --split, --max-loss and -
 options the experiment's type takes. Saved with the experiment, they are what `vibes posterior`
 and the dashboard use by default (see vibes_core.analysis); an empty field is the default.
 
-Saving checks every field at once and says every problem, each beside its field's name: each
-value as its parser reads it, then against the experiment (its groups from the catalog, the
-prior against its data). No posterior is computed to check them: that took seconds, and the
-experiment's screen computes the one to show right after.
+Saving checks every field at once and says every problem, each after its field's name: each
+value as its parser reads it, then against the experiment's data as a posterior would
+(inference.unfit_options: a control or split of other groups, a prior the type does not take).
+No posterior is computed to check them: that took seconds, and the experiment's screen
+computes the one to show right after.
 """
 
 import math
@@ -195,12 +196,13 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         """The options read against the experiment, then saved if no field has a problem
         (``unreadable``: those that could not be read): every problem is said at once, and
         nothing is saved that a posterior would refuse."""
-        from vibes_core import catalog
+        from vibes_core import catalog, inference
 
         lake = self.app.lake()
         try:
-            rows = catalog.sufficient_stats(lake, self.experiment)
-            problems = self.problems(analysis, self.kind.stats(rows) if rows else None)
+            data = self.kind.stats(catalog.sufficient_stats(lake, self.experiment))
+            options = analysis.summary_options()
+            problems = inference.unfit_options(self.kind, data, options, analysis.prior)
             problems = {
                 key: problems.get(key) or unreadable.get(key) for key in self.shown_options()
             }
@@ -216,30 +218,6 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             self.app.call_from_thread(self.not_saved, problems)
         else:
             self.app.call_from_thread(self.dismiss, analysis)
-
-    def problems(self, analysis: Analysis, stats) -> dict[str, str]:
-        """What a posterior would refuse in ``analysis``, by field: a control or a split of
-        groups the experiment does not have, a split without every group, a prior the type
-        does not have or out of its bounds. ``stats``: the experiment's (None: no data yet)."""
-        found = {}
-        known = list(dict.fromkeys([*self.groups, *(stats.names if stats else [])]))
-        noun = self.kind.group_column or "group"
-        listed = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
-        if analysis.control is not None and analysis.control not in known:
-            found["control"] = f"{analysis.control!r} is not a {noun}; {noun}s: {listed}"
-        if analysis.split:
-            unknown = [name for name in analysis.split if name not in known]
-            unweighted = [name for name in known if name not in analysis.split]
-            if unknown:
-                found["split"] = f"{unknown[0]!r} is not a {noun}; {noun}s: {listed}"
-            elif unweighted:
-                found["split"] = f"no weight for {noun} {unweighted[0]!r}: give every {noun} one"
-        if analysis.prior is not None and stats is not None:
-            try:
-                self.kind.prior(analysis.prior, stats)
-            except VibesError as error:
-                found["prior"] = str(error)
-        return found
 
     def not_saved(self, problems: dict[str, str]) -> None:
         self.saving = False
