@@ -297,7 +297,7 @@ def verdict_conditions(summary: dict, max_loss: float | None = None) -> str | No
     evidence, needed = found.get("bayes_factor"), found.get("evidence_needed", rule.EVIDENCE)
     if evidence is not None:
         met = evidence >= needed if missing is None else "evidence" not in missing
-        said = f"evidence {number(evidence)} to 1 (≥ {needed:g}"
+        said = f"evidence {evidence:.2g} to 1 (≥ {needed:g}"  # as the sentence says it
         parts.append(f"{said}: {'met' if met else 'missing'})")
     return f"to choose {leader['name']}: " + ", ".join(parts) if parts else None
 
