@@ -41,7 +41,7 @@ def saving(home: Path, name: str) -> list[float]:
     # The pane starts from the tmux server's environment: the code under test is this one's.
     path = os.environ.get("PYTHONPATH")
     open_pane(home, {"PYTHONPATH": path} if path else None)
-    wait_for("last upload", time.perf_counter())
+    wait_for("checkout_button", time.perf_counter())  # the list is drawn
     time.sleep(WARM_UP_SECONDS)
     keys("/")
     time.sleep(0.2)
