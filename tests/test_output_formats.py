@@ -48,7 +48,7 @@ def test_json_is_the_default_machine_format_and_two_formats_are_a_usage_error(cl
     assert both.code == 2
     assert "--json and --format csv ask for two formats" in both.err
     table = cli("posterior", piped, "--exact", "--format", "table")
-    assert table.code == 0 and "mean [HDI]" in table.out
+    assert table.code == 0 and "mean [94% HDI]" in table.out
 
 
 def on_terminal(*args: str, **env: str) -> tuple[int, str, str]:
@@ -241,3 +241,47 @@ def test_a_name_renders_as_it_reads_in_a_cell_and_at_the_start_of_a_line(name):
     assert {c.type for t in inline for c in t.children} <= {"text", "text_special"}
     texts = ["".join(c.content for c in t.children) for t in inline]
     assert texts == ["group", name.strip(" "), f"{name.strip(' ')} wins"]
+
+
+def test_intervals_keep_their_centres_digits_and_the_header_says_the_hdis_probability(
+    cli, tmp_path
+):
+    """16.3% [15.6, 17.0], never [15.6, 17]: both ends to the centre's decimals, each number
+    the JSON's rounded to them; the header names the HDI's probability; a leader's loss too
+    small for two decimals (a Monte Carlo estimate here) says so instead of 0pp."""
+    import numpy as np
+
+    from tests.test_inference import binomial_rows, events_file
+
+    counts = {"A": (269, 2010), "B": (64, 500), "C": (30, 1000), "D": (900, 1000), "E": (1, 1000)}
+    path = events_file(tmp_path, binomial_rows("variant", "outcome", counts))
+    made = cli("experiments", "create", "e", "--type", "ab-test", "--initial-data-file", path)
+    assert made.code == 0, made.err
+    for probability in ("0.94", "0.9", "0.5"):
+        args = ("posterior", "e", "--exact", "--hdi-prob", probability)
+        answer = cli(*args, "--json").json()
+        result = cli(*args, "--format", "markdown")
+        assert result.code == 0, result.err
+        table = [line for line in result.out.splitlines() if line.startswith("|")]
+        header = [cell.strip().replace("\\", "") for cell in table[0].strip("|").split("|")]
+        assert header[1] == f"mean [{float(probability) * 100:g}% HDI]"
+        for line, group in zip(table[2:], answer["groups"], strict=True):
+            cells = [cell.strip().replace("\\", "") for cell in line.strip("|").split("|")]
+            center, low, high = (
+                cells[1].replace("%", "").replace("[", "").replace(",", "").replace("]", "").split()
+            )
+            places = {len(number.partition(".")[2]) for number in (center, low, high)}
+            assert len(places) == 1, cells[1]  # the same decimals at both ends and the centre
+            [decimals] = places
+            for shown, value in zip(
+                (center, low, high), ("mean", "hdi_low", "hdi_high"), strict=True
+            ):
+                assert float(shown) == round(100 * group[value], decimals), cells[1]
+            loss = cells[header.index("loss")]
+            if group["name"] == "D":
+                assert loss == "<0.01pp" and group["expected_loss"] < 5e-5
+            else:
+                assert loss == f"{100 * group['expected_loss']:.2f}pp"
+    rng = np.random.default_rng(0)
+    draws = np.column_stack([rng.beta(1 + s, 1 + n - s, 200_000) for s, n in counts.values()])
+    assert (draws.max(axis=1) - draws[:, 3]).mean() < 5e-5  # D's loss: under 0.005pp

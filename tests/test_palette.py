@@ -5,7 +5,7 @@ from textual.command import CommandList, CommandPalette
 
 from tests.test_tui import settle, table_rows, three, until  # noqa: F401  (three: a fixture)
 from vibes_tui.app import VibesApp
-from vibes_tui.screens.confirm import ConfirmDelete
+from vibes_tui.screens.confirm import ConfirmClear, ConfirmDelete
 from vibes_tui.screens.create import CreateScreen
 from vibes_tui.screens.experiments import ExperimentsScreen
 from vibes_tui.screens.export import ExportScreen
@@ -167,6 +167,8 @@ async def test_an_experiments_actions_run_on_the_open_experiment(quiet):
         await run(app, pilot, "refit ab")
         assert quiet == [True, False]  # `f`: a fit that skips the cache
         await run(app, pilot, "clear cached fits of ab")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmClear), 5)  # asked first
+        await pilot.press("y")
         assert quiet == [True, False, "clear"]
         assert app.screen is screen
 

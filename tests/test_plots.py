@@ -1,7 +1,9 @@
 """Plot specs from the core (vibes_core.plots, the types' plots) and the widget that draws them."""
 
 import html
+import itertools
 import json
+import math
 
 import numpy as np
 import pytest
@@ -327,3 +329,64 @@ async def test_on_the_linux_console_plots_have_no_canvas_band_and_no_braille(
             assert "conversion rate per variant" in text
             assert (view.theme == "textual-clear") is plain  # the terminal's own background
             assert any(c in text for c in braille) is not plain
+
+
+def round_ticks(labels: list[str]) -> bool:
+    """Ticks 1, 2 or 5 times a power of ten apart, each with the decimals of that step and no
+    more (1,470 1,475 1,480, not 1475.0; 0 200 400 600, not 618 515)."""
+    values = [float(label.rstrip("%k").replace(",", "")) for label in labels]
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    if len(steps) != 1:
+        return False
+    [step] = steps
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    decimals = max(0, -math.floor(math.log10(step)))
+    places = {len(label.rstrip("%k").partition(".")[2]) for label in labels}
+    return round(mantissa, 9) in (1, 2, 5) and places == {decimals}
+
+
+def test_every_axis_is_labelled_by_one_rule():
+    """Issue 23: one plot's axis said 1475.0, another's 618. The x axis of a quantity in the
+    thousands, the counts of a stacked bar chart and a rank plot's y axis: all round ticks
+    written alike."""
+    import plotext
+
+    from vibes_tui.drawing import Pen, draw
+
+    x = np.linspace(1465.0, 1486.0, 150)
+    value = {
+        "kind": "density",
+        "title": "value per user",
+        "xlabel": "value per user",
+        "percent": False,
+        "reference": None,
+        "series": [
+            {
+                "name": "A",
+                "x": x.tolist(),
+                "y": np.exp(-((x - 1475) ** 2) / 20).tolist(),
+                "hdi": [1470.0, 1480.0],
+            }
+        ],
+    }
+    counts = {
+        "kind": "bars",
+        "title": "events per day",
+        "labels": ["2026-10-19", "2026-10-20", "2026-10-21"],
+        "series": [
+            {"name": "A", "values": [309, 412, 300]},
+            {"name": "B", "values": [206, 206, 300]},
+        ],
+    }
+    rank = traces(Draws(["x"], np.random.default_rng(0).normal(size=(400, 1))), 2)[0]
+    for spec, axes in ((value, "x"), (counts, "y"), (rank, "xy")):
+        draw(plotext, spec, Pen())
+        plotext.plotsize(80, 14)
+        lines = plotext.uncolorize(plotext.build()).rstrip("\n").split("\n")
+        frame = next(i for i, line in enumerate(lines) if "└" in line)
+        if "x" in axes:  # the line under the frame
+            assert round_ticks(lines[frame + 1].split()), lines[frame + 1]
+        if "y" in axes:  # left of the frame, on the lines that have a tick
+            ticked = [line for line in lines[:frame] if "┤" in line or "├" in line]
+            labels = [line.replace("├", "┤").split("┤")[0].strip() for line in ticked]
+            assert round_ticks(labels[::-1]), labels

@@ -125,7 +125,7 @@ def test_the_schema_describes_the_pooled_model(cli):
 
 @pytest.mark.mcmc
 async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(home):
-    from tests.test_tui import settle, until
+    from tests.test_tui import drawn, settle, until
     from vibes_tui.app import VibesApp
     from vibes_tui.screens.inspect import InspectScreen
     from vibes_tui.widgets.plot import PlotView
@@ -150,7 +150,8 @@ async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(h
         assert means == sorted(means, reverse=True)
         assert forest.size.height >= 2 * GROUPS  # a row per estimate: the screen scrolls
         await pilot.press("2")
-        diagnostics = str(screen.query_one("#diagnostics-text").render())
+        await pilot.pause()
+        diagnostics = " ".join(drawn(screen.query_one("#diagnostics-text")).split())
         assert "tau" in diagnostics and "the sd of the groups' log-odds" in diagnostics
         await pilot.press("1", "p")
         await until(pilot, lambda: screen.summary and screen.summary["model"] == "independent")

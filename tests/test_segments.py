@@ -195,7 +195,10 @@ def test_a_breakdown_shows_its_progress_through_sampling_and_each_segments_summa
 
 @pytest.mark.mcmc
 async def test_b_in_the_inspect_screen_draws_each_segments_uplift_as_a_forest(home):
+    from textual.widgets import DataTable
+
     from vibes_tui.app import VibesApp
+    from vibes_tui.report import segment_rows
     from vibes_tui.widgets.plot import PlotView
 
     cells = one_lift_and_a_lucky_tiny_segment()
@@ -210,13 +213,27 @@ async def test_b_in_the_inspect_screen_draws_each_segments_uplift_as_a_forest(ho
         await wait_for(pilot, lambda: forests(app, PlotView))
         [spec] = forests(app, PlotView)
         names = [row["name"] for row in spec["rows"]]
-        assert names[0] == "overall" and sorted(names[1:]) == sorted([*BASELINES, "XS"])
+        # The CLI's table beside the plot, both in one order: the largest share first (the
+        # users counted here, ties by name), the tiny segment last.
+        users = {
+            where: sum(n for (w, _), (n, _) in cells.items() if w == where)
+            for where in [*BASELINES, "XS"]
+        }
+        largest_first = sorted(users, key=lambda where: (-users[where], where))
+        assert names == ["overall", *largest_first]
+        table = app.screen.query_one("#segments", DataTable)
+        headers, rows = segment_rows(app.screen.summary)
+        assert table.display and table.row_count == len(rows) == len(users)  # one treated: B
+        shown = [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+        assert shown == rows and [row[0] for row in shown] == largest_first
+        assert [str(c.label) for c in table.columns.values()] == headers
+        assert headers[1:4] == ["share", "variant", "uplift [94% HDI]"]
         tiny = next(row for row in spec["rows"] if row["name"] == "XS")
         assert tiny["unpooled"]["mean"] > 2.0 > 0.5 > tiny["mean"]  # shrunk, its own beside
         assert "by segment" in app.screen.sub_title
         await pilot.press("b")  # off again: the independent model's densities
         await wait_for(pilot, lambda: "segments" not in (app.screen.summary or {"segments": 1}))
-        assert not forests(app, PlotView)
+        assert not forests(app, PlotView) and not table.display
 
 
 def forests(app, view) -> list[dict]:

@@ -10,7 +10,8 @@ Every function returns a spec, a JSON-ready dict of lists of floats (~150 points
   "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference``;
 - ``{"kind": "forest", "title", "xlabel", "hdi_prob", "percent", "reference",
   "rows": [{"name", "mean", "hdi", "unpooled": {"mean", "hdi"}}]}`` - one row per group,
-  sorted by mean (highest first): the pooled estimate with its HDI and, beside it, the
+  sorted by mean (highest first; a breakdown's segments in the summary's order, the largest
+  share first, as its table has them): the pooled estimate with its HDI and, beside it, the
   group's own.
 
 ``percent``: the x values are shares, shown as percentages on the axis; ``reference``: where

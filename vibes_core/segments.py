@@ -270,8 +270,9 @@ MAX_NAMED = 4  # segments named per verdict in the sentence; the table has all
 
 
 def plots(kind, summary: dict, options: dict) -> list[dict]:
-    """A forest plot per treated group: its relative uplift over the control in each segment
-    (its own, the segment's data alone, beside) and overall, highest first."""
+    """A forest plot per treated group: its relative uplift over the control overall, then in
+    each segment (its own, the segment's data alone, beside), in the order of the summary's
+    segments (the largest share first), which the breakdown's table has too."""
     from vibes_core.plots import forest_spec
 
     control, specs = summary["control"], []
@@ -283,7 +284,6 @@ def plots(kind, summary: dict, options: dict) -> list[dict]:
             name = label(segment["segment"])
             row = next(g for g in segment["groups"] if g["name"] == group["name"])
             rows.append(uplift_row(name, row, row["unpooled_uplift_rel"]))
-        rows.sort(key=lambda row: -row["mean"])
         rows.insert(0, uplift_row("overall", group, None))
         title = f"uplift of {group['name']} over {control} per {summary['by']}, pooled (own beside)"
         axis = f"({group['name']} - {control}) / {control}"

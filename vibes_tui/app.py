@@ -21,6 +21,7 @@ from textual.content import Content
 
 from vibes_core.errors import VibesError, first_line
 from vibes_tui.commands import VibesCommands
+from vibes_tui.fits import Fits
 from vibes_tui.screens.base import SurvivesWorkers
 from vibes_tui.widgets.data import lines, plain, wrapped
 
@@ -50,6 +51,7 @@ class VibesApp(SurvivesWorkers, App):
         self._lake = lake  # opened by the first worker that needs it, if not given
         self._lake_lock = threading.Lock()
         self.models_ready = threading.Event()  # set once PyMC, ArviZ and MLflow are imported
+        self.fits = Fits(self)  # MCMC fits in progress: they outlive the screens that start them
         self._warming = False
         self.stopped_by: str | None = None  # the one line to say if an error stopped the app
         self.apply_saved_theme()

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 
 from vibes_core.text import printable
-from vibes_core.units import number
+from vibes_core.units import tick_labels
 
 TICKS = 5  # labels on an axis, about
 MONO_MARKERS = ("•", "x", "+", "o", "*", "#", "~", "=")  # told apart without colour
@@ -93,6 +93,10 @@ def bars(plt, spec: dict, pen: Pen) -> None:
         # Our own ticks: plotext's choice among text labels changes with the hash seed.
         shown = sorted({round(i * (len(positions) - 1) / (TICKS - 1)) for i in range(TICKS)})
         plt.xticks(shown, [spec["labels"][i] for i in shown])
+        totals = [
+            sum(values) for values in zip(*(s["values"] for s in spec["series"]), strict=True)
+        ]
+        y_axis(plt, 0.0, max(totals, default=0))
         return
     pairs = list(zip(spec["labels"], spec["values"], strict=True))[::-1]  # first on top
     labels = [f"{label} {100 * value:.0f}%" for label, value in pairs]
@@ -114,7 +118,11 @@ def lines(plt, spec: dict, pen: Pen) -> None:
             label=series["name"],
         )
     top = max((max(series["y"], default=0) for series in spec["series"]), default=0)
-    plt.ylim(0, max(2 * (reference or 0), top))
+    y_axis(plt, 0.0, max(2 * (reference or 0), top))
+    xs = [x for series in spec["series"] for x in series["x"]]
+    if xs:
+        ticks, step = nice_ticks(min(xs), max(xs))
+        plt.xticks(ticks, tick_labels(ticks, step))
     plt.ylabel(spec.get("ylabel", ""))
 
 
@@ -155,32 +163,29 @@ def x_axis(plt, spec: dict, low: float, high: float, pen: Pen) -> None:
         plt.vertical_line(reference, color=pen.muted)
     ticks, step = nice_ticks(low, high)
     plt.xlim(low, high)
-    plt.xticks(ticks, [tick_label(t, step, spec.get("percent", False)) for t in ticks])
+    plt.xticks(ticks, tick_labels(ticks, step, spec.get("percent", False)))
+
+
+def y_axis(plt, low: float, high: float) -> None:
+    """Round ticks on a y axis of counts or ratios, written as the x axes' are."""
+    if high > low:
+        ticks, step = nice_ticks(low, high)
+        plt.ylim(low, high)
+        plt.yticks(ticks, tick_labels(ticks, step))
 
 
 def nice_ticks(low: float, high: float, count: int = TICKS) -> tuple[list[float], float]:
-    """``count`` to twice as many round values (1, 2, 2.5 or 5 times a power of ten apart)
-    within [low, high], and their step."""
+    """About ``count`` round values (1, 2 or 5 times a power of ten apart, so that every label
+    of an axis has the decimals of its step) within [low, high], and their step."""
     span = high - low
     if not span > 0:
         return [low], 0.0
     raw = span / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.ceil(low / step - 1e-9) * step
     ticks = [first + i * step for i in range(int((high - first) / step + 1e-9) + 1)]
     return [0.0 if abs(t) < step * 1e-9 else t for t in ticks], step
-
-
-def tick_label(value: float, step: float, percent: bool) -> str:
-    """``value`` with as many decimals as its step needs: 12%, 12.5%, 0.0025, 15k."""
-    scaled, step = (100 * value, 100 * step) if percent else (value, step)
-    if step == 0 or (abs(scaled) >= 1000 and not percent):
-        return number(scaled) + ("%" if percent else "")
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
-    if round(step, decimals) != step:  # a step of 2.5 needs one more
-        decimals += 1
-    return f"{scaled:.{decimals}f}" + ("%" if percent else "")
 
 
 def visible(x: list[float], y: list[float]) -> tuple[list[float], list[float]]:

@@ -17,7 +17,7 @@ from rich.text import Text
 from vibes_core.summary import relative_words
 from vibes_core.text import printable
 from vibes_core.types import get_type
-from vibes_core.units import number, percent
+from vibes_core.units import hdi, number, percent, seconds
 
 
 def cell(value, shown_in, brief: bool = False) -> str:
@@ -66,7 +66,8 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
         for g in groups
     ]
     marked = kind.baseline if summary["control"] is not None else None
-    return ["group", "mean [HDI]", *(title for title, _ in columns)], rows, marked
+    estimate = f"mean [{hdi(summary['hdi_prob'])}]"
+    return ["group", estimate, *(title for title, _ in columns)], rows, marked
 
 
 def uplift(group: dict) -> str:
@@ -226,33 +227,79 @@ def model_name(summary: dict) -> str:
     return f"{summary['type']}, pooled" if pooled else summary["type"]
 
 
-def segments_table(summary: dict) -> Table:
-    """One row per segment and treated group: its uplift over the control (each group's
-    effect pooled across segments), the segment's own (its data alone), P(beats the
-    control) and the segment's verdict."""
+def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+    """The breakdown as a table, for the CLI and the dashboard alike: one row per segment and
+    treated group, in the summary's order of segments (the largest share first, as the forest
+    plots draw them): its uplift over the control (each group's effect pooled across
+    segments), the segment's own (its data alone), P(beats the control) and its verdict."""
     from vibes_core.segments import label
 
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
-    table.add_column(summary["by"], max_width=NAME_WIDTH, overflow="fold")
-    table.add_column("share", justify="right")
-    table.add_column(get_type(summary["type"]).group_column, max_width=16, overflow="fold")
-    for title in ("uplift", "own", f"P(>{summary['control']})"[:12]):
-        table.add_column(title, justify="right", no_wrap=title != "uplift")
-    table.add_column("verdict", overflow="fold")
+    kind = get_type(summary["type"])
+    headers = [summary["by"], "share", kind.group_column, f"uplift [{hdi(summary['hdi_prob'])}]"]
+    headers += ["own", f"P(>{summary['control']})"[:12], "verdict"]
+    rows = []
     for segment in summary["segments"]:
         name = label(segment["segment"])
         treated = [group for group in segment["groups"] if not group["control"]]
         for i, group in enumerate(treated):
-            table.add_row(
-                shown(name if i == 0 else ""),
-                shown(percent(segment["share"]) if i == 0 else ""),
-                shown(group["name"]),
-                shown(uplift(group)),
-                shown(f"{100 * group['unpooled_uplift_rel']['median']:+.0f}%"),
-                shown(percent(group["p_beats_control"])),
-                shown(verdict_words(segment["verdict"]) if i == 0 else ""),
+            rows.append(
+                [
+                    name if i == 0 else "",
+                    percent(segment["share"]) if i == 0 else "",
+                    group["name"],
+                    uplift(group),
+                    f"{100 * group['unpooled_uplift_rel']['median']:+.0f}%",
+                    percent(group["p_beats_control"]),
+                    verdict_words(segment["verdict"]) if i == 0 else "",
+                ]
             )
+    return headers, rows
+
+
+def segments_table(summary: dict) -> Table:
+    """The breakdown's rows (segment_rows) as a Rich table for the terminal."""
+    headers, rows = segment_rows(summary)
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column(headers[0], max_width=NAME_WIDTH, overflow="fold")
+    table.add_column(headers[1], justify="right")
+    table.add_column(headers[2], max_width=16, overflow="fold")
+    for i, title in enumerate(headers[3:6]):
+        table.add_column(title, justify="right", no_wrap=i != 0)
+    table.add_column(headers[6], overflow="fold")
+    for row in rows:
+        table.add_row(*map(shown, row))
     return table
+
+
+def verdict_conditions(summary: dict, max_loss: float | None = None) -> str | None:
+    """The verdict's two conditions for choosing the leader, each with where it stands: its
+    expected loss (as a share of the baseline's mean) against the max-loss, and the evidence
+    of a difference (a Bayes factor) against the one needed. As far as the summary says them:
+    ``max_loss`` when the verdict does not carry its own (the saved option, else the default);
+    None when there is nothing to choose between."""
+    from vibes_core import verdict as rule
+
+    found = summary.get("verdict") or {}
+    ranked = [g for g in summary["groups"] if g.get("p_best") is not None]
+    if len(ranked) < 2 or found.get("action") == rule.NO_DIFFERENCE:
+        return None
+    leader = max(ranked, key=lambda g: g["p_best"])
+    base = next((g for g in summary["groups"] if g["control"]), leader)
+    missing = found.get("missing")
+    parts = []
+    limit = found.get("max_loss", max_loss if max_loss is not None else rule.MAX_LOSS)
+    loss = leader.get("expected_loss")
+    if loss is not None and base["mean"]:
+        share = loss / abs(base["mean"])
+        met = share <= limit if missing is None else "loss" not in missing
+        said = f"loss {rule.share_of(share)} of {base['name']} (≤ {100 * limit:.3g}%"
+        parts.append(f"{said}: {'met' if met else 'missing'})")
+    evidence, needed = found.get("bayes_factor"), found.get("evidence_needed", rule.EVIDENCE)
+    if evidence is not None:
+        met = evidence >= needed if missing is None else "evidence" not in missing
+        said = f"evidence {evidence:.2g} to 1 (≥ {needed:g}"  # as the sentence says it
+        parts.append(f"{said}: {'met' if met else 'missing'})")
+    return f"to choose {leader['name']}: " + ", ".join(parts) if parts else None
 
 
 def verdict_words(verdict: dict) -> str:
@@ -293,17 +340,24 @@ def hyperparameter_rows(summary: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def footer(summary: dict) -> str:
-    where = f"snapshot {summary['snapshot']}"
+def footer(summary: dict, where: str | None = None) -> str:
+    """How the posterior was found, in one line; ``where``: the words for the data it is of
+    (by default "snapshot N", the lake's snapshot it was read at)."""
+    where = f"snapshot {summary['snapshot']}" if where is None else where
     d = summary["diagnostics"]
     if d is None:
-        return f"exact posterior, {where}"
-    source = "from the cache" if summary["cached"] else f"fitted in {d['seconds']:.1f} s"
+        return ", ".join(filter(None, ["exact posterior", where]))
+    source = "from the cache" if summary["cached"] else f"fitted in {fit_seconds(summary)}"
     return (
         f"{d['sampler']}, {d['chains']}x{d['draws']} draws: r_hat {known(d['max_r_hat'], '.3f')}, "
         f"ESS {known(d['min_ess_bulk'], '.0f')} bulk / {known(d['min_ess_tail'], '.0f')} tail, "
-        f"{d['divergences']} divergences; {source}, {where}"
+        f"{d['divergences']} divergences; " + ", ".join(filter(None, [source, where]))
     )
+
+
+def fit_seconds(summary: dict) -> str:
+    """How long the MCMC fit took, written once, one way (the footer, the diagnostics)."""
+    return seconds(summary["diagnostics"]["seconds"])
 
 
 def known(value: float | None, spec: str) -> str:

@@ -1,18 +1,30 @@
 """One experiment: its posterior (exact at once, MCMC when ready), diagnostics, data, history."""
 
+from datetime import datetime
 from typing import ClassVar
 
+from rich.table import Table
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Footer, ProgressBar, TabbedContent, TabPane
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NotFound, VibesError, first_line
 from vibes_core.types import get_type
 from vibes_core.units import counted, number
-from vibes_tui.report import footer, hyperparameter_rows, known, summary_table
+from vibes_tui.fits import FitJob
+from vibes_tui.report import (
+    fit_seconds,
+    footer,
+    hyperparameter_rows,
+    known,
+    segment_rows,
+    summary_table,
+    verdict_conditions,
+)
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.screens.experiments import POLL_SECONDS, local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
@@ -31,10 +43,7 @@ VIEWS = {  # what takes the keys in each tab
     "history": "snapshots",
 }
 WHERE_ERRORS_SHOW = {"exact": "#decision", "data": "#counts", "history": "#history-status"}
-
-
-class FitReplaced(Exception):
-    """Raised inside a fit's progress callback to stop sampling nobody waits for any more."""
+FOLLOW_SECONDS = 0.2  # how often a fit's progress is read while it runs
 
 
 class InspectScreen(WorkerScreen):
@@ -42,9 +51,10 @@ class InspectScreen(WorkerScreen):
         Binding("escape,q", "app.pop_screen", "Back"),
         Binding("1", "tab('posterior')", "Tabs", key_display="1-4"),
         Binding("f", "refit", "Refit"),
-        Binding("c", "clear_cache", "Clear", show=False),  # in the help and the palette
+        Binding("c", "clear_cache", "Clear", show=False),  # in the help and the palette; asks
         Binding("u", "upload", "Upload"),
-        Binding("p", "toggle_pooled", "Pooled"),
+        # p and b in the help and the palette: the footer keeps 80 columns with `l Latest` too.
+        Binding("p", "toggle_pooled", "Pooled", show=False),
         Binding("b", "toggle_segments", "By segment", show=False),
         Binding("l", "latest", "Latest"),  # shown only while an old snapshot is (check_action)
         Binding("y", "copy", "Copy", show=False),
@@ -78,20 +88,28 @@ class InspectScreen(WorkerScreen):
         self.by: str | None = None  # a segment column: the breakdown's model
         self.new_events = 0  # uploaded since the shown posterior's snapshot (the banner)
         self.polled: int | None = None  # the lake's snapshot when last polled
+        self.meta = None  # its catalog row (vibes_core.catalog.Experiment), once read
+        self.following: FitJob | None = None  # the MCMC fit whose progress shows
+        self.fit_said = ""  # on the line above the tabs
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataText("", id="new-data", classes="hidden")
+        # Above the tabs: a fit's progress shows without scrolling, whatever the tab.
+        with Horizontal(id="fit-line"):
+            yield DataText("", id="fit-status")
+            yield ProgressBar(total=1.0, id="fit-progress", show_eta=False)
         with TabbedContent():
             with TabPane("Posterior", id="posterior"), VerticalScroll(id="posterior-view"):
                 yield DataText("computing the exact posterior...", id="decision")
+                yield DataText("", id="conditions")
                 yield DataTable(id="summary", cursor_type="none", zebra_stripes=True)
+                yield DataTable(id="segments", cursor_type="none", zebra_stripes=True)
                 yield DataText("", id="warnings")
-                yield DataText("", id="fit-status")
-                yield ProgressBar(total=1.0, id="fit-progress", show_eta=False)
+                yield DataText("", id="fit-footer")
                 yield VerticalScroll(id="plots")
             with TabPane("Diagnostics", id="diagnostics"), VerticalScroll(id="diagnostics-view"):
-                yield DataText("the MCMC fit has not finished yet", id="diagnostics-text")
+                yield Static(NOT_FITTED, id="diagnostics-text")
                 yield VerticalScroll(id="traces")
             with TabPane("Data", id="data"), VerticalScroll(id="data-view"):
                 yield DataText("", id="counts")
@@ -104,7 +122,10 @@ class InspectScreen(WorkerScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#fit-progress").add_class("hidden")
+        for hidden in ("#fit-progress", "#segments", "#conditions"):
+            self.query_one(hidden).add_class("hidden")
+        self.load_meta()
+        self.set_interval(FOLLOW_SECONDS, self.watch_fit)
         # PgDn, arrows and Home/End scroll the posterior, plots and all, from the start.
         self.query_one("#posterior-view").focus()
         table = self.query_one("#snapshots", DataTable)
@@ -119,23 +140,29 @@ class InspectScreen(WorkerScreen):
         self.reload()
         self.set_interval(POLL_SECONDS, self.poll)
 
-    def reload(self) -> None:
-        """Everything again: after an upload, or for another snapshot."""
+    def reload(self, cache_first: bool = False) -> None:
+        """Everything again: after an upload, or for another snapshot or model. ``cache_first``:
+        the numbers shown stay until the cached fit replaces them; the exact posterior is
+        computed only if the cache has none (after new options: one summary, not three)."""
         self.sub_title = (
             self.experiment
             + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
             + (", pooled" if self.pooled else "")
             + (f", by {self.by}" if self.by else "")
         )
-        self.fit_status("")
+        self.fit_status("reading the posterior...")
         self.show_new_data(0)
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
+        self.following = None
         known, self.known = self.known, None  # later reloads follow new uploads
         if known and self.as_of is None:
             self.show(known)
+            running = self.app.fits.find((self.experiment, self.pooled, self.by, None))
+            if running is not None:  # a refit, started before this screen was
+                self.follow(running)
             if known["method"] == "mcmc":
                 return
-        else:
+        elif not cache_first:
             self.start_exact()
         # Workers compete with the first paint, and with each other, for the GIL: the cached
         # fit (a tenth of a second) comes first, the exact posterior's plots only on a miss.
@@ -170,56 +197,111 @@ class InspectScreen(WorkerScreen):
         self.from_worker(self.show, summary)
 
     @work(thread=True, exclusive=True, group="fit")
-    def fit(self, use_cache: bool = True) -> None:
-        from vibes_core import inference
+    def fit(self, use_cache: bool = True, start: bool = True) -> None:
+        """The cached MCMC fit if there is one (``use_cache``), else the app's fit of this
+        experiment and model: the one in progress, or (if ``start``) a new one. Either way it
+        runs on when this screen is left, and is cached (see vibes_tui.fits)."""
+        from vibes_core import catalog, inference
 
         if not self.app.models_ready.is_set():
             self.from_worker(self.start_exact)
             self.from_worker(self.fit_status, "loading PyMC...", progress=0.0)
             self.app.call_from_thread(self.app.start_warm_up)
             self.app.models_ready.wait()
-        warnings: list[str] = []
         worker = get_current_worker()
-        as_of, settings = self.as_of, inference.Settings(pooled=self.pooled, by=self.by)
+        if worker.is_cancelled:  # left, or replaced, while PyMC was loading
+            return
+        warnings: list[str] = []
+        name, as_of, pooled, by = self.experiment, self.as_of, self.pooled, self.by
+        settings = inference.Settings(pooled=pooled, by=by)
 
-        def posterior(**options) -> dict | None:
-            return self.with_lake(
-                lambda lake: inference.posterior(
-                    lake,
-                    self.experiment,
-                    settings,
-                    as_of=as_of,
-                    warn=warnings.append,
-                    plots=True,
-                    **options,
-                )
+        def cached(lake):
+            # The key of the fit's draws: a new prior is a new fit, other options are not.
+            analysis = catalog.get(lake, name).analysis
+            key = (name, pooled, by, as_of, analysis.prior)
+            if self.app.fits.get(key) is not None or not use_cache:
+                return key, analysis, None
+            found = inference.posterior(
+                lake, name, settings, as_of=as_of, warn=warnings.append, plots=True, fit=False
             )
-
-        def progress(done: float) -> None:
-            if worker.is_cancelled:  # a newer fit replaced this one: stop sampling
-                raise FitReplaced
-            self.from_worker(self.fit_status, "fitting with MCMC...", progress=done)
+            return key, analysis, found
 
         try:
-            summary = posterior(fit=False) if use_cache else None
-            if summary is None:
-                self.from_worker(self.start_exact)
-                self.from_worker(self.fit_status, "fitting with MCMC...", progress=0.0)
-                summary = posterior(use_cache=False, progress=progress)
-        except FitReplaced:
-            return
+            key, analysis, summary = self.with_lake(cached)
         except VibesError as error:  # a fit that fails must leave the exact answer standing
             if not worker.is_cancelled:
                 self.from_worker(self.fit_failed, str(error))
             return
-        except Exception:
-            if worker.is_cancelled:
-                return
-            raise  # unexpected: worker_failed says so and logs it
         if worker.is_cancelled:
             return
-        summary["warnings"] = warnings + summary["warnings"]
-        self.from_worker(self.show, summary)
+        if summary is not None:
+            summary["warnings"] = warnings + summary["warnings"]
+            self.from_worker(self.show, summary)
+            return
+        if not start and self.app.fits.get(key) is None:
+            self.from_worker(self.fit_status, "the fit is not in the cache: f fits again")
+            return
+        app = self.app
+
+        def sample(progress, warn) -> dict:
+            lake = app.lake()
+            try:
+                return inference.posterior(
+                    lake,
+                    name,
+                    settings,
+                    as_of=as_of,
+                    warn=warn,
+                    plots=True,
+                    use_cache=False,
+                    progress=progress,
+                )
+            finally:
+                lake.close()
+
+        self.from_worker(self.start_exact)
+        self.from_worker(lambda: self.follow(app.fits.start(key, sample, analysis)))
+
+    def follow(self, job: FitJob) -> None:
+        """Show ``job``'s progress, then its result (watch_fit, on a timer)."""
+        self.following = job
+        self.watch_fit()
+
+    def watch_fit(self) -> None:
+        job = self.following
+        if job is None:
+            return
+        if not job.done:
+            shown = "exact posterior; " if self.summary else ""
+            self.fit_status(f"{shown}fitting with MCMC...", progress=job.progress)
+            return
+        self.following = None
+        if job.summary is None:
+            if job.error != "stopped":
+                self.fit_failed(job.error or "unknown error")
+            return
+        if self.meta is not None and job.started_with != self.meta.analysis:
+            self.fit(start=False)  # options saved while it ran: its cached draws, with them
+            return
+        summary = dict(job.summary)
+        summary["warnings"] = job.warnings + summary["warnings"]
+        self.show(summary)
+
+    @work(thread=True, exclusive=True, group="meta")
+    def load_meta(self) -> None:
+        """Its catalog row: the display name for the header, the groups and options for `o`."""
+        from vibes_core import catalog
+
+        try:
+            meta = self.with_lake(lambda lake: catalog.get(lake, self.experiment))
+        except VibesError:
+            return  # the posterior's worker says what is wrong
+        self.from_worker(self.show_meta, meta)
+
+    def show_meta(self, meta) -> None:
+        self.meta = meta
+        if meta.display_name != self.experiment:  # the header: "display name — name, model"
+            self.title = meta.display_name
 
     @work(thread=True, exclusive=True, group="poll")
     def poll(self) -> None:
@@ -251,8 +333,9 @@ class InspectScreen(WorkerScreen):
 
         as_of = self.as_of
         try:
-            latest, stats, over_time = self.with_lake(
+            kind, latest, stats, over_time = self.with_lake(
                 lambda lake: (
+                    get_type(catalog.get(lake, self.experiment).type),
                     catalog.latest_events(lake, self.experiment, DATA_ROWS, as_of),
                     catalog.sufficient_stats(lake, self.experiment, as_of),
                     catalog.events_over_time(lake, self.experiment, as_of),
@@ -261,7 +344,8 @@ class InspectScreen(WorkerScreen):
         except VibesError:
             return  # the posterior tab says what is wrong
         if not get_current_worker().is_cancelled:
-            self.from_worker(self.show_data, latest, stats, over_time)
+            kinds = {column.name: column.kind for column in kind.columns}
+            self.from_worker(self.show_data, latest, stats, over_time, kinds)
 
     @work(thread=True, exclusive=True, group="history")
     def load_history(self) -> None:
@@ -301,6 +385,7 @@ class InspectScreen(WorkerScreen):
 
     @work(thread=True, group="cache")
     def clear_cache(self) -> None:
+        """After the person said yes (action_clear_cache): refitting takes as long again."""
         from vibes_core.cache import Cache, CacheError
         from vibes_core.config import load_config
 
@@ -335,19 +420,49 @@ class InspectScreen(WorkerScreen):
         fill(self.query_one("#summary", DataTable), rows, headers=headers, first_width=NAME_WIDTH)
         decision = plain(summary["decision"]) + (f"   (* = {marked})" if marked else "")
         self.query_one("#decision", DataText).update(decision)
+        self.show_conditions(summary)
+        segments = self.query_one("#segments", DataTable)
+        segments.set_class("segments" not in summary, "hidden")
+        if "segments" in summary:  # the CLI's breakdown table, in the order of the forest plots
+            headers, rows = segment_rows(summary)
+            fill(segments, rows, headers=headers, first_width=NAME_WIDTH)
         notes = get_type(summary["type"]).notes(summary)
         self.query_one("#warnings", DataText).update(
             "\n".join([*map(plain, notes), *(f"warning: {plain(w)}" for w in summary["warnings"])])
         )
+        self.show_footer()
         # After the numbers are on the screen: plots take as long to draw as all the rest.
         self.call_after_refresh(self.show_plots, "#plots", summary.get("plots", []))
         if summary["method"] == "mcmc":
-            self.fit_status(footer(summary))
-            self.query_one("#diagnostics-text", DataText).update(diagnostics_text(summary))
+            if self.following is None:
+                self.fit_status(fit_brief(summary))
+            self.query_one("#diagnostics-text", Static).update(diagnostics_table(summary))
             self.call_after_refresh(self.show_plots, "#traces", summary.get("traces", []))
             self.notify(f"{self.experiment}: MCMC posterior ready", timeout=3)
-        else:
+        elif self.following is None:
             self.fit_status("exact posterior; the MCMC fit follows")
+
+    def show_conditions(self, summary: dict) -> None:
+        """The verdict's two conditions for a choice, each met or not, in one line."""
+        saved = self.meta.analysis if self.meta is not None else None
+        said = verdict_conditions(summary, saved.max_loss if saved else None)
+        conditions = self.query_one("#conditions", DataText)
+        conditions.update(said or "")
+        conditions.set_class(not said, "hidden")
+
+    def show_footer(self) -> None:
+        """How the posterior shown was found, and as of which snapshot (History's numbering)."""
+        if self.summary is not None:
+            self.query_one("#fit-footer", DataText).update(footer(self.summary, self.as_of_words()))
+
+    def as_of_words(self) -> str:
+        """The snapshot the posterior is of, as History numbers them: the latest that added
+        events at or before the lake's snapshot it was read at ("" until History is read)."""
+        if self.as_of is not None:
+            return f"as of snapshot {self.as_of}"
+        read_at = self.summary["snapshot"] if self.summary else None
+        added = [e["snapshot"] for e in self.history if read_at is None or e["snapshot"] <= read_at]
+        return f"as of snapshot {max(added)} (the latest that added events)" if added else ""
 
     def show_plots(self, where: str, specs: list[dict]) -> None:
         """One plot per spec, reusing the views already there so that nothing flickers."""
@@ -369,7 +484,11 @@ class InspectScreen(WorkerScreen):
         self.refresh_bindings()  # r works while the banner shows
 
     def fit_status(self, text: str, progress: float | None = None) -> None:
-        self.query_one("#fit-status", DataText).update(text)
+        """The line above the tabs: what the MCMC fit is doing, with its progress, or how it
+        went (in full under the table). Always one line: the tabs below never move."""
+        if text != self.fit_said:  # read 5 times a second while a fit runs: no layout for that
+            self.fit_said = text
+            self.query_one("#fit-status", DataText).update(text, layout=False)
         bar = self.query_one("#fit-progress", ProgressBar)
         bar.set_class(progress is None, "hidden")
         if progress is not None:
@@ -392,6 +511,8 @@ class InspectScreen(WorkerScreen):
 
     def failed(self, message: str) -> None:
         self.query_one("#decision", DataText).update(f"error: {message}")
+        if self.following is None:
+            self.fit_status("")
         self.notify(message, title=self.experiment, severity="error")
 
     def worker_failed(self, worker: Worker, error: BaseException) -> None:
@@ -405,11 +526,19 @@ class InspectScreen(WorkerScreen):
             self.query_one(WHERE_ERRORS_SHOW[worker.group], DataText).update(message)
         super().worker_failed(worker, error)
 
-    def show_data(self, latest: dict, stats: list[dict], over_time: dict) -> None:
+    def show_data(self, latest: dict, stats: list[dict], over_time: dict, kinds: dict) -> None:
+        """``kinds``: each column's kind (timestamp, bool, ...), by name."""
+        columns = latest["columns"]
         fill(
             self.query_one("#head", DataTable),
-            [[str(value) for value in row] for row in latest["rows"]],
-            headers=latest["columns"],
+            [
+                [
+                    event_value(value, kinds.get(column))
+                    for column, value in zip(columns, row, strict=True)
+                ]
+                for row in latest["rows"]
+            ],
+            headers=columns,
         )
         fill(
             self.query_one("#group-counts", DataTable),
@@ -439,11 +568,12 @@ class InspectScreen(WorkerScreen):
             ],
             keys=[str(entry["snapshot"]) for entry in latest_first],
         )
-        shown = "latest" if self.as_of is None else f"snapshot {self.as_of}"
+        shown = "the latest" if self.as_of is None else f"snapshot {self.as_of}"
         self.history_status(
-            f"{len(history)} snapshots added events; showing {shown}. "
+            f"{counted(len(history), 'snapshot')} added events; showing {shown}. "
             "enter: the posterior as of that snapshot, l: the latest"
         )
+        self.show_footer()  # now that its snapshot can be said as History numbers it
 
     def show_snapshot_headline(self, snapshot: int, text: str) -> None:
         table = self.query_one("#snapshots", DataTable)
@@ -519,21 +649,29 @@ class InspectScreen(WorkerScreen):
     def action_options(self) -> None:
         """The experiment's analysis options; once saved, the posterior again with them (from
         the cached draws, unless the prior changed)."""
+        from dataclasses import replace
+
         from vibes_core import catalog
         from vibes_tui.screens.options import OptionsScreen
 
-        summary = self.summary or self.known
-        if summary is None:
+        try:  # from the catalog, not the posterior: it opens while a fit runs, or has failed
+            meta = catalog.get(self.app.main_lake(), self.experiment)
+            kind = get_type(meta.type)
+        except VibesError as error:
+            self.notify(first_line(error), title="Options", severity="error")
             return
-        saved = catalog.get(self.app.main_lake(), self.experiment).analysis
+        summary = self.summary or self.known
+        groups = list(meta.groups or [g["name"] for g in (summary or {}).get("groups", [])])
 
         def saved_options(analysis) -> None:
             if analysis is not None:
-                self.switch_model(f"options of {self.experiment} saved")
+                self.meta = replace(meta, analysis=analysis)
+                self.notify(f"options of {self.experiment} saved", timeout=2)
+                self.known = None
+                self.reload(cache_first=self.summary is not None)
 
-        groups = [group["name"] for group in summary["groups"]]
         self.app.push_screen(
-            OptionsScreen(self.experiment, summary["type"], groups, saved), saved_options
+            OptionsScreen(self.experiment, kind.name, groups, meta.analysis), saved_options
         )
 
     def action_latest(self) -> None:
@@ -546,7 +684,14 @@ class InspectScreen(WorkerScreen):
         self.fit(use_cache=False)
 
     def action_clear_cache(self) -> None:
-        self.clear_cache()
+        """Asked first: the fits it deletes took tens of seconds each."""
+        from vibes_tui.screens.confirm import ConfirmClear
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.clear_cache()
+
+        self.app.push_screen(ConfirmClear(self.experiment), answered)
 
     def action_toggle_pooled(self) -> None:
         """Partial pooling on or off: the pooled fit (cached or sampled) replaces the shown one."""
@@ -609,17 +754,54 @@ def over_time_spec(over_time: dict) -> dict:
     }
 
 
-def diagnostics_text(summary: dict) -> str:
+NOT_FITTED = "the MCMC fit has not finished yet"
+
+
+def diagnostics_table(summary: dict) -> Table:
+    """The fit's diagnostics: name, value and what it means, each in its own column (a long
+    value or meaning wraps within it)."""
     d = summary["diagnostics"]
     rows = [
         ("max r_hat", known(d["max_r_hat"], ".3f"), "<= 1.01 is converged"),
         ("min bulk ESS", known(d["min_ess_bulk"], ".0f"), "effective draws for the means"),
         ("min tail ESS", known(d["min_ess_tail"], ".0f"), "effective draws for the HDIs"),
-        ("divergences", d["divergences"], "0 is what you want"),
+        ("divergences", str(d["divergences"]), "0 is what you want"),
         ("parameters", ", ".join(d["parameters"]), "all of the model's, checked"),
         ("sampler", f"{d['sampler']}, target_accept {d['target_accept']}", ""),
         ("chains x draws", f"{d['chains']} x {d['draws']} (after {d['tune']} tuning)", ""),
-        ("fit", "from the cache" if summary["cached"] else f"{d['seconds']} s", ""),
+        ("fit", "from the cache" if summary["cached"] else fit_seconds(summary), ""),
     ]
     rows += hyperparameter_rows(summary)
-    return "\n".join(f"{name:<15} {value!s:<28} {note}" for name, value, note in rows)
+    table = Table.grid(padding=(0, 1))
+    table.add_column(no_wrap=True)
+    table.add_column(ratio=3, overflow="fold")
+    table.add_column(ratio=4, overflow="fold", style="dim")
+    for row in rows:
+        table.add_row(*(Text(plain(cell)) for cell in row))
+    return table
+
+
+def fit_brief(summary: dict) -> str:
+    """The MCMC posterior shown, for the line above the tabs: where it came from and whether
+    it converged (the footer under the table says the rest)."""
+    d = summary["diagnostics"]
+    source = "from the cache" if summary["cached"] else f"fitted in {fit_seconds(summary)}"
+    return (
+        f"MCMC posterior {source}: r_hat {known(d['max_r_hat'], '.3f')}, "
+        f"{counted(d['divergences'], 'divergence')}"
+    )
+
+
+def event_value(value, kind: str | None) -> str:
+    """A cell of the Data tab's latest events: a time local, to the second; a boolean as the
+    data writes it (true, false); anything else as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "timestamp" and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            return plain(value)
+    return plain(value)

@@ -3,6 +3,12 @@
 The CLI's --control, --hdi-prob, --threshold, --prior, --split, --max-loss and --rope, for the
 options the experiment's type takes. Saved with the experiment, they are what `vibes posterior`
 and the dashboard use by default (see vibes_core.analysis); an empty field is the default.
+
+Saving checks every field at once and says every problem, each after its field's name: each
+value as its parser reads it, then against the experiment's data as a posterior would
+(inference.unfit_options: a control or split of other groups, a prior the type does not take).
+No posterior is computed to check them: that took seconds, and the experiment's screen
+computes the one to show right after.
 """
 
 import math
@@ -73,6 +79,9 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         color: $error;
         height: auto;
     }
+    OptionsScreen .row .-invalid {
+        border: tall $error;
+    }
     OptionsScreen #options-buttons {
         height: auto;
         align-horizontal: right;
@@ -139,9 +148,10 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         first = self.query("Input, Select").first()
         first.focus()
 
-    def chosen(self) -> Analysis:
-        """The fields as options (an empty field: not set); InvalidOption names the field."""
-        values = {}
+    def chosen(self) -> tuple[Analysis, dict[str, str]]:
+        """The fields as options (an empty field: not set), and what is wrong with each field
+        that cannot be read, by its key (such a field is left unset in the options)."""
+        values, problems = {}, {}
         for key in self.shown_options():
             if key == "control":
                 value = self.query_one("#control", Select).value
@@ -151,8 +161,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             try:
                 values[key] = PARSERS[key](typed) if typed else None
             except (VibesError, ValueError) as error:
-                raise VibesError(f"{FIELDS[key][0]}: {error}") from None
-        return Analysis(**values)
+                problems[key] = str(error)
+        return Analysis(**values), problems
 
     def action_reset(self) -> None:
         for field in self.query(Input):
@@ -164,14 +174,10 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
     def action_save(self) -> None:
         if self.saving:
             return
-        try:
-            analysis = self.chosen()
-        except VibesError as error:
-            self.status(str(error))
-            return
+        analysis, unreadable = self.chosen()
         self.saving = True
         self.status("checking...")
-        self.check_and_save(analysis)
+        self.check_and_save(analysis, unreadable)
 
     @on(Button.Pressed, "#save")
     def save_pressed(self) -> None:
@@ -186,25 +192,49 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         self.action_save()
 
     @work(thread=True, exclusive=True, group="save-options")
-    def check_and_save(self, analysis: Analysis) -> None:
-        """The options as a posterior would meet them (a prior the type does not have, a
-        split of unknown groups), then saved: nothing is saved that cannot be used."""
+    def check_and_save(self, analysis: Analysis, unreadable: dict[str, str]) -> None:
+        """The options read against the experiment, then saved if no field has a problem
+        (``unreadable``: those that could not be read): every problem is said at once, and
+        nothing is saved that a posterior would refuse."""
         from vibes_core import catalog, inference
 
         lake = self.app.lake()
         try:
-            inference.check_analysis(lake, self.experiment, analysis)
-            catalog.save_analysis(lake, self.experiment, analysis)
+            data = self.kind.stats(catalog.sufficient_stats(lake, self.experiment))
+            options = analysis.summary_options()
+            problems = inference.unfit_options(self.kind, data, options, analysis.prior)
+            problems = {
+                key: problems.get(key) or unreadable.get(key) for key in self.shown_options()
+            }
+            problems = {key: message for key, message in problems.items() if message}
+            if not problems:
+                catalog.save_analysis(lake, self.experiment, analysis)
         except VibesError as error:
-            self.app.call_from_thread(self.not_saved, str(error))
+            self.app.call_from_thread(self.not_saved, {"": str(error)})
             return
         finally:
             lake.close()
-        self.app.call_from_thread(self.dismiss, analysis)
+        if problems:
+            self.app.call_from_thread(self.not_saved, problems)
+        else:
+            self.app.call_from_thread(self.dismiss, analysis)
 
-    def not_saved(self, message: str) -> None:
+    def not_saved(self, problems: dict[str, str]) -> None:
         self.saving = False
-        self.status(message)
+        self.show_problems(problems)
+
+    def show_problems(self, problems: dict[str, str]) -> None:
+        """Every problem, one line each after its field's name; those fields marked."""
+        for key in self.shown_options():
+            self.query_one(f"#{key}").set_class(key in problems, "-invalid")
+        self.status(
+            "\n".join(
+                f"{FIELDS[key][0] if key in FIELDS else 'Compared with'}: {message}"
+                if key
+                else message
+                for key, message in problems.items()
+            )
+        )
 
     def status(self, text: str) -> None:
         if self.is_attached:
