@@ -217,7 +217,11 @@ def sentence(
     chosen = next((row for row in rows if row["name"] == found["choice"]), None)
     leader = chosen or max(ranked, key=lambda row: row["p_best"])  # the rule's, if it chose
     base = control or leader
-    cost = verdict.share_of(leader["expected_loss"] / abs(base["mean"])) if base["mean"] else "n/a"
+    # The table's absolute loss, and its share of the baseline that max-loss is a share of.
+    share = verdict.share_of(leader["expected_loss"] / abs(base["mean"])) if base["mean"] else "n/a"
+    cost = (
+        f"{unit.difference(leader['expected_loss'])} ({share} of {base['name']}'s {kind.quantity})"
+    )
     said = credible(rows, control, kind)
     if chosen is not None:
         head = f"{kind.chosen.format(name=chosen['name'])}: "
@@ -229,18 +233,17 @@ def sentence(
             said = [s for s in said if not s.startswith(chosen["name"] + " ")]
         else:
             head += f"it {kind.leads} with {percent(chosen['p_best'])} probability"
-        head += f"; expected loss {cost} of {base['name']}'s {kind.quantity}"
+        head += f"; expected loss {cost}"
     elif found["action"] == verdict.NO_DIFFERENCE:
         head = (
             f"No difference: every {noun} is within ±{100 * rule.rope:.2g}% of "
             f"{base['name']} with at least {verdict.ROPE_PROB:.0%} probability"
         )
     else:
-        of_base = f"{cost} of {base['name']}'s {kind.quantity}"
         head = (
             f"Keep running: no {noun} can be chosen yet ({leader['name']} {kind.leads} with "
             f"{percent(leader['p_best'])} probability; "
-            f"{lacking(found, of_base, control, noun, rule)})"
+            f"{lacking(found, cost, control, noun, rule)})"
         )
     parts = [head, *said]
     if found["action"] == verdict.KEEP_RUNNING:
