@@ -77,10 +77,10 @@ def opening(home: Path, variables: dict | None = None) -> None:
         )
     cached, exact = [], []
     for i in range(ROUNDS):
-        start(home, "last upload", variables)
+        start(home, "display name", variables)
         time.sleep(WARM_UP_SECONDS)
         cached.append(wait_for("from the cache", keys("Enter")))  # checkout_button: first row
-        wait_for("last upload", keys("Escape"))  # the home table's header: back home
+        wait_for("display name", keys("Escape"))  # the home table's header: back home
         time.sleep(0.2)  # an escape followed at once by a key reads as alt+key
         keys("/")
         time.sleep(0.2)  # the filter takes the focus; faster keys would reach the table

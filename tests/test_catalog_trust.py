@@ -16,6 +16,7 @@ from vibes_core.cache import Cache
 from vibes_core.config import load_config
 from vibes_core.errors import InvalidName
 from vibes_tui.app import VibesApp
+from vibes_tui.screens.confirm import ConfirmClear
 from vibes_tui.screens.inspect import InspectScreen
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -257,7 +258,9 @@ async def test_the_dashboard_lists_the_good_rows_and_c_clears_only_its_own_copie
         assert "'..' is not a valid name" in toast and "orphan has no table" in toast
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, InspectScreen))
-        await pilot.press("c")
+        await pilot.press("c")  # it asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmClear))
+        await pilot.press("y")
         await until(pilot, lambda: any("cached fit" in message for message in toasts))
         assert not (home / "fits" / "ab").exists() and not (home / "fits" / "ab").is_symlink()
         await pilot.press("escape")
