@@ -257,7 +257,8 @@ async def test_the_dashboard_lists_the_good_rows_and_c_clears_only_its_own_copie
         [toast] = warned()
         assert "'..' is not a valid name" in toast and "orphan has no table" in toast
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, InspectScreen))
+        # the fit ends first: one still running when c clears writes its copy afterwards
+        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
         await pilot.press("c")  # it asks first
         await until(pilot, lambda: isinstance(app.screen, ConfirmClear))
         await pilot.press("y")
