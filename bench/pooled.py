@@ -41,6 +41,7 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="vibes-bench-pooled-")
     os.environ["VIBES_HOME"] = home
     from vibes_core import api, catalog, inference
+    from vibes_core.models import Pooled
 
     rng = np.random.default_rng(2026)
     pooled_errors, own_errors, covered, fits = [], [], [], []
@@ -51,7 +52,7 @@ def main() -> None:
         start = time.perf_counter()
         with catalog.open_lake() as lake:
             found = inference.posterior(
-                lake, name, inference.Settings(pooled=True), use_cache=False
+                lake, name, inference.Settings(model=Pooled()), use_cache=False
             )
         fits.append(time.perf_counter() - start)
         d = found["diagnostics"]
@@ -87,6 +88,7 @@ def main() -> None:
 
 
 def segments(api, catalog, inference) -> None:
+    from vibes_core.models import Segmented
     from vibes_core.types import get_type
 
     events = get_type("ab-test").generate(
@@ -98,7 +100,7 @@ def segments(api, catalog, inference) -> None:
         start = time.perf_counter()
         with catalog.open_lake() as lake:
             found = inference.posterior(
-                lake, "countries", inference.Settings(by="segment"), use_cache=False
+                lake, "countries", inference.Settings(model=Segmented("segment")), use_cache=False
             )
         fits.append(time.perf_counter() - start)
     command = [VIBES, "posterior", "countries", "--by", "segment", "--no-cache", "--json"]

@@ -56,6 +56,7 @@ def run(args) -> None:
     import pymc  # noqa: F401  (imports are start-up, not the breakdown)
 
     from vibes_core import api, catalog, inference, segments
+    from vibes_core.models import Segmented
     from vibes_core.types import get_type
 
     spent: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(2))
@@ -102,7 +103,7 @@ def run(args) -> None:
         name = f"by_{count}"
         api.create(name, "ab-test", events)
         settings = inference.Settings(
-            draws=args.draws, tune=args.tune, chains=args.chains, by="segment"
+            draws=args.draws, tune=args.tune, chains=args.chains, model=Segmented("segment")
         )
         spent.clear()
         steps.clear()

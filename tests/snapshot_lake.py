@@ -21,6 +21,7 @@ import numpy as np
 from vibes_core import catalog, demo, inference
 from vibes_core.config import load_config
 from vibes_core.ingest import write_events
+from vibes_core.models import Pooled, Segmented
 from vibes_core.types import get_type
 
 FITS = Path(__file__).parent / "fits"
@@ -41,11 +42,7 @@ class Fit:
 
     @property
     def path(self) -> Path:
-        model = "independent"
-        if self.settings.pooled:
-            model = "pooled"
-        elif self.settings.by:
-            model = f"by-{self.settings.by}"
+        model = self.settings.model.title().replace(" ", "-") or "independent"
         return FITS / f"{self.experiment}-{model}.nc"
 
 
@@ -79,8 +76,8 @@ def build(home: Path) -> list[Fit]:
         names = [SEGMENTED, *demo.seed(lake)]
     return [
         *(Fit(name) for name in names),
-        Fit("pricing_page", inference.Settings(pooled=True)),
-        Fit(SEGMENTED, inference.Settings(by="segment")),
+        Fit("pricing_page", inference.Settings(model=Pooled())),
+        Fit(SEGMENTED, inference.Settings(model=Segmented("segment"))),
     ]
 
 

@@ -10,12 +10,13 @@ from scipy import stats as scipy_stats
 from tests.schema_check import problems
 from tests.test_contract import declared
 from vibes_core import api, catalog, inference
+from vibes_core.models import Pooled
 from vibes_core.schema import Summary
 from vibes_core.types import get_type, registry
 
 GROUPS = 40
 REPEATS = 3
-FAST = inference.Settings(draws=300, tune=300, chains=2, pooled=True)
+FAST = inference.Settings(draws=300, tune=300, chains=2, model=Pooled())
 
 
 def simulated_rates(rng) -> tuple[pa.Table, np.ndarray, np.ndarray]:

@@ -173,10 +173,11 @@ def test_a_breakdown_shows_its_progress_through_sampling_and_each_segments_summa
     """The dashboard's bar (a function given the fraction done) runs on through the segments'
     summaries; a terminal is told what comes before PyMC's bar, then the segments counted."""
     from vibes_core import catalog, inference
+    from vibes_core.models import Segmented
 
     cells = one_lift_and_a_lucky_tiny_segment()
     api.create("seg", "ab-test", cells_table(cells))
-    settings = inference.Settings(draws=50, tune=50, chains=1, by="segment")
+    settings = inference.Settings(draws=50, tune=50, chains=1, model=Segmented("segment"))
     reported: list[float] = []
     with catalog.open_lake() as lake:
         inference.posterior(lake, "seg", settings, use_cache=False, progress=reported.append)

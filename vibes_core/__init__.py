@@ -6,6 +6,7 @@ The public API (see ``vibes_core.api``)::
     vc.create(name, type_name, frame); vc.upload(name, frame); vc.experiments()
     vc.events(name)        # an Ibis table
     vc.fit(name)           # the summarized posterior; exact=True for the closed form
+    vc.fit(name, model=vc.Pooled())   # or vc.Segmented("segment"); vc.Independent() by default
 
 Nothing heavy is imported here: the API's names load ``vibes_core.api`` when first used.
 """
@@ -13,7 +14,8 @@ Nothing heavy is imported here: the API's names load ``vibes_core.api`` when fir
 from vibes_core.errors import VibesError
 
 API = ("open_lake", "experiments", "events", "create", "upload", "fit")
-__all__ = ["VibesError", *API]
+MODELS = ("Independent", "Pooled", "Segmented")
+__all__ = ["VibesError", *API, *MODELS]
 
 
 def __getattr__(name: str):
@@ -21,4 +23,8 @@ def __getattr__(name: str):
         from vibes_core import api
 
         return getattr(api, name)
+    if name in MODELS:
+        from vibes_core import models
+
+        return getattr(models, name)
     raise AttributeError(f"module 'vibes_core' has no attribute {name!r}")

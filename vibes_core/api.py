@@ -23,7 +23,7 @@ from vibes_core import catalog
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
 
-FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "pooled", "by", "hdi_prob")
+FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model")
 
 
 def open_lake() -> Lake:
@@ -96,12 +96,14 @@ def fit(
     **settings,
 ) -> dict:
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
-    draws, tune, chains, seed, prior, pooled (the hierarchical model), by (a segment column:
-    the breakdown), hdi_prob and the
-    type's options (e.g. control)."""
-    from vibes_core import inference
+    draws, tune, chains, seed, prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or
+    as the CLI's flags: ``pooled=True``, ``by="segment"``: the breakdown) and the type's
+    options (e.g. control)."""
+    from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}
+    if "pooled" in settings or "by" in settings:
+        fitting["model"] = models.chosen(settings.pop("pooled", False), settings.pop("by", None))
     chosen = inference.Settings(**fitting, options=settings)
     with _lake(lake) as lake:
         return inference.posterior(lake, name, chosen, exact=exact, as_of=as_of)

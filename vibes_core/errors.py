@@ -35,3 +35,7 @@ class InvalidOption(VibesError):
 
 def first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+class NoExact(VibesError):
+    """The type is fitted with MCMC only."""

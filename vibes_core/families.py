@@ -16,7 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from vibes_core.types.base import SEGMENTED, ExperimentType, Field, Prior, Statistic, Stats
+from vibes_core.capabilities import ExactPosterior, Poolable, SimulatesFutures
+from vibes_core.stats import Stats
+from vibes_core.types.base import ExperimentType, Field, Prior, Statistic
 from vibes_core.units import PROBABILITY, RATE, SCALE, VALUE, Unit
 
 
@@ -189,17 +191,15 @@ def spread_prior(prior: dict[str, float], prefix: str, size) -> tuple:
     return prior[f"{prefix}tau_shape"] + size / 2, prior[f"{prefix}tau_scale"] ** 2
 
 
-def spread_draws(variables: dict, prior: dict[str, float], rng, prefixes, model: str) -> dict:
+def spread_draws(variables: dict, prior: dict[str, float], rng, prefixes, spread: tuple) -> dict:
     """Draws of each integrated-out tau (``prefix`` + "tau"), one per draw of the fit, from
     its exact conditional given the parameters it spreads: joint draws then are exact
     posterior draws. Pooled: the groups' theta around mu, (chain, draw); segmented: each
     treated group's effects around its overall effect, (chain, draw, treatment)."""
+    spread, center = spread
     found = {}
     for prefix in prefixes:
-        if model == SEGMENTED:
-            deviations = variables[f"{prefix}delta"] - variables[f"{prefix}effect"][..., None]
-        else:
-            deviations = variables[f"{prefix}theta"] - variables[f"{prefix}mu"][..., None]
+        deviations = variables[f"{prefix}{spread}"] - variables[f"{prefix}{center}"][..., None]
         shape, scale = spread_prior(prior, prefix, deviations.shape[-1])
         rate = scale + (deviations**2).sum(axis=-1) / 2
         found[f"{prefix}tau"] = (rate / rng.gamma(shape, 1.0, rate.shape)) ** 0.5
@@ -215,7 +215,7 @@ def share_estimate(successes, trials):
     return np.log(share / (1 - share)), 1 / np.sqrt((trials + 1.0) * share * (1 - share))
 
 
-class BetaBinomial(ExperimentType):
+class BetaBinomial(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
     statistics = (
         Statistic("trials", "events in the group"),
         Statistic("successes", "events that were a success"),
@@ -285,8 +285,8 @@ class BetaBinomial(ExperimentType):
             )
         return model
 
-    def spread_draws(self, variables: dict, prior: dict[str, float], rng, model: str) -> dict:
-        return spread_draws(variables, prior, rng, ("",), model)
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng, spread: tuple) -> dict:
+        return spread_draws(variables, prior, rng, ("",), spread)
 
     def exact(self, stats: Stats, prior: dict[str, float]):
         from vibes_core.posterior import BetaPosterior
@@ -314,7 +314,7 @@ class BetaBinomial(ExperimentType):
         return rng.beta(a[:, None, :], b[:, None, :], (a.shape[0], draws, a.shape[1]))
 
 
-class GammaPoisson(ExperimentType):
+class GammaPoisson(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
     statistics = (
         Statistic("rows", "rows of counts"),
         Statistic("events", "events counted"),
@@ -353,8 +353,8 @@ class GammaPoisson(ExperimentType):
             )
         return model
 
-    def spread_draws(self, variables: dict, prior: dict[str, float], rng, model: str) -> dict:
-        return spread_draws(variables, prior, rng, ("",), model)
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng, spread: tuple) -> dict:
+        return spread_draws(variables, prior, rng, ("",), spread)
 
     def model(self, stats: Stats, prior: dict[str, float]):
         import pymc as pm
@@ -414,7 +414,7 @@ class GammaPoisson(ExperimentType):
         return rng.gamma(a[:, None, :], 1 / b[:, None, :], (a.shape[0], draws, a.shape[1]))
 
 
-class LogNormalHurdle(ExperimentType):
+class LogNormalHurdle(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
     """Value per user = p * exp(mu + variance / 2): p the share of users with a value > 0,
     and the log of those values Normal(mu, variance), with the conjugate Normal-Inverse-Gamma
     prior mu | variance ~ Normal(mu0, variance / kappa), variance ~ InverseGamma(shape, scale)
@@ -579,8 +579,8 @@ class LogNormalHurdle(ExperimentType):
             self.log_values(stats, mu, variance)
         return model
 
-    def spread_draws(self, variables: dict, prior: dict[str, float], rng, model: str) -> dict:
-        return spread_draws(variables, prior, rng, ("p_", "log_"), model)
+    def spread_draws(self, variables: dict, prior: dict[str, float], rng, spread: tuple) -> dict:
+        return spread_draws(variables, prior, rng, ("p_", "log_"), spread)
 
     def mix(self, quantity, parts, shares):
         """Value per user and the share of buyers mix linearly over segments; the value per

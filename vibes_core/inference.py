@@ -17,24 +17,23 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog, segments
+from vibes_core import catalog
 from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.errors import InvalidOption, VibesError
 from vibes_core.lake import Lake
+from vibes_core.models import Data, Independent, Model
 from vibes_core.names import quoted
-from vibes_core.text import printable
 from vibes_core.types import get_type
-from vibes_core.types.base import INDEPENDENT, POOLED, SEGMENTED
 
 if TYPE_CHECKING:
     from vibes_core.posterior import Draws
-    from vibes_core.types.base import ExperimentType, Stats
+    from vibes_core.stats import Stats
+    from vibes_core.types.base import ExperimentType
 
 VERDICT_OPTIONS = ("max_loss", "rope")  # every type's (vibes_core.verdict)
 SAMPLER = "pymc-nuts"  # PyMC's own NUTS: see bench/fit_speed.py for why not nutpie
 R_HAT_LIMIT = 1.01
-HIERARCHY_VERSION = 2  # of the pooled and segmented models (2: tau integrated out)
 # Groups (variants, arms, cohorts) one posterior may have. At this limit the exact one takes
 # about 6 CPU seconds and 500 MB (bench/exact_groups.py; 1,000 groups: 0.7 s more than 2), and
 # its derived quantities get posterior.MIN_DRAWS draws per group.
@@ -50,8 +49,7 @@ class Settings:
     chains: int = 4
     seed: int = 1
     prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
-    pooled: bool = False  # the type's hierarchical model (MCMC only)
-    by: str | None = None  # a segment column: the breakdown's model (MCMC only)
+    model: Model = field(default_factory=Independent)  # or Pooled(), Segmented(by), ...
     hdi_prob: float | None = None  # None: the experiment's saved one, else 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
@@ -85,10 +83,10 @@ def posterior(
     if as_of is not None and not 0 <= as_of <= current:
         raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
-    if settings.pooled:
-        check_pooled(kind, name, exact)
-    if settings.by is not None:
-        check_segmented(kind, name, exact, settings)
+    model = settings.model
+    problem = model.problem(kind, name, exact)
+    if problem is not None:
+        raise problem
     rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
     data = kind.stats(rows)
     settings = with_saved_options(settings, experiment.analysis, kind, data, warn, name)
@@ -100,16 +98,14 @@ def posterior(
             f"{name} has {len(stats.names):,} {kind.group_column or 'group'}s; posteriors are "
             f"computed for at most {MAX_GROUPS:,}: split the experiment or merge groups"
         )
-    if settings.pooled and len(stats.names) < 2:
-        raise VibesError(f"{name} has one group: there is nothing to pool; leave out --pooled")
-    model = POOLED if settings.pooled else INDEPENDENT if settings.by is None else SEGMENTED
-    prior = kind.prior(settings.prior, stats, model)
-    cells = None
-    if model == SEGMENTED:
-        rows = catalog.segment_stats(lake, name, settings.by, snapshot)  # the fit's data
-        control = settings.options.get("control")
-        cells = segments.cells_of(kind, rows, stats.names, control, settings.by)
-    fitting = Fitting(kind, stats, prior, model, cells, settings.by)
+    model.check_data(kind, name, stats)
+    prior = model.prior(kind, settings.prior, stats)
+
+    def segment_rows(by: str) -> list[dict]:  # the fit's data, at the same snapshot
+        return catalog.segment_stats(lake, name, by, snapshot)
+
+    control = settings.options.get("control")
+    fitting = Fitting(kind, model, model.data(kind, stats, rows, control, segment_rows), prior)
     options = {
         "hdi_prob": settings.hdi_prob,
         "prior": prior,
@@ -119,25 +115,20 @@ def posterior(
     head = {
         "experiment": name,
         "type": kind.name,
-        "model": fitting.model,
+        "model": model.name,
         "snapshot": snapshot,
         "prior": prior,
         "hdi_prob": settings.hdi_prob,
     }
-    if exact:
-        if not kind.has_exact:
-            raise NoExact(
-                f"{name} is a {kind.name} experiment, which has no exact posterior: it is "
-                "fitted with MCMC only (leave out --exact)"
-            )
+    if exact:  # the model has an exact path (else it said so above)
         closed_form = kind.exact(stats, prior)
-        summary = kind.summarize(closed_form, stats, options)
+        summary = fitting.summarize(closed_form, options)
         result = strict(
             {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
         )
         return with_plots(result, fitting, closed_form, options) if plots else result
 
-    key = cache_key(name, fitting, rows, prior, settings)
+    key = cache_key(name, fitting, settings)
     # A store repaired on first use says so there too; the lake's DuckDB reads S3 if it can.
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
     if use_cache:
@@ -177,7 +168,7 @@ def fit_and_store(
     """Sample, summarize and diagnose; store the fit in the cache (a failure to store only
     costs a warning: the answer stands)."""
     kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
-    target_accept = accept_rate(kind, settings)
+    target_accept = fitting.model.target_accept(kind)
     model = fitting.build()
     sampling, summarizing = fitting.stages(progress)
     idata, seconds = sample(model, settings, sampling, target_accept)
@@ -200,7 +191,7 @@ def fit_and_store(
                     "prior": json.dumps(prior),
                     "sampler": SAMPLER,
                     "model_version": kind.model_version,
-                    "model": head["model"],
+                    "model": fitting.model.name,
                 },
                 metrics={"fit_seconds": seconds, **numeric(diagnostics)},
                 summary=result,
@@ -213,68 +204,37 @@ def fit_and_store(
     return with_plots(result, fitting, draws, options) if plots else result
 
 
-class NoExact(VibesError):
-    """The type is fitted with MCMC only."""
-
-
 @dataclass(frozen=True)
 class Fitting:
-    """Which model a fit is of (independent, pooled or segmented) and what that changes: the
-    model built, how its draws are read and summarized, what is plotted."""
+    """One fit: the type, its model (vibes_core.models), the data and the prior. What
+    depends on the model, the model does."""
 
     kind: "ExperimentType"
-    stats: "Stats"  # per group
+    model: Model
+    data: Data
     prior: dict[str, float]
-    model: str = INDEPENDENT
-    cells: "segments.Cells | None" = None  # per group and segment, when segmented
-    by: str | None = None
+
+    @property
+    def stats(self) -> "Stats":
+        return self.data.stats
 
     def build(self):
-        if self.model == SEGMENTED:
-            return self.kind.segmented_model(self.cells, self.prior)
-        if self.model == POOLED:
-            return self.kind.pooled_model(self.stats, self.prior)
-        return self.kind.model(self.stats, self.prior)
+        return self.model.build(self.kind, self.data, self.prior)
 
     def draws(self, posterior):
-        if self.model == SEGMENTED:
-            return segments.SegmentDraws.of(self.kind, posterior)
-        return estimate_of(self.kind, posterior, self.stats.names, self.model == POOLED)
+        return self.model.draws(self.kind, posterior, self.data)
 
     def complete(self, posterior, seed: int) -> list[str]:
-        """Add to a fresh fit's ``posterior`` the draws of what its model integrated out (a
-        pooled or segmented model's spreads), diagnosed and stored with the rest; their names."""
-        import numpy as np
-        import xarray as xr
-
-        if self.model == INDEPENDENT:
-            return []
-        variables = {name: posterior[name].values for name in posterior.data_vars}
-        rng = np.random.default_rng(seed)
-        found = self.kind.spread_draws(variables, self.prior, rng, self.model)
-        for name, values in found.items():
-            dims = ("chain", "draw", "treatment")[: values.ndim]
-            posterior[name] = xr.DataArray(values, dims=dims)
-        return list(found)
+        return self.model.complete(self.kind, posterior, self.prior, seed)
 
     def stages(self, progress) -> tuple:
-        """``progress`` for sampling, and for summarizing (a breakdown's, segment by segment)."""
-        if self.model == SEGMENTED:
-            return segments.stages(self.kind, progress, self.cells, self.by)
-        return progress, None
+        return self.model.stages(self.kind, progress, self.data)
 
     def summarize(self, draws, options: dict, progress=None) -> dict:
-        if self.model == SEGMENTED:
-            return segments.summarize(self.kind, draws, self.cells, options, self.by, progress)
-        return self.kind.summarize(draws, self.stats, options)
+        return self.model.summarize(self.kind, draws, self.data, options, progress)
 
-    def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws | None"]:
-        """The type's plots, and the per-group draws whose chains are rank-plotted."""
-        if self.model == SEGMENTED:
-            return segments.plots(self.kind, summary, options), segments.overall(
-                self.kind, draws, self.cells
-            )
-        return self.kind.plots(draws, self.stats, summary, options), draws
+    def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws"]:
+        return self.model.plots(self.kind, draws, self.data, summary, options)
 
 
 def check_applies(kind: "ExperimentType", options: dict) -> None:
@@ -326,8 +286,8 @@ def with_saved_options(
         for key, value in saved.summary_options().items()
         if key in applicable and key not in settings.options
     }
-    independent = not settings.pooled and settings.by is None
-    saved_prior = saved.prior if settings.prior is None and independent else None
+    own = settings.model.takes_saved_prior
+    saved_prior = saved.prior if settings.prior is None and own else None
     unfit = unfit_options(kind, data, saved_options, saved_prior)
     for key, why in unfit.items():
         flag = key.replace("_", "-")
@@ -373,39 +333,10 @@ def unfit_options(kind, data, options: dict, prior: str | None) -> dict[str, str
         unfit["split"] = "; ".join(problems)
     if prior is not None and groups:
         try:
-            kind.prior(prior, data, INDEPENDENT)
+            kind.prior(prior, data)
         except VibesError as error:
             unfit["prior"] = str(error)
     return unfit if groups else {}
-
-
-def check_segmented(kind, name: str, exact: bool, settings: Settings) -> None:
-    if settings.pooled:
-        raise VibesError(
-            f"--by {printable(settings.by)} already pools each group's effect across segments: "
-            "leave out --pooled"
-        )
-    if exact:
-        raise VibesError(
-            f"--by {printable(settings.by)} is fitted with MCMC only: leave out --exact"
-        )
-    if kind.segment_columns and not kind.has_segments:
-        raise VibesError(f"{name} is a {kind.name} experiment, which has no breakdown model")
-
-
-def check_pooled(kind, name: str, exact: bool) -> None:
-    if not kind.has_pooled:
-        raise VibesError(
-            f"{name} is a {kind.name} experiment, which has no pooled model: leave out --pooled"
-        )
-    if exact:
-        raise VibesError("--pooled is fitted with MCMC only: leave out --exact")
-
-
-def accept_rate(kind, settings: Settings) -> float:
-    """Higher for the hierarchical models: funnels between a spread and what it spreads."""
-    hierarchical = settings.pooled or settings.by is not None
-    return kind.pooled_target_accept if hierarchical else kind.target_accept
 
 
 def strict(summary: dict) -> dict:
@@ -445,27 +376,23 @@ def with_plots(summary: dict, fitting: Fitting, posterior, options: dict) -> dic
     return plotted
 
 
-def cache_key(name: str, fitting: Fitting, rows: list[dict], prior: dict, settings) -> str:
+def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
     """Everything a fit depends on. The data enters as its sufficient statistics: a new
-    upload changes them (a miss), an upload to another experiment does not (still a hit)."""
+    upload changes them (a miss), an upload to another experiment does not (still a hit).
+    The model adds its part (none for the independent one: fits cached before stay hits)."""
     kind = fitting.kind
     parts = {
         "experiment": name,
         "type": kind.name,
         "model_version": kind.model_version,
-        "stats": rows,
-        "prior": prior,
+        "stats": fitting.data.rows,
+        "prior": fitting.prior,
         "sampler": SAMPLER,
-        "target_accept": accept_rate(kind, settings),
+        "target_accept": fitting.model.target_accept(kind),
         "pymc": version("pymc"),
         **fit_settings(settings),
+        **fitting.model.key(fitting.data),
     }
-    # Only for the others: the keys of independent fits cached before stay theirs.
-    if fitting.model != INDEPENDENT:
-        parts["model"] = fitting.model
-        parts["hierarchy"] = HIERARCHY_VERSION
-    if fitting.model == SEGMENTED:  # each segment's effects are relative to the control
-        parts.update(by=fitting.by, control=fitting.cells.groups[fitting.cells.control])
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -572,28 +499,6 @@ def sample(
         # PyMC ends sampling on Ctrl-C and returns what it drew: never an answer, never cached.
         raise KeyboardInterrupt
     return idata, time.perf_counter() - start
-
-
-def estimate_of(kind, posterior, names: list[str], pooled: bool = False):
-    """The type's quantity (and its parts) from a fit's posterior draws, with the Monte Carlo
-    error of each group's mean; a pooled fit's hyperparameters too."""
-    from vibes_core.diagnostics import mcse_mean
-    from vibes_core.posterior import Draws
-
-    variables = {name: posterior[name].values for name in posterior.data_vars}
-    quantity, parts = kind.quantity_draws(variables)  # (chain, draw, group) each
-    mcse = mcse_mean(quantity)
-    flat = len(names)
-    return Draws(
-        names,
-        quantity.reshape(-1, flat),
-        mcse=mcse,
-        parts={key: value.reshape(-1, flat) for key, value in parts.items()},
-        hyper={f.name: variables[f.name].reshape(-1) for f in kind.hyperparameters}
-        if pooled
-        else {},
-        model=POOLED if pooled else INDEPENDENT,
-    )
 
 
 def diagnose(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vibes_core.errors import VibesError
-from vibes_core.types.base import INDEPENDENT
 
 # Derived quantities of exact posteriors (uplifts, ratios) come from independent draws: 200,000
 # per group (Monte Carlo error of a mean 0.002 sd), fewer with many groups so that draws x
@@ -46,7 +45,6 @@ class Draws:
     method: str = "mcmc"
     parts: dict[str, np.ndarray] = field(default_factory=dict)  # the type's other quantities
     hyper: dict[str, np.ndarray] = field(default_factory=dict)  # a pooled model's, (draws,)
-    model: str = INDEPENDENT  # or POOLED, SEGMENTED: which model they are draws of
 
     def mean(self) -> np.ndarray:
         return self.samples.mean(axis=0)
@@ -85,7 +83,6 @@ class Draws:
             self.method,
             {key: value[:, kept] for key, value in self.parts.items()},
             self.hyper,
-            self.model,
         )
 
 
@@ -105,7 +102,6 @@ class ClosedForm:
     mcse: None = None
     parts: dict = field(default_factory=dict)
     hyper: dict = field(default_factory=dict)  # never pooled
-    model: str = INDEPENDENT
     _draws: np.ndarray | None = field(default=None, repr=False)
     _max_grid: tuple | None = field(default=None, repr=False)
 

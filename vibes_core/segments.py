@@ -12,59 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vibes_core.capabilities import MAX_SEGMENTS
 from vibes_core.errors import InvalidOption, VibesError
 from vibes_core.posterior import Draws, describe, intervals
+from vibes_core.stats import Cells, Stats, label
 from vibes_core.summary import control_index
 from vibes_core.text import printable
-from vibes_core.types.base import MAX_SEGMENTS, SEGMENTED, Stats
 
-NO_SEGMENT = "(none)"  # how a segment named None is shown
-# MAX_SEGMENTS: every step of a fit takes longer with more segments, and so do its diagnostics,
-# its draws and the summaries of each segment. A default fit of 2 variants in 200 segments
-# takes 32 CPU seconds (7 of them summarizing segments) and stores 26 MB of draws; 500: 54 s;
-# 1,000: 99 s and 130 MB (bench/segments.py, 2 cores).
 SAMPLING_SHARE = 0.9  # of a breakdown's progress: sampling; the segments' summaries, the rest
-
-
-def label(segment: str | None) -> str:
-    """A segment as shown: events without a value of the column are NO_SEGMENT."""
-    return NO_SEGMENT if segment is None else segment
-
-
-@dataclass(frozen=True)
-class Cells:
-    """Sufficient statistics per group and segment (a cell): each statistic an array
-    (groups, segments) in ``stats``; a group without events in a segment has zeros there."""
-
-    stats: Stats
-    segments: list[str | None]
-    control: int
-
-    @property
-    def groups(self) -> list[str]:
-        return self.stats.names
-
-    @property
-    def coords(self) -> dict[str, list[str]]:
-        groups = self.stats.coords["group"]
-        segments = Stats(self.labels, {}).coords["group"]
-        treated = [name for i, name in enumerate(groups) if i != self.control]
-        return {"group": groups, "segment": segments, "treatment": treated}
-
-    @property
-    def labels(self) -> list[str]:
-        return [label(s) for s in self.segments]
-
-    def segment(self, j: int) -> Stats:
-        return Stats(self.groups, {k: v[:, j] for k, v in self.stats.values.items()})
-
-    def totals(self) -> Stats:
-        return Stats(self.groups, {k: v.sum(axis=1) for k, v in self.stats.values.items()})
-
-    def shares(self, kind) -> np.ndarray:
-        """Each segment's share of the experiment's traffic."""
-        traffic = self.stats[kind.size].sum(axis=0)
-        return traffic / traffic.sum()
 
 
 def cells_of(kind, rows: list[dict], groups: list[str], control: str | None, by: str) -> Cells:
@@ -127,20 +82,21 @@ def summarize(
     draws: SegmentDraws,
     cells: Cells,
     options: dict,
-    by: str,
+    model,
     progress: Callable[[float], None] | None = None,
 ) -> dict:
     """The overall summary (the keys of an unsegmented one, from the traffic-weighted mix of
     the segments), the hyperparameters per treated group, and per segment its groups, their
     uplift beside the segment's own (its data alone), its verdict and its sentence.
     ``progress``: given the fraction of segments summarized, after each."""
-    summary = kind.summarize(overall(kind, draws, cells), cells.totals(), options)
+    by = model.by
+    summary = kind.summarize(overall(kind, draws, cells), cells.totals(), options, model)
     summary["by"] = by
     summary["hyperparameters"] = hyperparameters(kind, draws, cells, options["hdi_prob"])
     summary["segments"] = []
     shares = cells.shares(kind)
     for j, share in enumerate(shares):
-        summary["segments"].append(segment_summary(kind, draws, cells, j, share, options))
+        summary["segments"].append(segment_summary(kind, draws, cells, j, share, options, model))
         if progress is not None:
             progress((j + 1) / len(shares))
     summary["decision"] += ". " + by_segment(summary, kind.group_column, by)
@@ -183,19 +139,19 @@ def overall(kind, draws: SegmentDraws, cells: Cells) -> Draws:
         draws.flat(quantity),
         mcse=mcse,
         parts={k: draws.flat(v) for k, v in parts.items()},
-        model=SEGMENTED,
     )
 
 
-def segment_summary(kind, draws: SegmentDraws, cells: Cells, j: int, share, options) -> dict:
+def segment_summary(
+    kind, draws: SegmentDraws, cells: Cells, j: int, share, options: dict, model
+) -> dict:
     prob, stats = options["hdi_prob"], cells.segment(j)
     estimate = Draws(
         cells.groups,
         draws.flat(draws.quantity[..., j]),
         parts={k: draws.flat(v[..., j]) for k, v in draws.parts.items()},
-        model=SEGMENTED,
     )
-    found = kind.summarize(estimate, stats, options)
+    found = kind.summarize(estimate, stats, options, model)
     own = kind.exact(stats, kind.prior(None, stats))  # the segment's data alone
     own_uplift = relative_uplifts(kind, own, cells.control, prob)
     for i, (row, alone) in enumerate(zip(found["groups"], describe(own, prob), strict=True)):

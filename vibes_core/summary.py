@@ -15,17 +15,22 @@ import numpy as np
 from vibes_core import verdict
 from vibes_core.errors import VibesError
 from vibes_core.posterior import Estimate, describe, intervals
-from vibes_core.types.base import INDEPENDENT, POOLED
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
-    from vibes_core.types.base import ExperimentType, Stats
+    from vibes_core.stats import Stats
+    from vibes_core.types.base import ExperimentType
 
 CREDIBLE = 0.95  # a comparison with the control this sure is said in the sentence
 MOST_SAID = 3  # such comparisons the sentence names; with more groups, it counts the rest
 
 
-def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict) -> dict:
+def compare(
+    kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict, model=None
+) -> dict:
+    """The shared summary of ``estimate``. ``model`` (vibes_core.models): whose posterior it
+    is, which adds its part (a pooled model's population) and says whether futures can be
+    simulated; None: each group's own (the independent model's)."""
     prob, names = options["hdi_prob"], estimate.names
     rows = describe(estimate, prob)
     kept = [int(i) for i in np.flatnonzero(kind.has_data(stats, options["prior"]))]
@@ -49,11 +54,9 @@ def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options:
         summary["warnings"].append(
             f"only one {kind.group_column}: there is nothing to compare it with"
         )
-    if estimate.model == POOLED:
-        summary["hyperparameters"] = hyperparameters(kind, estimate, prob)
-        if kind.has_exact:
-            shrunk_from(kind, stats, rows, prob)
-    futures = simulated(kind, estimate)
+    if model is not None:
+        summary.update(model.population(kind, estimate, stats, rows, prob))
+    futures = (model is None or model.simulates_futures) and verdict.can_simulate(kind, len(names))
     summary["verdict"] = judged(kind, estimate, stats, options, kept, c, loss, futures)
     summary["decision"] = sentence(kind, summary, prob, verdict.rule_of(options), futures)
     return summary
@@ -328,13 +331,6 @@ def decimals(error: float, most: int = 2) -> int:
     if error <= 0:
         return most
     return int(min(max(np.floor(-np.log10(2 * error)), 0), most))
-
-
-def simulated(kind: "ExperimentType", estimate: Estimate) -> bool:
-    """Whether how long to keep running is simulated: futures of the independent model only
-    (a pooled or segmented one would need a fit per future)."""
-    independent = estimate.model == INDEPENDENT
-    return independent and verdict.can_simulate(kind, len(estimate.names))
 
 
 def how_long(found: dict, simulated: bool) -> str:

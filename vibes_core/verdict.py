@@ -40,6 +40,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from vibes_core.capabilities import SimulatesFutures
+
 if TYPE_CHECKING:  # numpy is imported where it is used: the CLI reads this module's defaults
     import numpy as np
 
@@ -236,9 +238,8 @@ def quantile(reached: list[tuple[float, float]], q: float) -> int | None:
 
 
 def can_simulate(kind, groups: int) -> bool:
-    """Whether the type can simulate its future data (MCMC-only types cannot), for so many
-    groups."""
-    return hasattr(kind, "future_truths") and groups <= MAX_FUTURE_GROUPS
+    """Whether the type can simulate its future data (it declares so), for so many groups."""
+    return isinstance(kind, SimulatesFutures) and groups <= MAX_FUTURE_GROUPS
 
 
 def days(events: int | None, per_day: float | None) -> float | None:

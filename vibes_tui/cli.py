@@ -619,6 +619,7 @@ def posterior(
 ) -> None:
     """The posterior of an experiment: estimates, HDIs, the verdict in one sentence."""
     from vibes_core.inference import Settings
+    from vibes_core.models import chosen
 
     if as_json and shown not in (None, Shown.json):
         raise typer.BadParameter(f"--json and --format {shown} ask for two formats: give one")
@@ -633,8 +634,7 @@ def posterior(
         chains=chains,
         seed=seed,
         prior=prior,
-        pooled=pooled,
-        by=by,
+        model=chosen(pooled, by),
         hdi_prob=hdi_prob,
         options=given_options(threshold, control, split, max_loss, rope),
     )

@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError, first_line
 
-FitKey = tuple  # (experiment, pooled, by, as_of, prior): what one fit's draws depend on
+FitKey = tuple  # (experiment, model, as_of, prior): what one fit's draws depend on
 
 
 class FitStopped(Exception):

@@ -128,7 +128,7 @@ def print_csv(summary: dict, file=None) -> None:
     number, uplifts as their median and HDI, the statistics by their names."""
     import csv
 
-    from vibes_core.segments import label
+    from vibes_core.stats import label
 
     statistics = [s.name for s in get_type(summary["type"]).statistics]
     header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
@@ -232,7 +232,7 @@ def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     treated group, in the summary's order of segments (the largest share first, as the forest
     plots draw them): its uplift over the control (each group's effect pooled across
     segments), the segment's own (its data alone), P(beats the control) and its verdict."""
-    from vibes_core.segments import label
+    from vibes_core.stats import label
 
     kind = get_type(summary["type"])
     headers = [summary["by"], "share", kind.group_column, f"uplift [{hdi(summary['hdi_prob'])}]"]

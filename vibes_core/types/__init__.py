@@ -3,7 +3,8 @@ so is every module named in ``VIBES_TYPES`` (comma-separated, importable from ``
 your own types, without changing vibes.
 
 A plugin is code run at import, and input: whatever goes wrong while importing it, a name that
-is not a plain word, a type name another module has taken, is one ConfigError naming it."""
+is not a plain word, a type name another module has taken, a capability it declares without
+its methods (vibes_core.capabilities), is one ConfigError naming it."""
 
 import importlib
 import os
@@ -11,6 +12,7 @@ import pkgutil
 import re
 from functools import cache
 
+from vibes_core.capabilities import missing
 from vibes_core.errors import ConfigError, VibesError
 from vibes_core.text import printable
 from vibes_core.types.base import ExperimentType
@@ -37,6 +39,12 @@ def registry() -> dict[str, ExperimentType]:
         if not isinstance(found, ExperimentType):
             continue
         check_names(found, module)
+        lacking = missing(found)
+        if lacking:
+            raise ConfigError(
+                f"{module!r}: the type {found.name!r} declares what it does not define "
+                f"({'; '.join(lacking)}): define them, or leave the capability out"
+            )
         if found.name in types:
             raise ConfigError(
                 f"{origin[found.name]!r} and {module!r} both define the experiment type "
@@ -64,7 +72,8 @@ def check_names(kind: ExperimentType, module: str) -> None:
     named += [("generate option", option.name, WORDS) for option in kind.generate_options]
     named += [
         ("prior", prior.name, PRIOR_NAME)
-        for prior in (*kind.priors, *kind.pooled_priors, *kind.segment_priors)
+        for priors in ("priors", "pooled_priors", "segment_priors")  # each model's
+        for prior in getattr(kind, priors, ())
     ]
     for what, name, rule in named:
         if not (isinstance(name, str) and len(name) <= MAX_NAME and rule.fullmatch(name)):

@@ -1,5 +1,6 @@
 """A/B(/n) tests: a conversion rate per variant, the first variant being the control."""
 
+from vibes_core.capabilities import Segmentable
 from vibes_core.errors import VibesError
 from vibes_core.families import BetaBinomial
 from vibes_core.types.base import (
@@ -18,7 +19,7 @@ from vibes_core.types.base import (
 SRM_P_VALUE = 0.001  # below this, the observed split is flagged as a sample ratio mismatch
 
 
-class AbTest(BetaBinomial):
+class AbTest(BetaBinomial, Segmentable):
     name = "ab-test"
     description = "Two or more variants, each with its own conversion rate"
     columns = (

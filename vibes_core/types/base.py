@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from vibes_core.capabilities import MAX_SEGMENTS, ExactPosterior, Poolable, Segmentable
 from vibes_core.errors import VibesError
+from vibes_core.stats import Stats
 from vibes_core.units import PROBABILITY, Unit
 
 if TYPE_CHECKING:
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
     import pymc as pm
 
     from vibes_core.posterior import Estimate
-    from vibes_core.segments import Cells
 
 Kind = Literal["bool", "string", "int", "float", "timestamp"]
 
@@ -59,16 +60,10 @@ class Column:
 TIMESTAMP = Column(
     "timestamp", "timestamp", "when the event happened; missing means the upload time", False
 )
-# The models a type may have: each group on its own, pooled across groups, and broken down
-# by a segment column with each group's effect pooled across segments.
-INDEPENDENT, POOLED, SEGMENTED = "independent", "pooled", "segmented"
-
 # What a type's results can be broken down by (it names it in ``segment_columns``).
 SEGMENT = Column(
     "segment", "string", "the user's segment (country, platform, ...); missing means none", False
 )
-# Segments a breakdown takes at most (vibes_core.segments says why).
-MAX_SEGMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -135,48 +130,6 @@ class Demo:
     later: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class Stats:
-    """Sufficient statistics in model form: each statistic as one array over the groups."""
-
-    names: list[str]
-    values: dict[str, "np.ndarray"]
-
-    def __getitem__(self, statistic: str) -> "np.ndarray":
-        return self.values[statistic]
-
-    def row(self, i: int) -> dict[str, int | float]:
-        """Group ``i``'s statistics as JSON numbers (whole ones as integers)."""
-        return {
-            name: int(value[i]) if float(value[i]).is_integer() else float(value[i])
-            for name, value in self.values.items()
-        }
-
-    @property
-    def coords(self) -> dict[str, list[str]]:
-        """A model's coordinates: the group names as a fit's stored posterior can hold them
-        (netCDF strings hold no NUL, which an older lake's names may have), or their numbers
-        if escaping made two of them alike."""
-        from vibes_core.text import printable
-
-        labels = [printable(name) for name in self.names]
-        unique = len(set(labels)) == len(labels)
-        return {"group": labels if unique else [str(i) for i in range(len(labels))]}
-
-    def with_groups(self, names: list[str]) -> "Stats":
-        """These statistics and, for each of ``names`` absent from them, a group of zeros."""
-        import numpy as np
-
-        missing = [name for name in names if name not in self.names]
-        if not missing:
-            return self
-        zeros = np.zeros(len(missing))
-        return Stats(
-            self.names + missing,
-            {key: np.concatenate([value, zeros]) for key, value in self.values.items()},
-        )
-
-
 class ExperimentType:
     """Subclass once per module, fill in the class attributes, and set ``TYPE = Subclass()``.
     A family (vibes_core.families) fills in the statistics, priors, model and exact posterior
@@ -201,20 +154,6 @@ class ExperimentType:
     model_summary: ClassVar[str] = ""  # the model in one line, for `experiments schema`
     target_accept: ClassVar[float] = 0.9
     model_version: ClassVar[int] = 1  # bump when the model changes: cached fits then miss
-    # Partial pooling (``vibes posterior --pooled``): the hierarchical model's hyperpriors,
-    # which replace ``priors`` there, and the scalar variables reported as its
-    # hyperparameters (``Field``s: name, meaning, unit). A type without ``pooled_model`` has
-    # no pooled model.
-    pooled_priors: ClassVar[tuple[Prior, ...]] = ()
-    hyperparameters: ClassVar[tuple[Field, ...]] = ()
-    pooled_summary: ClassVar[str] = ""  # the pooled model in one line
-    pooled_target_accept: ClassVar[float] = 0.9  # with tau integrated out: no funnel there
-    # Breakdowns (``vibes posterior --by SEGMENT``, for a type with ``segment_columns`` and a
-    # ``segmented_model``): its priors, and the hyperparameters reported per treated group
-    # (its overall effect, the spread of its effect across segments).
-    segment_priors: ClassVar[tuple[Prior, ...]] = ()
-    segment_hyperparameters: ClassVar[tuple[Field, ...]] = ()
-    segmented_summary: ClassVar[str] = ""  # the segmented model in one line
 
     # --- what the numbers are ---------------------------------------------------------------
     quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
@@ -231,18 +170,18 @@ class ExperimentType:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    # What it can do beyond this contract is declared (vibes_core.capabilities).
     @property
     def has_exact(self) -> bool:
-        return type(self).exact is not ExperimentType.exact
+        return isinstance(self, ExactPosterior)
 
     @property
     def has_pooled(self) -> bool:
-        return type(self).pooled_model is not ExperimentType.pooled_model
+        return isinstance(self, Poolable)
 
     @property
     def has_segments(self) -> bool:
-        implemented = type(self).segmented_model is not ExperimentType.segmented_model
-        return bool(self.segment_columns) and implemented
+        return isinstance(self, Segmentable)
 
     def schema(self) -> dict:
         """What `vibes experiments schema` prints: the input, the model, the output."""
@@ -345,18 +284,18 @@ class ExperimentType:
         return Stats(names, values)
 
     def prior(
-        self, given: "str | dict | tuple | list | None", stats: Stats, model: str = INDEPENDENT
+        self,
+        given: "str | dict | tuple | list | None",
+        stats: Stats,
+        priors: "tuple[Prior, ...] | None" = None,
+        what: str | None = None,
     ) -> dict[str, float]:
         """Every prior parameter by name: the defaults, with ``given`` on top. ``given`` is
         ``name=value,...`` (some or all), all values in order (``1,1``), a dict or a tuple.
-        ``model``: whose prior, the independent model's (``priors``), the pooled one's
-        (``pooled_priors``) or the segmented one's (``segment_priors``)."""
-        priors = {
-            INDEPENDENT: self.priors,
-            POOLED: self.pooled_priors,
-            SEGMENTED: self.segment_priors,
-        }[model]
-        what = self.name if model == INDEPENDENT else f"{model} {self.name}"
+        ``priors``: whose prior, the independent model's (``priors``, the default) or another
+        model's (vibes_core.models), called ``what`` ("pooled ab-test") in an error."""
+        priors = self.priors if priors is None else priors
+        what = what or self.name
         values = {p.name: p.default for p in priors}
         names = list(values)
         if isinstance(given, str):
@@ -401,31 +340,6 @@ class ExperimentType:
         """The PyMC model of the groups' statistics (never of one row per event)."""
         raise NotImplementedError
 
-    def pooled_model(self, stats: Stats, prior: dict[str, float]) -> "pm.Model":
-        """The hierarchical model: each group's parameter drawn from a population whose mean
-        and spread are estimated too (non-centred), its variables named as ``model``'s so that
-        ``quantity_draws`` reads either; the hyperparameters are scalar variables."""
-        raise NotImplementedError
-
-    def segmented_model(self, cells: "Cells", prior: dict[str, float]) -> "pm.Model":
-        """The breakdown's model (vibes_core.segments): each group's parameter per segment,
-        its variables named as ``model``'s with dims (group, segment), each treated group's
-        effect in a segment drawn around its overall effect; ``cells.stats`` holds each
-        statistic as an array (groups, segments)."""
-        raise NotImplementedError
-
-    def spread_draws(self, variables: dict, prior: dict[str, float], rng, model: str) -> dict:
-        """The spreads (tau) a pooled or segmented ``model`` integrated out: name -> draws,
-        one per draw of its variables, from their exact conditional (each (chain, draw), and
-        per treated group for a segmented one)."""
-        raise NotImplementedError
-
-    def mix(self, quantity, parts: dict, shares) -> tuple:
-        """The quantity and parts of a mix of segments (``shares`` of the traffic each), from
-        theirs (arrays whose last axis is the segment): a quantity per event or user mixes
-        linearly; a type with a part that does not says how."""
-        return quantity @ shares, {name: part @ shares for name, part in parts.items()}
-
     def diagnosed(self, model: "pm.Model") -> list[str]:
         """The parameters whose convergence is checked: all of them, hyperparameters too."""
         return [variable.name for variable in model.free_RVs]
@@ -435,20 +349,16 @@ class ExperimentType:
         quantity's draws, and those of the type's other parts (name -> draws), same shape."""
         return variables[self.parameter], {}
 
-    def exact(self, stats: Stats, prior: dict[str, float]) -> "Estimate":
-        """The exact posterior (a closed form, or independent draws from one). A type that
-        does not define it is fitted with MCMC only."""
-        raise NotImplementedError
-
     def expected_groups(self, options: dict) -> list[str]:
         """Groups the options name (e.g. a --split) that count even without events."""
         return []
 
-    def summarize(self, estimate: "Estimate", stats: Stats, options: dict) -> dict:
-        """Decision-ready numbers: the shared summary, and what this type adds to it."""
+    def summarize(self, estimate: "Estimate", stats: Stats, options: dict, model=None) -> dict:
+        """Decision-ready numbers: the shared summary, and what this type adds to it.
+        ``model`` (vibes_core.models): whose posterior it is; None, each group's own."""
         from vibes_core.summary import compare
 
-        summary = compare(self, estimate, stats, options)
+        summary = compare(self, estimate, stats, options, model)
         self.extend(summary, estimate, stats, options)
         return summary
 

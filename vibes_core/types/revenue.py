@@ -1,8 +1,8 @@
 """Revenue: the value per user (what each spent or earned, 0 for most), per variant."""
 
+from vibes_core.capabilities import Segmentable
 from vibes_core.families import LogNormalHurdle
 from vibes_core.types.base import (
-    INDEPENDENT,
     SEGMENT,
     SEGMENTS,
     TIMESTAMP,
@@ -27,7 +27,7 @@ NEAR_MAX = 0.8  # a sample sd of the log values beyond this share of sd_max is w
 TAIL_ALARM = 0.01
 
 
-class Revenue(LogNormalHurdle):
+class Revenue(LogNormalHurdle, Segmentable):
     name = "revenue"
     description = "Value per user (revenue, spend) per variant: most users 0, a long right tail"
     columns = (
@@ -149,8 +149,8 @@ class Revenue(LogNormalHurdle):
         log-normal tail, not of pooling). A variant already warned about for its spread is
         left out: the bound on it, not its tail, may hold its mean down."""
         given = options["prior"]
-        independent = estimate.model == INDEPENDENT
-        prior = given if independent else self.prior({"sd_max": given["sd_max"]}, stats)
+        own = {p.name for p in self.priors} <= set(given)  # the independent model's prior
+        prior = given if own else self.prior({"sd_max": given["sd_max"]}, stats)
         pressed = log_sd(stats) > NEAR_MAX * prior["sd_max"]
         return [
             f"variant {name}: its buyers' mean value is {VALUE.show(fit.observed)}, where the "

@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
-from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_core.errors import NoExact, NotFound, VibesError, first_line
 from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText, plain
@@ -252,7 +252,7 @@ class ExperimentsScreen(WorkerScreen):
                     self.headlines[key] = result_of(self.exact[key])
                 except NotFound:  # deleted meanwhile
                     self.headlines[key] = Result("-")
-                except inference.NoExact:  # its cached fit's, once read (keep_fit)
+                except NoExact:  # its cached fit's, once read (keep_fit)
                     self.headlines[key] = Result(MCMC_ONLY)
                 except Exception as error:  # one experiment's problem: the others go on
                     self.headlines[key] = Result("error")  # opening it says what is wrong

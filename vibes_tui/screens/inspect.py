@@ -12,7 +12,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
-from vibes_core.errors import NotFound, VibesError, first_line
+from vibes_core.errors import NoExact, NotFound, VibesError, first_line
+from vibes_core.models import Independent, Model, Pooled, Segmented, toggled
 from vibes_core.types import get_type
 from vibes_core.units import counted, number
 from vibes_tui.fits import FitJob
@@ -84,8 +85,7 @@ class InspectScreen(WorkerScreen):
         self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
         self.tabs_loaded = False  # Data and History, loaded after the posterior
         self.history: list[dict] = []
-        self.pooled = False  # the type's hierarchical model instead of the independent one
-        self.by: str | None = None  # a segment column: the breakdown's model
+        self.model: Model = Independent()  # `p` and `b` switch it (vibes_core.models)
         self.new_events = 0  # uploaded since the shown posterior's snapshot (the banner)
         self.polled: int | None = None  # the lake's snapshot when last polled
         self.meta = None  # its catalog row (vibes_core.catalog.Experiment), once read
@@ -147,8 +147,7 @@ class InspectScreen(WorkerScreen):
         self.sub_title = (
             self.experiment
             + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
-            + (", pooled" if self.pooled else "")
-            + (f", by {self.by}" if self.by else "")
+            + (f", {self.model.title()}" if self.model.title() else "")
         )
         self.fit_status("reading the posterior...")
         self.show_new_data(0)
@@ -157,7 +156,7 @@ class InspectScreen(WorkerScreen):
         known, self.known = self.known, None  # later reloads follow new uploads
         if known and self.as_of is None:
             self.show(known)
-            running = self.app.fits.find((self.experiment, self.pooled, self.by, None))
+            running = self.app.fits.find((self.experiment, self.model, None))
             if running is not None:  # a refit, started before this screen was
                 self.follow(running)
             if known["method"] == "mcmc":
@@ -186,7 +185,7 @@ class InspectScreen(WorkerScreen):
                     lake, self.experiment, exact=True, as_of=as_of, plots=True
                 )
             )
-        except inference.NoExact:
+        except NoExact:
             self.from_worker(self.mcmc_only)
             return
         except VibesError as error:
@@ -212,13 +211,13 @@ class InspectScreen(WorkerScreen):
         if worker.is_cancelled:  # left, or replaced, while PyMC was loading
             return
         warnings: list[str] = []
-        name, as_of, pooled, by = self.experiment, self.as_of, self.pooled, self.by
-        settings = inference.Settings(pooled=pooled, by=by)
+        name, as_of, model = self.experiment, self.as_of, self.model
+        settings = inference.Settings(model=model)
 
         def cached(lake):
             # The key of the fit's draws: a new prior is a new fit, other options are not.
             analysis = catalog.get(lake, name).analysis
-            key = (name, pooled, by, as_of, analysis.prior)
+            key = (name, model, as_of, analysis.prior)
             if self.app.fits.get(key) is not None or not use_cache:
                 return key, analysis, None
             found = inference.posterior(
@@ -371,7 +370,7 @@ class InspectScreen(WorkerScreen):
                     )
                 except NotFound:  # deleted meanwhile
                     text = "-"
-                except inference.NoExact:
+                except NoExact:
                     text = "MCMC only"
                 except Exception as error:  # one snapshot's problem: the others go on
                     text = "error"
@@ -696,15 +695,13 @@ class InspectScreen(WorkerScreen):
     def action_toggle_pooled(self) -> None:
         """Partial pooling on or off: the pooled fit (cached or sampled) replaces the shown one."""
         if self.model_available(lambda kind: kind.has_pooled, "no pooled model"):
-            self.pooled, self.by = not self.pooled, None
-            self.switch_model("pooled model: on" if self.pooled else "pooled model: off")
+            self.switch_model(Pooled())
 
     def action_toggle_segments(self) -> None:
         """The breakdown by the type's segment column on or off (it replaces pooling)."""
         kind = self.model_available(lambda kind: kind.has_segments, "no breakdown by segment")
         if kind:
-            self.by, self.pooled = None if self.by else kind.segment_columns[0], False
-            self.switch_model(f"by {self.by}" if self.by else "by segment: off")
+            self.switch_model(Segmented(kind.segment_columns[0]))
 
     def model_available(self, has, missing: str):
         """The experiment's type if it has that model (``has``) and groups to compare."""
@@ -717,8 +714,10 @@ class InspectScreen(WorkerScreen):
             return None
         return kind
 
-    def switch_model(self, notice: str) -> None:
-        self.notify(notice, timeout=2)
+    def switch_model(self, model: Model) -> None:
+        """``model`` on, or off (back to the plain model) if it is the one shown."""
+        self.model = toggled(self.model, model)
+        self.notify(f"{model.title()}: {'on' if self.model == model else 'off'}", timeout=2)
         self.known = None
         self.reload()
 
