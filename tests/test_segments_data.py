@@ -20,6 +20,7 @@ from tests.test_faults import small_disk
 from vibes_core import catalog
 from vibes_core.errors import VibesError
 from vibes_core.types import get_type, registry
+from vibes_tui.wording import flag
 
 SEGMENTED = ["ab-test", "revenue"]
 # Statistics of one group's raw events, computed here without Ibis or DuckDB.
@@ -313,16 +314,20 @@ def test_a_type_without_segments_cannot_be_broken_down(cli, tmp_path):
     )
     with pytest.raises(VibesError) as raised:
         stats_of("b", "country")
-    assert str(raised.value) == (
-        "--by country: a bernoulli experiment cannot be broken down (it has no segment column)"
-    )
+    # The core's words, and the option as a field of the error, which the CLI words as a flag.
+    said = "{}country: a bernoulli experiment cannot be broken down (it has no segment column)"
+    assert str(raised.value) == said.format("the breakdown by ")
+    assert raised.value.options == ["by"]
+    assert raised.value.words(flag) == said.format("--by ")
+    refused = cli("posterior", "b", "--by", "country")
+    assert refused.code == 1 and refused.err == f"vibes: error: {said.format('--by ')}\n"
 
 
 def test_a_breakdown_by_another_column_names_the_ones_there_are(ab_test):
     for by in ("country", "variant"):
         with pytest.raises(VibesError) as raised:
             stats_of(ab_test, by)
-        assert str(raised.value) == (
+        assert raised.value.words(flag) == (
             f"--by {by} is not a segment column of an ab-test experiment; it can be broken "
             "down by: segment"
         )

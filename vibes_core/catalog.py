@@ -21,7 +21,14 @@ import duckdb
 from vibes_core import ingest
 from vibes_core.analysis import Analysis
 from vibes_core.config import mask, private_dir
-from vibes_core.errors import AlreadyExists, ConfigError, InvalidName, InvalidOption, NotFound
+from vibes_core.errors import (
+    AlreadyExists,
+    ConfigError,
+    InvalidName,
+    InvalidOption,
+    NotFound,
+    option,
+)
 from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
 from vibes_core.names import is_name, quoted, validate_name
 from vibes_core.text import has_control, printable
@@ -476,7 +483,8 @@ def takes_control(experiment_type) -> None:
     group = experiment_type.group_column
     why = f"its {group}s have no control" if group else "its events have no groups"
     raise InvalidOption(
-        f"--control does not apply to a {experiment_type.name} experiment ({why}): leave it out"
+        f"{option('control')} does not apply to a {experiment_type.name} experiment ({why}): "
+        "leave it out"
     )
 
 
@@ -491,8 +499,8 @@ def control_first(experiment_type, groups: list[str], control: str | None) -> li
         noun = experiment_type.group_column
         shown = ", ".join(groups[:SHOWN_GROUPS]) + (", ..." if len(groups) > SHOWN_GROUPS else "")
         raise InvalidOption(
-            f"--control {control!r} is not a {noun} of the initial data ({noun}s: {shown}); "
-            f"give one of them, or leave --control out for the first"
+            f"{option('control')} {control!r} is not a {noun} of the initial data ({noun}s: "
+            f"{shown}); give one of them, or leave {option('control')} out for the first"
         )
     return [control, *(group for group in groups if group != control)]
 
@@ -698,10 +706,12 @@ def segment_stats(lake: Lake, name: str, by: str, as_of: int | None = None) -> l
         an = f"{'an' if kind.name[0] in 'aeiou' else 'a'} {kind.name} experiment"
         if not kind.segment_columns:
             raise InvalidOption(
-                f"--by {printable(by)}: {an} cannot be broken down (it has no segment column)"
+                f"{option('by')} {printable(by)}: {an} cannot be broken down (it has no segment "
+                "column)"
             )
         raise InvalidOption(
-            f"--by {printable(by)} is not a segment column of {an}; it can be broken down by: "
+            f"{option('by')} {printable(by)} is not a segment column of {an}; it can be broken "
+            "down by: "
             f"{', '.join(kind.segment_columns)}"
         )
     source = table_at(lake, name, as_of)

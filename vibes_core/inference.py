@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from vibes_core import catalog
 from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
-from vibes_core.errors import InvalidOption, VibesError
+from vibes_core.errors import InvalidOption, VibesError, option
 from vibes_core.lake import Lake
 from vibes_core.models import Data, Independent, Model
 from vibes_core.names import quoted
@@ -81,7 +81,7 @@ def posterior(
         warn(f"{name}: {problem}")
     current = lake.snapshot_id()
     if as_of is not None and not 0 <= as_of <= current:
-        raise VibesError(f"--as-of-version {as_of} does not exist: the lake is at {current}")
+        raise InvalidOption(f"{option('as_of')} {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
     model = settings.model
     problem = model.problem(kind, name, exact)
@@ -241,10 +241,10 @@ def check_applies(kind: "ExperimentType", options: dict) -> None:
     """Summary options given that the type does not take: an error."""
     unknown = set(options) - set(kind.summary_options) - set(VERDICT_OPTIONS)
     if unknown:
-        takes = ", ".join("--" + option for option in kind.summary_options) or "none"
-        raise VibesError(
-            f"--{sorted(unknown)[0].replace('_', '-')} does not apply to a {kind.name} "
-            f"experiment (its summary options: {takes})"
+        takes = ", ".join(option(taken) for taken in kind.summary_options) or "none"
+        raise InvalidOption(
+            f"{option(sorted(unknown)[0])} does not apply to a {kind.name} experiment (its "
+            f"summary options: {takes})"
         )
 
 
@@ -258,7 +258,7 @@ def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
     unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
     if unfit:  # it would be left out of every answer: not saved
         key, why = next(iter(unfit.items()))
-        raise InvalidOption(why if key == "prior" else f"--{key}: {why}")
+        raise InvalidOption(why if key == "prior" else f"{option(key)}: {why}")
     settings = Settings(
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
@@ -292,7 +292,8 @@ def with_saved_options(
     for key, why in unfit.items():
         flag = key.replace("_", "-")
         warn(
-            f"{name}'s saved {key} is left out: {why}; change it with `o` in the dashboard or "
+            f"{name}'s saved {key} is left out: {VibesError(why)}; change it with `o` in the "
+            "dashboard or "
             f"`vibes experiments options {name} --{flag} ...` (--reset clears them all)"
         )
     return replace(
@@ -335,7 +336,7 @@ def unfit_options(kind, data, options: dict, prior: str | None) -> dict[str, str
         try:
             kind.prior(prior, data)
         except VibesError as error:
-            unfit["prior"] = str(error)
+            unfit["prior"] = error.template
     return unfit if groups else {}
 
 
@@ -348,7 +349,8 @@ def strict(summary: dict) -> dict:
         if isinstance(value, float) and not math.isfinite(value):
             raise VibesError(
                 f"{path} of {summary.get('experiment', 'the experiment')} cannot be computed "
-                f"(it came out as {value}); try the default --prior, or --exact"
+                f"(it came out as {value}); try the default {option('prior')}, or "
+                f"{option('exact')}"
             )
         if isinstance(value, dict):
             for key, item in value.items():

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from vibes_core import segments
 from vibes_core.capabilities import ExactPosterior, Poolable, Segmentable
-from vibes_core.errors import InvalidOption, NoExact, VibesError
+from vibes_core.errors import InvalidOption, NoExact, VibesError, option
 from vibes_core.posterior import Draws
 from vibes_core.summary import hyperparameters, shrunk_from
 from vibes_core.text import printable
@@ -124,7 +124,7 @@ class Independent(Model):
         if exact and not isinstance(kind, ExactPosterior):
             return NoExact(
                 f"{name} is a {kind.name} experiment, which has no exact posterior: it is "
-                "fitted with MCMC only (leave out --exact)"
+                f"fitted with MCMC only (leave out {option('exact')})"
             )
         return None
 
@@ -171,15 +171,19 @@ class Pooled(Hierarchical):
     def problem(self, kind, name: str, exact: bool) -> VibesError | None:
         if not isinstance(kind, Poolable):
             return VibesError(
-                f"{name} is a {kind.name} experiment, which has no pooled model: leave out --pooled"
+                f"{name} is a {kind.name} experiment, which has no pooled model: leave out "
+                f"{option('pooled')}"
             )
         if exact:
-            return VibesError("--pooled is fitted with MCMC only: leave out --exact")
+            pooled, exact = option("pooled"), option("exact")
+            return VibesError(f"{pooled} is fitted with MCMC only: leave out {exact}")
         return None
 
     def check_data(self, kind, name: str, stats: "Stats") -> None:
         if len(stats.names) < 2:
-            raise VibesError(f"{name} has one group: there is nothing to pool; leave out --pooled")
+            raise VibesError(
+                f"{name} has one group: there is nothing to pool; leave out {option('pooled')}"
+            )
 
     def build(self, kind, data: Data, prior: dict[str, float]):
         return kind.pooled_model(data.stats, prior)
@@ -211,8 +215,8 @@ class Segmented(Hierarchical):
 
     def problem(self, kind, name: str, exact: bool) -> VibesError | None:
         if exact:
-            by = printable(self.by)
-            return VibesError(f"--by {by} is fitted with MCMC only: leave out --exact")
+            by, exact = f"{option('by')} {printable(self.by)}", option("exact")
+            return VibesError(f"{by} is fitted with MCMC only: leave out {exact}")
         if kind.segment_columns and not isinstance(kind, Segmentable):
             return VibesError(f"{name} is a {kind.name} experiment, which has no breakdown model")
         return None  # a column it has not: said where the column is read (catalog)
@@ -246,8 +250,8 @@ def chosen(pooled: bool = False, by: str | None = None) -> Model:
     """The model flags name (``--pooled``, ``--by``; the dashboard's keys): one at most."""
     if pooled and by is not None:
         raise InvalidOption(
-            f"--by {printable(by)} already pools each group's effect across segments: "
-            "leave out --pooled"
+            f"{option('by')} {printable(by)} already pools each group's effect across "
+            f"segments: leave out {option('pooled')}"
         )
     if by is not None:
         return Segmented(by)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vibes_core.errors import VibesError
+from vibes_core.errors import VibesError, option
 
 # Derived quantities of exact posteriors (uplifts, ratios) come from independent draws: 200,000
 # per group (Monte Carlo error of a mean 0.002 sd), fewer with many groups so that draws x
@@ -344,8 +344,8 @@ def intervals(
         raise VibesError(
             f"{whats[int(np.argmin(finite))]} cannot be computed: in some posterior draws it is "
             "not a finite number (the baseline's draw is 0, its data too few for so small a "
-            "prior); choose another --control, or a --prior whose parameters are "
-            "at least 1"
+            f"prior); choose another {option('control')}, or a {option('prior')} whose "
+            "parameters are at least 1"
         )
     ordered = np.sort(samples, axis=0)
     inside = int(np.floor(prob * len(ordered)))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vibes_core.capabilities import MAX_SEGMENTS
-from vibes_core.errors import InvalidOption, VibesError
+from vibes_core.errors import InvalidOption, VibesError, option
 from vibes_core.posterior import Draws, describe, intervals
 from vibes_core.stats import Cells, Stats, label
 from vibes_core.summary import control_index
@@ -29,7 +29,7 @@ def cells_of(kind, rows: list[dict], groups: list[str], control: str | None, by:
     count = len({row["segment"] for row in rows})
     if count > MAX_SEGMENTS:
         raise InvalidOption(
-            f"--by {printable(by)} has {count:,} values, and a breakdown takes at most "
+            f"{option('by')} {printable(by)} has {count:,} values, and a breakdown takes at most "
             f"{MAX_SEGMENTS:,} segments: merge the rare ones into one (e.g. other) in the data, "
             "or break down by a column with fewer values"
         )
@@ -52,7 +52,7 @@ def cells_of(kind, rows: list[dict], groups: list[str], control: str | None, by:
     if len(groups) < 2:
         raise VibesError(
             f"a breakdown compares {kind.group_column}s within each segment, and there is one: "
-            "leave out --by"
+            f"leave out {option('by')}"
         )
     return Cells(Stats(groups, grid), segments, control_index(kind, groups, control))
 

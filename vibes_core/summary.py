@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vibes_core import verdict
-from vibes_core.errors import VibesError
+from vibes_core.errors import VibesError, option
 from vibes_core.posterior import Estimate, describe, intervals
 from vibes_core.units import PROBABILITY, percent
 
@@ -154,7 +154,9 @@ def control_index(kind: "ExperimentType", names: list[str], chosen: str | None) 
     chosen = chosen or names[0]
     if chosen not in names:
         noun = kind.group_column
-        raise VibesError(f"--control {chosen!r} is not a {noun}; {noun}s: {', '.join(names)}")
+        raise VibesError(
+            f"{option('control')} {chosen!r} is not a {noun}; {noun}s: {', '.join(names)}"
+        )
     return names.index(chosen)
 
 

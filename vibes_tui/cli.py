@@ -23,6 +23,7 @@ from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
 from vibes_core.units import counted
+from vibes_tui.wording import flag
 
 app = typer.Typer(
     name="vibes",
@@ -461,7 +462,7 @@ def check_prior(value: str | None) -> str | None:
         try:
             parse_prior(value)
         except VibesError as error:
-            raise typer.BadParameter(str(error).removeprefix("--prior ")) from None
+            raise typer.BadParameter(str(error)) from None
     return value
 
 
@@ -913,7 +914,7 @@ def run(argv: list[str] | None) -> int:
     except VibesError as error:
         if INTERRUPTED.is_set():  # e.g. a query DuckDB interrupted, reported as bad input
             return interrupted()
-        say(f"vibes: error: {mask(str(error))}")
+        say(f"vibes: error: {mask(error.words(flag))}")  # the core's words, with our flags
         return 1
     except BrokenPipeError:
         # The reader of our stdout went away (e.g. `| head`): not an error of ours.

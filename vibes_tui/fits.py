@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError, first_line
+from vibes_tui.wording import field_name
 
 FitKey = tuple  # (experiment, model, as_of, prior): what one fit's draws depend on
 
@@ -75,7 +76,7 @@ class Fits:
         except FitStopped:
             job.error = "stopped"
         except VibesError as error:
-            job.error = str(error)
+            job.error = error.words(field_name)
         except Exception as error:  # unexpected: said where the fit shows, and logged
             job.error = f"{type(error).__name__}: {first_line(error)}"
             if not worker.is_cancelled:

@@ -1,7 +1,7 @@
 """A/B(/n) tests: a conversion rate per variant, the first variant being the control."""
 
 from vibes_core.capabilities import Segmentable
-from vibes_core.errors import VibesError
+from vibes_core.errors import VibesError, option
 from vibes_core.families import BetaBinomial
 from vibes_core.types.base import (
     SEGMENT,
@@ -97,7 +97,8 @@ class AbTest(BetaBinomial, Segmentable):
         unweighted = [n for n in stats.names if split and n not in split]
         if unweighted:
             raise VibesError(
-                f"--split has no weight for variant {unweighted[0]}: give every variant one "
+                f"{option('split')} has no weight for variant {unweighted[0]}: give every "
+                "variant one "
                 f"({', '.join(f'{n}=1' for n in stats.names)})"
             )
         summary["srm"] = srm = srm_check(stats, split)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from vibes_core.capabilities import MAX_SEGMENTS, ExactPosterior, Poolable, Segmentable
-from vibes_core.errors import VibesError
+from vibes_core.errors import VibesError, option
 from vibes_core.stats import Stats
 from vibes_core.units import PROBABILITY, Unit
 
@@ -299,18 +299,21 @@ class ExperimentType:
         values = {p.name: p.default for p in priors}
         names = list(values)
         if isinstance(given, str):
-            given = parse_prior(given)
+            try:
+                given = parse_prior(given)
+            except VibesError as error:
+                raise VibesError(f"{option('prior')} {error.template}") from None
         if isinstance(given, tuple | list):
             if len(given) != len(names):
                 raise VibesError(
-                    f"--prior: a {what} prior has {len(names)} parameters "
+                    f"{option('prior')}: a {what} prior has {len(names)} parameters "
                     f"({', '.join(names)}), got {len(given)} values; or give them by name"
                 )
             given = dict(zip(names, given, strict=True))
         for name, value in (given or {}).items():
             if name not in values:
                 raise VibesError(
-                    f"--prior: {name!r} is not a parameter of a {what} prior; its "
+                    f"{option('prior')}: {name!r} is not a parameter of a {what} prior; its "
                     f"parameters: {', '.join(names)}"
                 )
             values[name] = float(value)
@@ -321,8 +324,8 @@ class ExperimentType:
             elif not (math.isfinite(value) and p.low <= value <= p.high):
                 default = f"{p.default:g}" if math.isfinite(p.default) else "(from the data)"
                 raise VibesError(
-                    f"--prior: {p.name} {value:g} is outside [{p.low:g}, {p.high:g}]; give "
-                    f"it in that range, or leave it to its default {default}"
+                    f"{option('prior')}: {p.name} {value:g} is outside [{p.low:g}, {p.high:g}]; "
+                    f"give it in that range, or leave it to its default {default}"
                 )
         return values
 
@@ -418,7 +421,7 @@ def parse_prior(text: str) -> dict[str, float] | tuple[float, ...]:
     except ValueError:
         pass
     raise VibesError(
-        f"--prior {text!r} is not a prior: give its parameters as distinct name=value pairs "
+        f"{text!r} is not a prior: give its parameters as distinct name=value pairs "
         "(e.g. alpha=2,beta=8) or every value in order (e.g. 2,8)"
     )
 
@@ -453,14 +456,17 @@ def split_names(value: str, what: str) -> list[str]:
     names = [v.strip() for v in value.split(",")]
     if len(names) < 1 or any(not v for v in names) or len(set(names)) != len(names):
         raise VibesError(
-            f"--{what} must be distinct non-empty names separated by commas, got {value!r}"
+            f"{option(what.replace('-', '_'))} must be distinct non-empty names separated by "
+            f"commas, got {value!r}"
         )
     return names
 
 
 def probability(value: float | None, what: str) -> float | None:
     if value is not None and not 0 < value < 1:
-        raise VibesError(f"--{what} must be a probability between 0 and 1, got {value}")
+        raise VibesError(
+            f"{option(what.replace('-', '_'))} must be a probability between 0 and 1, got {value}"
+        )
     return value
 
 

@@ -76,9 +76,9 @@ class Revenue(LogNormalHurdle, Segmentable):
         names = split_names(variants, "variants")
         base = probability(buy_rate, "buy-rate") or rng.beta(2, 38)
         if not typical_value > 0:
-            from vibes_core.errors import VibesError
+            from vibes_core.errors import VibesError, option
 
-            raise VibesError(f"--typical-value must be > 0, got {typical_value}")
+            raise VibesError(f"{option('typical_value')} must be > 0, got {typical_value}")
         # Each treatment moves the share of buyers and the typical value a little.
         rates = np.minimum(base * rng.lognormal(0.0, 0.1, len(names)), 0.99)
         rates[0] = base

@@ -32,6 +32,7 @@ from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.header import Header
 from vibes_tui.widgets.plot import PlotView
 from vibes_tui.widgets.table import fill, set_cell
+from vibes_tui.wording import field_name
 
 DATA_ROWS = 20
 NAME_WIDTH = 32  # at most, of the group column: the numbers stay in sight at 80 columns
@@ -189,7 +190,7 @@ class InspectScreen(WorkerScreen):
             self.from_worker(self.mcmc_only)
             return
         except VibesError as error:
-            self.from_worker(self.failed, str(error))
+            self.from_worker(self.failed, error.words(field_name))
             return
         if get_current_worker().is_cancelled:
             return
@@ -229,7 +230,7 @@ class InspectScreen(WorkerScreen):
             key, analysis, summary = self.with_lake(cached)
         except VibesError as error:  # a fit that fails must leave the exact answer standing
             if not worker.is_cancelled:
-                self.from_worker(self.fit_failed, str(error))
+                self.from_worker(self.fit_failed, error.words(field_name))
             return
         if worker.is_cancelled:
             return

@@ -24,12 +24,13 @@ from textual.widgets import Button, Footer, Label, Select
 
 from vibes_core import verdict
 from vibes_core.analysis import DEFAULT_HDI_PROB, PARSERS, Analysis
-from vibes_core.errors import VibesError
+from vibes_core.errors import VibesError, worded
 from vibes_core.types import get_type
 from vibes_core.units import number
 from vibes_tui.screens.base import SurvivesWorkers
 from vibes_tui.widgets.data import DataText, plain
 from vibes_tui.widgets.inputs import Input
+from vibes_tui.wording import field_name
 
 # Each option: its label, and what the empty field means.
 FIELDS = {
@@ -160,7 +161,9 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             typed = self.query_one(f"#{key}", Input).value.strip()
             try:
                 values[key] = PARSERS[key](typed) if typed else None
-            except (VibesError, ValueError) as error:
+            except VibesError as error:
+                problems[key] = error.words(field_name)
+            except ValueError as error:
                 problems[key] = str(error)
         return Analysis(**values), problems
 
@@ -202,7 +205,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         try:
             data = self.kind.stats(catalog.sufficient_stats(lake, self.experiment))
             options = analysis.summary_options()
-            problems = inference.unfit_options(self.kind, data, options, analysis.prior)
+            unfit = inference.unfit_options(self.kind, data, options, analysis.prior)
+            problems = {key: worded(why, field_name) for key, why in unfit.items()}
             problems = {
                 key: problems.get(key) or unreadable.get(key) for key in self.shown_options()
             }
@@ -210,7 +214,7 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             if not problems:
                 catalog.save_analysis(lake, self.experiment, analysis)
         except VibesError as error:
-            self.app.call_from_thread(self.not_saved, {"": str(error)})
+            self.app.call_from_thread(self.not_saved, {"": error.words(field_name)})
             return
         finally:
             lake.close()
