@@ -18,10 +18,14 @@ import contextlib
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vibes_core import catalog
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
+
+if TYPE_CHECKING:
+    from vibes_core.schema import Summary
 
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "pooled", "by", "hdi_prob")
 
@@ -94,8 +98,9 @@ def fit(
     as_of: int | None = None,
     lake: Lake | None = None,
     **settings,
-) -> dict:
-    """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
+) -> "Summary":
+    """The decision-ready summary, as ``vibes posterior NAME --json`` prints it (a dict, its
+    keys as vibes_core.schema.Summary declares them). ``settings``:
     draws, tune, chains, seed, prior, pooled (the hierarchical model), by (a segment column:
     the breakdown), hdi_prob and the
     type's options (e.g. control)."""

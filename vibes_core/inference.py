@@ -29,6 +29,7 @@ from vibes_core.types.base import INDEPENDENT, POOLED, SEGMENTED
 
 if TYPE_CHECKING:
     from vibes_core.posterior import Draws
+    from vibes_core.schema import Diagnostics, Findings, Summary
     from vibes_core.types.base import ExperimentType, Stats
 
 VERDICT_OPTIONS = ("max_loss", "rope")  # every type's (vibes_core.verdict)
@@ -68,7 +69,7 @@ def posterior(
     progress: bool | Callable[[float], None] = False,
     plots: bool = False,
     fit: bool = True,
-) -> dict | None:
+) -> "Summary | None":
     """The decision-ready summary of one experiment's posterior, as JSON-ready data.
 
     ``progress``: True for PyMC's progress bar on stderr, or a function given the fraction of
@@ -173,7 +174,7 @@ def fit_and_store(
     progress,
     warn: Callable[[str], None],
     plots: bool,
-) -> dict:
+) -> "Summary":
     """Sample, summarize and diagnose; store the fit in the cache (a failure to store only
     costs a warning: the answer stands)."""
     kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
@@ -263,12 +264,12 @@ class Fitting:
             return segments.stages(self.kind, progress, self.cells, self.by)
         return progress, None
 
-    def summarize(self, draws, options: dict, progress=None) -> dict:
+    def summarize(self, draws, options: dict, progress=None) -> "Findings":
         if self.model == SEGMENTED:
             return segments.summarize(self.kind, draws, self.cells, options, self.by, progress)
         return self.kind.summarize(draws, self.stats, options)
 
-    def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws | None"]:
+    def plots(self, draws, summary: "Summary", options: dict) -> tuple[list, "Draws | None"]:
         """The type's plots, and the per-group draws whose chains are rank-plotted."""
         if self.model == SEGMENTED:
             return segments.plots(self.kind, summary, options), segments.overall(
@@ -434,7 +435,7 @@ def strict(summary: dict) -> dict:
     return summary
 
 
-def with_plots(summary: dict, fitting: Fitting, posterior, options: dict) -> dict:
+def with_plots(summary: "Summary", fitting: Fitting, posterior, options: dict) -> "Summary":
     """The summary with the type's plots, and rank plots of the chains for an MCMC fit."""
     from vibes_core.plots import traces
 
@@ -598,7 +599,7 @@ def estimate_of(kind, posterior, names: list[str], pooled: bool = False):
 
 def diagnose(
     idata, parameters: list[str], seconds: float, settings: Settings, target_accept: float
-) -> dict:
+) -> "Diagnostics":
     """Convergence over every element of every parameter: the worst r_hat and ESS."""
     import numpy as np
 
@@ -624,7 +625,7 @@ def diagnose(
     }
 
 
-def diagnostic_warnings(diagnostics: dict) -> list[str]:
+def diagnostic_warnings(diagnostics: "Diagnostics") -> list[str]:
     warnings = []
     r_hat = diagnostics["max_r_hat"]
     if r_hat is None or r_hat > R_HAT_LIMIT:
@@ -648,7 +649,7 @@ def numeric(diagnostics: dict) -> dict:
     }
 
 
-def headline(summary: dict) -> str:
+def headline(summary: "Summary") -> str:
     """The result in a few characters, for a list of experiments: the leader and how sure, or
     the estimate for a single group."""
     from vibes_core.units import percent

@@ -19,13 +19,16 @@ from vibes_core.types.base import INDEPENDENT, POOLED
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
+    from vibes_core.schema import Findings, GroupRow, Hyperparameter, Verdict
     from vibes_core.types.base import ExperimentType, Stats
 
 CREDIBLE = 0.95  # a comparison with the control this sure is said in the sentence
 MOST_SAID = 3  # such comparisons the sentence names; with more groups, it counts the rest
 
 
-def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict) -> dict:
+def compare(
+    kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict
+) -> "Findings":
     prob, names = options["hdi_prob"], estimate.names
     rows = describe(estimate, prob)
     kept = [int(i) for i in np.flatnonzero(kind.has_data(stats, options["prior"]))]
@@ -59,7 +62,9 @@ def compare(kind: "ExperimentType", estimate: Estimate, stats: "Stats", options:
     return summary
 
 
-def hyperparameters(kind: "ExperimentType", estimate: Estimate, prob: float) -> list[dict]:
+def hyperparameters(
+    kind: "ExperimentType", estimate: Estimate, prob: float
+) -> list["Hyperparameter"]:
     """A pooled model's hyperparameters: name, meaning, mean and HDI."""
     fields = kind.hyperparameters
     found = intervals(
@@ -72,7 +77,9 @@ def hyperparameters(kind: "ExperimentType", estimate: Estimate, prob: float) -> 
     ]
 
 
-def shrunk_from(kind: "ExperimentType", stats: "Stats", rows: list[dict], prob: float) -> None:
+def shrunk_from(
+    kind: "ExperimentType", stats: "Stats", rows: list["GroupRow"], prob: float
+) -> None:
     """Beside each group's pooled estimate, its own (the exact posterior of the independent
     model, default prior): how far pooling moved it is the shrinkage."""
     alone = describe(kind.exact(stats, kind.prior(None, stats)), prob)
@@ -102,7 +109,7 @@ def judged(
     c: int | None,
     loss: list,
     futures: bool,
-) -> dict:
+) -> "Verdict":
     """The verdict on today's posterior (with the summary's expected losses), what it misses
     if it is to keep running, and then how many more events should settle it (if
     ``futures``: simulated)."""
@@ -198,7 +205,7 @@ def no_data_warnings(kind: "ExperimentType", stats: "Stats", kept: list[int]) ->
 
 
 def sentence(
-    kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.Rule", futures: bool
+    kind: "ExperimentType", summary: "Findings", prob: float, rule: "verdict.Rule", futures: bool
 ) -> str:
     """The verdict first, then what is already credible, then how long to keep running."""
     rows, unit, found = summary["groups"], kind.unit, summary["verdict"]
@@ -251,7 +258,7 @@ def sentence(
     return ". ".join(part for part in parts if part)
 
 
-def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
+def credible(rows: list["GroupRow"], control: "GroupRow | None", kind) -> list[str]:
     """What is already credible: groups that beat the control, or fall below it, with at least
     CREDIBLE probability; of many, the MOST_SAID surest (in the groups' order) and a count."""
     if control is None:
@@ -289,7 +296,7 @@ def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
     ]
 
 
-def lacking(found: dict, cost: str, control: dict | None, noun: str, rule) -> str:
+def lacking(found: "Verdict", cost: str, control: "GroupRow | None", noun: str, rule) -> str:
     """Why no group can be chosen yet: the leader's expected loss (``cost``, in words) against
     the max-loss, and the evidence of a difference if it is short."""
     missing = found["missing"]
@@ -309,7 +316,7 @@ def lacking(found: dict, cost: str, control: dict | None, noun: str, rule) -> st
     return words
 
 
-def relative_words(row: dict) -> str:
+def relative_words(row: "GroupRow") -> str:
     """The relative uplift in percent, with no digit finer than its Monte Carlo error."""
     u = row["uplift_rel"]
     digits = decimals(100 * u.get("mc_error", 0.0))
@@ -337,7 +344,7 @@ def simulated(kind: "ExperimentType", estimate: Estimate) -> bool:
     return independent and verdict.can_simulate(kind, len(estimate.names))
 
 
-def how_long(found: dict, simulated: bool) -> str:
+def how_long(found: "Verdict", simulated: bool) -> str:
     needed, days = found["events_needed"], found["days_needed"]
     if needed is None:
         if not simulated:
