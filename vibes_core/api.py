@@ -18,10 +18,14 @@ import contextlib
 import tempfile
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vibes_core import catalog
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
+
+if TYPE_CHECKING:
+    from vibes_core.schema import Summary
 
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model")
 
@@ -94,11 +98,11 @@ def fit(
     as_of: int | None = None,
     lake: Lake | None = None,
     **settings,
-) -> dict:
-    """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
-    draws, tune, chains, seed, prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or
-    as the CLI's flags: ``pooled=True``, ``by="segment"``: the breakdown) and the type's
-    options (e.g. control)."""
+) -> "Summary":
+    """The decision-ready summary, as ``vibes posterior NAME --json`` prints it (a dict, its
+    keys as vibes_core.schema.Summary declares them). ``settings``: draws, tune, chains, seed,
+    prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or as the CLI's flags:
+    ``pooled=True``, ``by="segment"``: the breakdown) and the type's options (e.g. control)."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}

@@ -28,6 +28,7 @@ from vibes_core.types import get_type
 
 if TYPE_CHECKING:
     from vibes_core.posterior import Draws
+    from vibes_core.schema import Diagnostics, Findings, Summary
     from vibes_core.stats import Stats
     from vibes_core.types.base import ExperimentType
 
@@ -66,7 +67,7 @@ def posterior(
     progress: bool | Callable[[float], None] = False,
     plots: bool = False,
     fit: bool = True,
-) -> dict | None:
+) -> "Summary | None":
     """The decision-ready summary of one experiment's posterior, as JSON-ready data.
 
     ``progress``: True for PyMC's progress bar on stderr, or a function given the fraction of
@@ -164,7 +165,7 @@ def fit_and_store(
     progress,
     warn: Callable[[str], None],
     plots: bool,
-) -> dict:
+) -> "Summary":
     """Sample, summarize and diagnose; store the fit in the cache (a failure to store only
     costs a warning: the answer stands)."""
     kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
@@ -230,10 +231,10 @@ class Fitting:
     def stages(self, progress) -> tuple:
         return self.model.stages(self.kind, progress, self.data)
 
-    def summarize(self, draws, options: dict, progress=None) -> dict:
+    def summarize(self, draws, options: dict, progress=None) -> "Findings":
         return self.model.summarize(self.kind, draws, self.data, options, progress)
 
-    def plots(self, draws, summary: dict, options: dict) -> tuple[list, "Draws"]:
+    def plots(self, draws, summary: "Summary", options: dict) -> tuple[list, "Draws"]:
         return self.model.plots(self.kind, draws, self.data, summary, options)
 
 
@@ -367,7 +368,7 @@ def strict(summary: dict) -> dict:
     return summary
 
 
-def with_plots(summary: dict, fitting: Fitting, posterior, options: dict) -> dict:
+def with_plots(summary: "Summary", fitting: Fitting, posterior, options: dict) -> "Summary":
     """The summary with the type's plots, and rank plots of the chains for an MCMC fit."""
     from vibes_core.plots import traces
 
@@ -505,7 +506,7 @@ def sample(
 
 def diagnose(
     idata, parameters: list[str], seconds: float, settings: Settings, target_accept: float
-) -> dict:
+) -> "Diagnostics":
     """Convergence over every element of every parameter: the worst r_hat and ESS."""
     import numpy as np
 
@@ -531,7 +532,7 @@ def diagnose(
     }
 
 
-def diagnostic_warnings(diagnostics: dict) -> list[str]:
+def diagnostic_warnings(diagnostics: "Diagnostics") -> list[str]:
     warnings = []
     r_hat = diagnostics["max_r_hat"]
     if r_hat is None or r_hat > R_HAT_LIMIT:
@@ -555,7 +556,7 @@ def numeric(diagnostics: dict) -> dict:
     }
 
 
-def headline(summary: dict) -> str:
+def headline(summary: "Summary") -> str:
     """The result in a few characters, for a list of experiments: the leader and how sure, or
     the estimate for a single group."""
     from vibes_core.units import percent

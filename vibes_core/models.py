@@ -23,7 +23,7 @@ from vibes_core.text import printable
 
 if TYPE_CHECKING:
     from vibes_core.stats import Cells, Stats
-    from vibes_core.types.base import ExperimentType, Prior
+    from vibes_core.types.base import ExperimentType, Field, Prior
 
 # Of the hierarchical models, in their cache keys (2: tau integrated out).
 HIERARCHY_VERSION = 2
@@ -53,6 +53,10 @@ class Model(ABC):
 
     def priors(self, kind: "ExperimentType") -> "tuple[Prior, ...]":
         return kind.priors
+
+    def hyperparameter_fields(self, kind: "ExperimentType") -> "tuple[Field, ...]":
+        """The hyperparameters its summary reports (``Field``s: name, meaning, unit)."""
+        return ()
 
     def prior(self, kind: "ExperimentType", given, stats: "Stats") -> dict[str, float]:
         """Every parameter of this model's prior, ``given`` on top of the defaults."""
@@ -168,6 +172,9 @@ class Pooled(Hierarchical):
     def priors(self, kind) -> "tuple[Prior, ...]":
         return kind.pooled_priors
 
+    def hyperparameter_fields(self, kind) -> "tuple[Field, ...]":
+        return kind.hyperparameters
+
     def problem(self, kind, name: str, exact: bool) -> VibesError | None:
         if not isinstance(kind, Poolable):
             return VibesError(
@@ -189,7 +196,7 @@ class Pooled(Hierarchical):
         return kind.pooled_model(data.stats, prior)
 
     def draws(self, kind, posterior, data: Data):
-        return estimate_of(kind, posterior, data.stats.names, kind.hyperparameters)
+        return estimate_of(kind, posterior, data.stats.names, self.hyperparameter_fields(kind))
 
     def population(self, kind, estimate, stats: "Stats", rows: list[dict], prob: float) -> dict:
         """The population's hyperparameters; beside each group's estimate, its own."""
@@ -212,6 +219,9 @@ class Segmented(Hierarchical):
 
     def priors(self, kind) -> "tuple[Prior, ...]":
         return kind.segment_priors
+
+    def hyperparameter_fields(self, kind) -> "tuple[Field, ...]":
+        return kind.segment_hyperparameters
 
     def problem(self, kind, name: str, exact: bool) -> VibesError | None:
         if exact:
@@ -256,6 +266,13 @@ def chosen(pooled: bool = False, by: str | None = None) -> Model:
     if by is not None:
         return Segmented(by)
     return Pooled() if pooled else Independent()
+
+
+def of_summary(summary: dict) -> Model:
+    """The model a summary is of (its "model", and "by" for a breakdown)."""
+    if summary["model"] == Segmented.name:
+        return Segmented(summary["by"])
+    return {Independent.name: Independent(), Pooled.name: Pooled()}[summary["model"]]
 
 
 def toggled(current: Model, model: Model) -> Model:

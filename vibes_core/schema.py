@@ -101,16 +101,26 @@ class Diagnostics(TypedDict):
     seconds: float
 
 
-class Summary(TypedDict):
+Model = Literal["independent", "pooled", "segmented"]
+
+
+class Answer(TypedDict):
+    """What each answer says of where its summary is from. The cache stores the rest."""
+
     experiment: str
     type: str
     # pooled: the hierarchical model (--pooled); segmented: the breakdown (--by)
-    model: Literal["independent", "pooled", "segmented"]
+    model: Model
     snapshot: int  # the DuckLake snapshot the data was read at
     prior: dict[str, float]  # every prior parameter by name, defaults filled in
     hdi_prob: float  # the probability inside each HDI
     cached: bool
-    method: Literal["exact", "mcmc"]
+
+
+class Findings(TypedDict):
+    """What a posterior says, whatever it came from: the part of the summary that
+    vibes_core.summary (and .segments, for a breakdown) builds, the type's fields added."""
+
     quantity: str  # what the groups' means are, e.g. "conversion rate"
     unit: str  # what kind of number they are: probability, rate, value (vibes_core.units)
     control: str | None  # the group the others are compared with (None: one group, or a
@@ -118,13 +128,26 @@ class Summary(TypedDict):
     groups: list[GroupRow]
     hyperparameters: NotRequired[list[Hyperparameter]]  # pooled and segmented fits only
     by: NotRequired[str]  # segmented: the segment column; groups are then the overall ones
-    segments: NotRequired[list[Segment]]  # segmented: the largest first
+    segments: NotRequired[list[Segment]]  # segmented: the largest first (segments_of)
     verdict: Verdict
     decision: str  # the verdict first, then what is credible, then how long to run
     warnings: list[str]
+
+
+class Summary(Answer, Findings):
+    """What ``vibes posterior --json`` prints, ``vibes_core.fit()`` returns and the dashboard
+    shows: an Answer's keys, then the Findings', then these."""
+
+    method: Literal["exact", "mcmc"]
     diagnostics: Diagnostics | None  # None for an exact posterior
     plots: NotRequired[list["Plot"]]  # for the dashboard only: never cached, never printed
     traces: NotRequired[list["LinesPlot"]]
+
+
+def segments_of(summary: Summary) -> list[Segment] | None:
+    """A breakdown's segments, the largest first; None for a summary of another model. Its
+    ``model`` says which it is: ask this, not whether a key is there."""
+    return summary["segments"] if summary["model"] == "segmented" else None
 
 
 class Series(TypedDict):
@@ -192,7 +215,7 @@ Plot = DensityPlot | BarsPlot | LinesPlot | ForestPlot
 # --- checking a summary read back (the cache) ----------------------------------------------
 
 # What the cache stores of a summary leaves out the keys a posterior adds on each answer.
-ANSWER_KEYS = ("experiment", "type", "model", "snapshot", "prior", "hdi_prob", "cached")
+ANSWER_KEYS = tuple(Answer.__annotations__)
 
 
 def mismatch(value, hint=Summary, where: str = "summary", optional=()) -> str | None:

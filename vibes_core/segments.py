@@ -9,6 +9,7 @@ Events without a value of the column are a segment of their own, named None ("(n
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,6 +19,17 @@ from vibes_core.posterior import Draws, describe, intervals
 from vibes_core.stats import Cells, Stats, label
 from vibes_core.summary import control_index
 from vibes_core.text import printable
+
+if TYPE_CHECKING:
+    from vibes_core.schema import (
+        Findings,
+        ForestPlot,
+        ForestRow,
+        GroupRow,
+        Hyperparameter,
+        Ratio,
+        Segment,
+    )
 
 SAMPLING_SHARE = 0.9  # of a breakdown's progress: sampling; the segments' summaries, the rest
 
@@ -84,7 +96,7 @@ def summarize(
     options: dict,
     model,
     progress: Callable[[float], None] | None = None,
-) -> dict:
+) -> "Findings":
     """The overall summary (the keys of an unsegmented one, from the traffic-weighted mix of
     the segments), the hyperparameters per treated group, and per segment its groups, their
     uplift beside the segment's own (its data alone), its verdict and its sentence.
@@ -144,7 +156,7 @@ def overall(kind, draws: SegmentDraws, cells: Cells) -> Draws:
 
 def segment_summary(
     kind, draws: SegmentDraws, cells: Cells, j: int, share, options: dict, model
-) -> dict:
+) -> "Segment":
     prob, stats = options["hdi_prob"], cells.segment(j)
     estimate = Draws(
         cells.groups,
@@ -168,7 +180,7 @@ def segment_summary(
     }
 
 
-def relative_uplifts(kind, estimate, c: int, prob: float) -> dict[int, dict]:
+def relative_uplifts(kind, estimate, c: int, prob: float) -> dict[int, "Ratio"]:
     """Each other group's relative uplift over group ``c``, as summary.uplifts computes it,
     without the absolute uplift and P(beats) that a segment's own estimate does not show:
     computing them took 45% of each segment's summary."""
@@ -187,7 +199,7 @@ def relative_uplifts(kind, estimate, c: int, prob: float) -> dict[int, dict]:
     return dict(zip(others, found, strict=True))
 
 
-def hyperparameters(kind, draws: SegmentDraws, cells: Cells, prob: float) -> list[dict]:
+def hyperparameters(kind, draws: SegmentDraws, cells: Cells, prob: float) -> list["Hyperparameter"]:
     """Each treated group's overall effect and its spread across segments (link scale)."""
     treated = [name for i, name in enumerate(cells.groups) if i != cells.control]
     found = []
@@ -201,7 +213,7 @@ def hyperparameters(kind, draws: SegmentDraws, cells: Cells, prob: float) -> lis
     return found
 
 
-def by_segment(summary: dict, noun: str, by: str) -> str:
+def by_segment(summary: "Findings", noun: str, by: str) -> str:
     """The segments' verdicts in one sentence: which choose what, which keep running."""
     said: dict[str, list[str]] = {}
     for segment in summary["segments"]:
@@ -225,7 +237,7 @@ def by_segment(summary: dict, noun: str, by: str) -> str:
 MAX_NAMED = 4  # segments named per verdict in the sentence; the table has all
 
 
-def plots(kind, summary: dict, options: dict) -> list[dict]:
+def plots(kind, summary: "Findings", options: dict) -> list["ForestPlot"]:
     """A forest plot per treated group: its relative uplift over the control overall, then in
     each segment (its own, the segment's data alone, beside), in the order of the summary's
     segments (the largest share first), which the breakdown's table has too."""
@@ -248,7 +260,7 @@ def plots(kind, summary: dict, options: dict) -> list[dict]:
     return specs
 
 
-def uplift_row(name: str, group: dict, own: dict | None) -> dict:
+def uplift_row(name: str, group: "GroupRow", own: "Ratio | None") -> "ForestRow":
     uplift = group["uplift_rel"]
     return {
         "name": name,

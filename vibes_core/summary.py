@@ -18,6 +18,7 @@ from vibes_core.posterior import Estimate, describe, intervals
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
+    from vibes_core.schema import Findings, GroupRow, Hyperparameter, Verdict
     from vibes_core.stats import Stats
     from vibes_core.types.base import ExperimentType
 
@@ -27,7 +28,7 @@ MOST_SAID = 3  # such comparisons the sentence names; with more groups, it count
 
 def compare(
     kind: "ExperimentType", estimate: Estimate, stats: "Stats", options: dict, model=None
-) -> dict:
+) -> "Findings":
     """The shared summary of ``estimate``. ``model`` (vibes_core.models): whose posterior it
     is, which adds its part (a pooled model's population) and says whether futures can be
     simulated; None: each group's own (the independent model's)."""
@@ -62,7 +63,9 @@ def compare(
     return summary
 
 
-def hyperparameters(kind: "ExperimentType", estimate: Estimate, prob: float) -> list[dict]:
+def hyperparameters(
+    kind: "ExperimentType", estimate: Estimate, prob: float
+) -> list["Hyperparameter"]:
     """A pooled model's hyperparameters: name, meaning, mean and HDI."""
     fields = kind.hyperparameters
     found = intervals(
@@ -75,7 +78,9 @@ def hyperparameters(kind: "ExperimentType", estimate: Estimate, prob: float) -> 
     ]
 
 
-def shrunk_from(kind: "ExperimentType", stats: "Stats", rows: list[dict], prob: float) -> None:
+def shrunk_from(
+    kind: "ExperimentType", stats: "Stats", rows: list["GroupRow"], prob: float
+) -> None:
     """Beside each group's pooled estimate, its own (the exact posterior of the independent
     model, default prior): how far pooling moved it is the shrinkage."""
     alone = describe(kind.exact(stats, kind.prior(None, stats)), prob)
@@ -105,7 +110,7 @@ def judged(
     c: int | None,
     loss: list,
     futures: bool,
-) -> dict:
+) -> "Verdict":
     """The verdict on today's posterior (with the summary's expected losses), what it misses
     if it is to keep running, and then how many more events should settle it (if
     ``futures``: simulated)."""
@@ -203,7 +208,7 @@ def no_data_warnings(kind: "ExperimentType", stats: "Stats", kept: list[int]) ->
 
 
 def sentence(
-    kind: "ExperimentType", summary: dict, prob: float, rule: "verdict.Rule", futures: bool
+    kind: "ExperimentType", summary: "Findings", prob: float, rule: "verdict.Rule", futures: bool
 ) -> str:
     """The verdict first, then what is already credible, then how long to keep running."""
     rows, unit, found = summary["groups"], kind.unit, summary["verdict"]
@@ -256,7 +261,7 @@ def sentence(
     return ". ".join(part for part in parts if part)
 
 
-def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
+def credible(rows: list["GroupRow"], control: "GroupRow | None", kind) -> list[str]:
     """What is already credible: groups that beat the control, or fall below it, with at least
     CREDIBLE probability; of many, the MOST_SAID surest (in the groups' order) and a count."""
     if control is None:
@@ -294,7 +299,7 @@ def credible(rows: list[dict], control: dict | None, kind) -> list[str]:
     ]
 
 
-def lacking(found: dict, cost: str, control: dict | None, noun: str, rule) -> str:
+def lacking(found: "Verdict", cost: str, control: "GroupRow | None", noun: str, rule) -> str:
     """Why no group can be chosen yet: the leader's expected loss (``cost``, in words) against
     the max-loss, and the evidence of a difference if it is short."""
     missing = found["missing"]
@@ -314,7 +319,7 @@ def lacking(found: dict, cost: str, control: dict | None, noun: str, rule) -> st
     return words
 
 
-def relative_words(row: dict) -> str:
+def relative_words(row: "GroupRow") -> str:
     """The relative uplift in percent, with no digit finer than its Monte Carlo error."""
     u = row["uplift_rel"]
     digits = decimals(100 * u.get("mc_error", 0.0))
@@ -335,7 +340,7 @@ def decimals(error: float, most: int = 2) -> int:
     return int(min(max(np.floor(-np.log10(2 * error)), 0), most))
 
 
-def how_long(found: dict, simulated: bool) -> str:
+def how_long(found: "Verdict", simulated: bool) -> str:
     needed, days = found["events_needed"], found["days_needed"]
     if needed is None:
         if not simulated:

@@ -14,7 +14,7 @@ import sys
 import threading
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -24,6 +24,9 @@ from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
 from vibes_core.units import counted
 from vibes_tui.wording import flag
+
+if TYPE_CHECKING:
+    from vibes_core.schema import Summary
 
 app = typer.Typer(
     name="vibes",
@@ -524,7 +527,7 @@ def given_options(threshold, control, split, max_loss, rope) -> dict:
 
 def fit(
     name: str, exact: bool, as_of: int | None, no_cache: bool, settings, plots: bool = False
-) -> dict:
+) -> "Summary":
     from concurrent.futures import ThreadPoolExecutor
 
     from vibes_core import catalog

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from textual.worker import get_current_worker
 
 from vibes_core.errors import VibesError, first_line
+from vibes_core.schema import Summary
 from vibes_tui.wording import field_name
 
 FitKey = tuple  # (experiment, model, as_of, prior): what one fit's draws depend on
@@ -28,7 +29,7 @@ class FitJob:
 
     key: FitKey
     progress: float = 0.0  # of sampling done
-    summary: dict | None = None  # when done, if it succeeded
+    summary: Summary | None = None  # when done, if it succeeded
     error: str | None = None  # when done, if it failed: one line
     warnings: list[str] = field(default_factory=list)
     done: bool = False

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vibes_core.schema import GroupRow, Summary, Verdict, segments_of
 from vibes_core.summary import relative_words
 from vibes_core.text import printable
 from vibes_core.types import get_type
@@ -30,7 +31,7 @@ def cell(value, shown_in, brief: bool = False) -> str:
     return shown_in.show(value)
 
 
-def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None]:
+def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], str | None]:
     """Headers, one row of cells per group, and what a * after a group's name means."""
     kind = get_type(summary["type"])
     quantity = kind.unit
@@ -70,14 +71,14 @@ def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None
     return ["group", estimate, *(title for title, _ in columns)], rows, marked
 
 
-def uplift(group: dict) -> str:
+def uplift(group: GroupRow) -> str:
     """The relative uplift: +12.3% [+2.1, +25.0] (the HDI in percent too), no digit finer
     than its Monte Carlo error."""
     return relative_words(group)
 
 
 def own(field):
-    def show(group: dict) -> str:
+    def show(group: GroupRow) -> str:
         return cell(group[field.name], field.unit, field.brief) if field.name in group else ""
 
     return show
@@ -91,7 +92,7 @@ def shown(value: str, style: str = "") -> Text:
     return Text(printable(value), style=style)
 
 
-def print_summary(summary: dict, console: Console | None = None) -> None:
+def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console or Console(file=sys.stdout, highlight=False, markup=False)
     headers, rows, marked = summary_table(summary)
     cells = [[shown(text) for text in row] for row in rows]
@@ -114,7 +115,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
         console.print(shown(f"* {marked}", "dim"))
     for note in get_type(summary["type"]).notes(summary):
         console.print(shown(note, "dim"))
-    if "segments" in summary:
+    if segments_of(summary) is not None:
         console.print(shown(spreads(summary), "dim"))
         console.print(segments_table(summary))
     elif summary.get("hyperparameters"):
@@ -123,7 +124,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(shown(footer(summary), "dim"))
 
 
-def print_csv(summary: dict, file=None) -> None:
+def print_csv(summary: Summary, file=None) -> None:
     """One row per group (and per segment and group, with --by): every estimate as a plain
     number, uplifts as their median and HDI, the statistics by their names."""
     import csv
@@ -134,10 +135,11 @@ def print_csv(summary: dict, file=None) -> None:
     header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
     header += ["expected_loss", "uplift_rel", "uplift_rel_low", "uplift_rel_high"]
     header += ["p_beats_control", *statistics]
+    segments = segments_of(summary)
     writer = csv.writer(file or sys.stdout, lineterminator="\n")
-    writer.writerow(header if "segments" in summary else header[1:])
+    writer.writerow(header if segments is not None else header[1:])
     parts = [("", summary["groups"])]  # the whole experiment first
-    for segment in summary.get("segments", []):
+    for segment in segments or []:
         name = label(segment["segment"])
         parts.append((name, segment["groups"]))
     for segment, groups in parts:
@@ -148,7 +150,7 @@ def print_csv(summary: dict, file=None) -> None:
             row += [uplift.get(key) for key in ("median", "hdi_low", "hdi_high")]
             row += [g.get("p_beats_control"), *(g[name] for name in statistics)]
             cells = ["" if value is None else value for value in row]
-            cells = [segment, *cells] if "segments" in summary else cells
+            cells = [segment, *cells] if segments is not None else cells
             writer.writerow([inert(cell) if isinstance(cell, str) else cell for cell in cells])
 
 
@@ -164,7 +166,7 @@ def inert(text: str) -> str:
     return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
-def print_markdown(summary: dict, file=None) -> None:
+def print_markdown(summary: Summary, file=None) -> None:
     """The table as a person reads it, as a Markdown table, then the decision and the
     footer: ready to paste into a pull request or a chat. All text is escaped (``markdown``):
     names render as they read, never as links, HTML, emphasis or blocks."""
@@ -206,7 +208,7 @@ def markdown(text: str, line_start: bool = False) -> str:
     return (MARKDOWN_LINE if line_start else MARKDOWN).sub(escaped, printable(text))
 
 
-def formatted(summary: dict, shown: str) -> str:
+def formatted(summary: Summary, shown: str) -> str:
     """What `vibes posterior --format SHOWN` prints for ``summary``, as one string: json (strict,
     as cli.emit writes it), csv or markdown. A file written from it equals the command's stdout."""
     if shown == "json":
@@ -220,14 +222,15 @@ def formatted(summary: dict, shown: str) -> str:
     return out.getvalue()
 
 
-def model_name(summary: dict) -> str:
-    if "segments" in summary:
-        return f"{summary['type']}, by {summary['by']}"
-    pooled = summary.get("model") == "pooled"
-    return f"{summary['type']}, pooled" if pooled else summary["type"]
+def model_name(summary: Summary) -> str:
+    """The type, and the model when it is not the independent one: "ab-test, by country"."""
+    from vibes_core.models import of_summary
+
+    title = of_summary(summary).title()
+    return f"{summary['type']}, {title}" if title else summary["type"]
 
 
-def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
+def segment_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     """The breakdown as a table, for the CLI and the dashboard alike: one row per segment and
     treated group, in the summary's order of segments (the largest share first, as the forest
     plots draw them): its uplift over the control (each group's effect pooled across
@@ -238,7 +241,7 @@ def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     headers = [summary["by"], "share", kind.group_column, f"uplift [{hdi(summary['hdi_prob'])}]"]
     headers += ["own", f"P(>{summary['control']})"[:12], "verdict"]
     rows = []
-    for segment in summary["segments"]:
+    for segment in segments_of(summary) or []:
         name = label(segment["segment"])
         treated = [group for group in segment["groups"] if not group["control"]]
         for i, group in enumerate(treated):
@@ -256,7 +259,7 @@ def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     return headers, rows
 
 
-def segments_table(summary: dict) -> Table:
+def segments_table(summary: Summary) -> Table:
     """The breakdown's rows (segment_rows) as a Rich table for the terminal."""
     headers, rows = segment_rows(summary)
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
@@ -271,44 +274,44 @@ def segments_table(summary: dict) -> Table:
     return table
 
 
-def verdict_conditions(summary: dict, max_loss: float | None = None) -> str | None:
+def verdict_conditions(summary: Summary, max_loss: float | None = None) -> str | None:
     """The verdict's two conditions for choosing the leader, each with where it stands: its
     expected loss (as a share of the baseline's mean) against the max-loss, and the evidence
-    of a difference (a Bayes factor) against the one needed. As far as the summary says them:
-    ``max_loss`` when the verdict does not carry its own (the saved option, else the default);
-    None when there is nothing to choose between."""
+    of a difference (a Bayes factor) against the one needed, each met unless the verdict's
+    ``missing`` names it. ``max_loss``: the one to show (the saved option; None: the
+    default). None when there is nothing to choose between."""
     from vibes_core import verdict as rule
 
-    found = summary.get("verdict") or {}
-    ranked = [g for g in summary["groups"] if g.get("p_best") is not None]
-    if len(ranked) < 2 or found.get("action") == rule.NO_DIFFERENCE:
+    found = summary["verdict"]
+    ranked = [g for g in summary["groups"] if g["p_best"] is not None]
+    if len(ranked) < 2 or found["action"] == rule.NO_DIFFERENCE:
         return None
     leader = max(ranked, key=lambda g: g["p_best"])
     base = next((g for g in summary["groups"] if g["control"]), leader)
-    missing = found.get("missing")
+    missing = found["missing"]
     parts = []
-    limit = found.get("max_loss", max_loss if max_loss is not None else rule.MAX_LOSS)
-    loss = leader.get("expected_loss")
+    limit = max_loss if max_loss is not None else rule.MAX_LOSS
+    loss = leader["expected_loss"]
     if loss is not None and base["mean"]:
         share = loss / abs(base["mean"])
-        met = share <= limit if missing is None else "loss" not in missing
+        met = rule.LOSS not in missing
         said = f"loss {rule.share_of(share)} of {base['name']} (≤ {100 * limit:.3g}%"
         parts.append(f"{said}: {'met' if met else 'missing'})")
-    evidence, needed = found.get("bayes_factor"), found.get("evidence_needed", rule.EVIDENCE)
+    evidence = found["bayes_factor"]
     if evidence is not None:
-        met = evidence >= needed if missing is None else "evidence" not in missing
-        said = f"evidence {evidence:.2g} to 1 (≥ {needed:g}"  # as the sentence says it
+        met = rule.EVIDENT not in missing
+        said = f"evidence {evidence:.2g} to 1 (≥ {rule.EVIDENCE:g}"  # as the sentence says it
         parts.append(f"{said}: {'met' if met else 'missing'})")
     return f"to choose {leader['name']}: " + ", ".join(parts) if parts else None
 
 
-def verdict_words(verdict: dict) -> str:
+def verdict_words(verdict: Verdict) -> str:
     if verdict["choice"] is not None:
         return f"choose {verdict['choice']}"
     return verdict["action"].replace("-", " ")
 
 
-def spreads(summary: dict) -> str:
+def spreads(summary: Summary) -> str:
     """Each treated group's effect and its spread across segments, on the model's scale."""
     by_group: dict[str, list[str]] = {}
     rows = hyperparameter_rows(summary)
@@ -318,17 +321,18 @@ def spreads(summary: dict) -> str:
     return f"pooled across {summary['by']}s (own: each {summary['by']} alone): {said}"
 
 
-def hyperparameters(summary: dict) -> str:
+def hyperparameters(summary: Summary) -> str:
     """A pooled fit's population in one line, each in its unit: mu, tau, the typical group."""
     shown = [f"{name} {value}" for name, value, _ in hyperparameter_rows(summary)]
     return "pooled over groups (own: each one alone): " + ", ".join(shown)
 
 
-def hyperparameter_rows(summary: dict) -> list[tuple[str, str, str]]:
+def hyperparameter_rows(summary: Summary) -> list[tuple[str, str, str]]:
     """A pooled or segmented fit's hyperparameters: name (with the group it is of, if any),
     estimate and HDI in its unit, and meaning."""
-    kind = get_type(summary["type"])
-    fields = kind.segment_hyperparameters if "segments" in summary else kind.hyperparameters
+    from vibes_core.models import of_summary
+
+    fields = of_summary(summary).hyperparameter_fields(get_type(summary["type"]))
     units = {f.name: f.unit for f in fields}
     return [
         (
@@ -340,7 +344,7 @@ def hyperparameter_rows(summary: dict) -> list[tuple[str, str, str]]:
     ]
 
 
-def footer(summary: dict, where: str | None = None) -> str:
+def footer(summary: Summary, where: str | None = None) -> str:
     """How the posterior was found, in one line; ``where``: the words for the data it is of
     (by default "snapshot N", the lake's snapshot it was read at)."""
     where = f"snapshot {summary['snapshot']}" if where is None else where
@@ -355,7 +359,7 @@ def footer(summary: dict, where: str | None = None) -> str:
     )
 
 
-def fit_seconds(summary: dict) -> str:
+def fit_seconds(summary: Summary) -> str:
     """How long the MCMC fit took, written once, one way (the footer, the diagnostics)."""
     return seconds(summary["diagnostics"]["seconds"])
 

@@ -15,6 +15,7 @@ from textual.widgets import Footer
 from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NoExact, NotFound, VibesError, first_line
+from vibes_core.schema import Summary
 from vibes_core.units import counted
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataTable, DataText, plain
@@ -71,7 +72,7 @@ class Result(NamedTuple):
     order: tuple[int, float] | None = None
 
 
-def result_of(summary: dict) -> Result:
+def result_of(summary: Summary) -> Result:
     from vibes_core import inference
 
     groups = summary["groups"]
@@ -150,8 +151,8 @@ class ExperimentsScreen(WorkerScreen):
         super().__init__()
         self.rows: dict[str, Row] = {}  # as loaded
         self.headlines: dict[tuple[str, int], Result] = {}  # (name, events) -> result
-        self.exact: dict[tuple[str, int], dict] = {}  # (name, events) -> exact summary
-        self.cached_fits: dict[tuple[str, int], dict] = {}  # -> MCMC summary with plots
+        self.exact: dict[tuple[str, int], Summary] = {}  # (name, events) -> exact summary
+        self.cached_fits: dict[tuple[str, int], Summary] = {}  # -> MCMC summary with plots
         self.prefetch_timer = None
         self.snapshot: int | None = None
         self.select_after_load: str | None = None  # e.g. the experiment just created
@@ -289,7 +290,7 @@ class ExperimentsScreen(WorkerScreen):
         if summary is not None:
             self.from_worker(self.keep_fit, key, summary)
 
-    def keep_fit(self, key: tuple[str, int], summary: dict) -> None:
+    def keep_fit(self, key: tuple[str, int], summary: Summary) -> None:
         self.cached_fits[key] = summary
         if self.headlines.get(key) == Result(MCMC_ONLY):
             self.headlines[key] = result_of(summary)

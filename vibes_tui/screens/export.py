@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, RadioButton, RadioSet
 
+from vibes_core.schema import Summary
 from vibes_core.text import CONTROL
 from vibes_core.units import counted
 from vibes_tui.report import formatted, model_name
@@ -23,7 +24,6 @@ from vibes_tui.widgets.inputs import Input
 # --format's value -> what the dialog calls it, and its file suffix. Markdown first: the default.
 FORMATS = {"markdown": ("Markdown", ".md"), "csv": ("CSV", ".csv"), "json": ("JSON", ".json")}
 SUFFIXES = {suffix: shown for shown, (_, suffix) in FORMATS.items()} | {".markdown": "markdown"}
-ONLY_FOR_DRAWING = ("plots", "traces")  # the screen's plot specs: `--json` never has them
 
 
 class ExportScreen(ModalScreen[Path | None]):
@@ -58,7 +58,7 @@ class ExportScreen(ModalScreen[Path | None]):
         Binding("ctrl+s", "write", "Write"),
     ]
 
-    def __init__(self, name: str, summary: dict) -> None:
+    def __init__(self, name: str, summary: Summary) -> None:
         super().__init__()
         self.experiment, self.summary = name, summary
         self.shown = "markdown"
@@ -85,11 +85,10 @@ class ExportScreen(ModalScreen[Path | None]):
 
     def default_name(self, shown: str) -> str:
         """<experiment>-posterior.md, and which model when it is not the plain one."""
-        if "segments" in self.summary:
-            model = f"-by-{self.summary['by']}"
-        else:
-            model = "-pooled" if self.summary.get("model") == "pooled" else ""
-        return f"{self.experiment}-posterior{model}{FORMATS[shown][1]}"
+        from vibes_core.models import of_summary
+
+        model = of_summary(self.summary).title().replace(" ", "-")
+        return f"{self.experiment}-posterior{'-' if model else ''}{model}{FORMATS[shown][1]}"
 
     # --- the name and the format follow each other ----------------------------------------
 
@@ -118,9 +117,7 @@ class ExportScreen(ModalScreen[Path | None]):
     def action_write(self) -> None:
         typed = self.query_one("#export-path", Input).value.strip()
         try:
-            text = formatted(
-                {k: v for k, v in self.summary.items() if k not in ONLY_FOR_DRAWING}, self.shown
-            )
+            text = formatted(printed(self.summary), self.shown)
         except ValueError:  # a NaN or infinity slipped through: strict JSON has no spelling
             self.show_error("the summary holds a NaN or infinity, which JSON cannot: not written")
             return
@@ -157,6 +154,14 @@ class ExportScreen(ModalScreen[Path | None]):
         if not path.parent.is_dir():
             raise ValueError(f"no folder {path.parent}: make it first, or write elsewhere")
         return path
+
+
+def printed(summary: Summary) -> Summary:
+    """``summary`` as `vibes posterior` prints it: without the screen's plot specs."""
+    found = summary.copy()
+    found.pop("plots", None)
+    found.pop("traces", None)
+    return found
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ from textual.worker import Worker, get_current_worker
 
 from vibes_core.errors import NoExact, NotFound, VibesError, first_line
 from vibes_core.models import Independent, Model, Pooled, Segmented, toggled
+from vibes_core.schema import Summary, segments_of
 from vibes_core.types import get_type
 from vibes_core.units import counted, number
 from vibes_tui.fits import FitJob
@@ -76,13 +77,13 @@ class InspectScreen(WorkerScreen):
         Binding("4", "tab('history')", "History", show=False),
     ]
 
-    def __init__(self, name: str, known: dict | None = None) -> None:
+    def __init__(self, name: str, known: Summary | None = None) -> None:
         """``known``: the posterior as the home screen has it (exact without plots, or a
         cached MCMC fit), shown before the first paint."""
         super().__init__()
         self.experiment = name
         self.known = known
-        self.summary: dict | None = None
+        self.summary: Summary | None = None
         self.as_of: int | None = None  # a snapshot picked in the History tab; None = latest
         self.tabs_loaded = False  # Data and History, loaded after the posterior
         self.history: list[dict] = []
@@ -243,7 +244,7 @@ class InspectScreen(WorkerScreen):
             return
         app = self.app
 
-        def sample(progress, warn) -> dict:
+        def sample(progress, warn) -> Summary | None:
             lake = app.lake()
             try:
                 return inference.posterior(
@@ -283,7 +284,7 @@ class InspectScreen(WorkerScreen):
         if self.meta is not None and job.started_with != self.meta.analysis:
             self.fit(start=False)  # options saved while it ran: its cached draws, with them
             return
-        summary = dict(job.summary)
+        summary = job.summary.copy()
         summary["warnings"] = job.warnings + summary["warnings"]
         self.show(summary)
 
@@ -408,7 +409,7 @@ class InspectScreen(WorkerScreen):
 
     # --- showing ------------------------------------------------------------------------
 
-    def show(self, summary: dict) -> None:
+    def show(self, summary: Summary) -> None:
         if summary["method"] == "exact" and self.summary and self.summary["method"] == "mcmc":
             return  # the cached fit came first
         self.summary = summary
@@ -421,11 +422,11 @@ class InspectScreen(WorkerScreen):
         decision = plain(summary["decision"]) + (f"   (* = {marked})" if marked else "")
         self.query_one("#decision", DataText).update(decision)
         self.show_conditions(summary)
-        segments = self.query_one("#segments", DataTable)
-        segments.set_class("segments" not in summary, "hidden")
-        if "segments" in summary:  # the CLI's breakdown table, in the order of the forest plots
+        segments, table = segments_of(summary), self.query_one("#segments", DataTable)
+        table.set_class(segments is None, "hidden")
+        if segments is not None:  # the CLI's breakdown table, in the order of the forest plots
             headers, rows = segment_rows(summary)
-            fill(segments, rows, headers=headers, first_width=NAME_WIDTH)
+            fill(table, rows, headers=headers, first_width=NAME_WIDTH)
         notes = get_type(summary["type"]).notes(summary)
         self.query_one("#warnings", DataText).update(
             "\n".join([*map(plain, notes), *(f"warning: {plain(w)}" for w in summary["warnings"])])
@@ -442,7 +443,7 @@ class InspectScreen(WorkerScreen):
         elif self.following is None:
             self.fit_status("exact posterior; the MCMC fit follows")
 
-    def show_conditions(self, summary: dict) -> None:
+    def show_conditions(self, summary: Summary) -> None:
         """The verdict's two conditions for a choice, each met or not, in one line."""
         saved = self.meta.analysis if self.meta is not None else None
         said = verdict_conditions(summary, saved.max_loss if saved else None)
@@ -757,7 +758,7 @@ def over_time_spec(over_time: dict) -> dict:
 NOT_FITTED = "the MCMC fit has not finished yet"
 
 
-def diagnostics_table(summary: dict) -> Table:
+def diagnostics_table(summary: Summary) -> Table:
     """The fit's diagnostics: name, value and what it means, each in its own column (a long
     value or meaning wraps within it)."""
     d = summary["diagnostics"]
@@ -781,7 +782,7 @@ def diagnostics_table(summary: dict) -> Table:
     return table
 
 
-def fit_brief(summary: dict) -> str:
+def fit_brief(summary: Summary) -> str:
     """The MCMC posterior shown, for the line above the tabs: where it came from and whether
     it converged (the footer under the table says the rest)."""
     d = summary["diagnostics"]
