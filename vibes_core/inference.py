@@ -58,7 +58,7 @@ class Settings:
 
 def posterior(
     lake: Lake,
-    name: str,
+    experiment: catalog.Experiment | str,
     settings: Settings = Settings(),
     *,
     exact: bool = False,
@@ -75,8 +75,10 @@ def posterior(
     sampling done (in steps of 1%). ``plots``: add the type's plot specs (``"plots"``) and, for
     MCMC, rank plots of the chains (``"traces"``); see vibes_core.plots. They are for the
     dashboard: never cached, never in ``vibes posterior --json``. ``fit=False``: the cached
-    MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
-    experiment = catalog.get(lake, name)
+    MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile).
+    ``experiment``: the catalog's Experiment, or its name (then looked up once here)."""
+    experiment = catalog.found(lake, experiment)
+    name = experiment.name
     kind = get_type(experiment.type)
     check_applies(kind, settings.options)
     for problem in experiment.problems:  # what of its catalog row was left out
@@ -89,7 +91,7 @@ def posterior(
         check_pooled(kind, name, exact)
     if settings.by is not None:
         check_segmented(kind, name, exact, settings)
-    rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
+    rows = catalog.sufficient_stats(lake, experiment, snapshot)  # pinned: uploads may land later
     data = kind.stats(rows)
     settings = with_saved_options(settings, experiment.analysis, kind, data, warn, name)
     stats = data.with_groups(kind.expected_groups(settings.options))
@@ -106,7 +108,7 @@ def posterior(
     prior = kind.prior(settings.prior, stats, model)
     cells = None
     if model == SEGMENTED:
-        rows = catalog.segment_stats(lake, name, settings.by, snapshot)  # the fit's data
+        rows = catalog.segment_stats(lake, experiment, settings.by, snapshot)  # the fit's data
         control = settings.options.get("control")
         cells = segments.cells_of(kind, rows, stats.names, control, settings.by)
     fitting = Fitting(kind, stats, prior, model, cells, settings.by)
@@ -114,7 +116,7 @@ def posterior(
         "hdi_prob": settings.hdi_prob,
         "prior": prior,
         **settings.options,
-        "events_per_day": catalog.events_per_day(lake, name, as_of),
+        "events_per_day": catalog.events_per_day(lake, experiment, as_of),
     }
     head = {
         "experiment": name,
@@ -288,13 +290,13 @@ def check_applies(kind: "ExperimentType", options: dict) -> None:
         )
 
 
-def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
+def check_analysis(lake: Lake, experiment: catalog.Experiment, analysis: Analysis) -> None:
     """Raise the error a posterior with ``analysis`` would meet (an option the type does not
     take, a prior it does not have, a control or split of unknown groups), without fitting
     anything."""
-    kind = get_type(catalog.get(lake, name).type)
+    kind = get_type(experiment.type)
     check_applies(kind, analysis.summary_options())
-    data = kind.stats(catalog.sufficient_stats(lake, name))
+    data = kind.stats(catalog.sufficient_stats(lake, experiment))
     unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
     if unfit:  # it would be left out of every answer: not saved
         key, why = next(iter(unfit.items()))
@@ -303,7 +305,7 @@ def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
     if kind.has_exact:  # else MCMC only: nothing more can be checked without a fit
-        posterior(lake, name, settings, exact=True)
+        posterior(lake, experiment, settings, exact=True)
 
 
 def with_saved_options(

@@ -200,7 +200,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
 
         lake = self.app.lake()
         try:
-            data = self.kind.stats(catalog.sufficient_stats(lake, self.experiment))
+            experiment = catalog.get(lake, self.experiment)
+            data = self.kind.stats(catalog.sufficient_stats(lake, experiment))
             options = analysis.summary_options()
             problems = inference.unfit_options(self.kind, data, options, analysis.prior)
             problems = {
