@@ -25,7 +25,7 @@ def variant_counts(name: str) -> dict[str, int]:
         "from vibes_core import catalog\n"
         "import json\n"
         "with catalog.open_lake() as lake:\n"
-        f"    stats = catalog.sufficient_stats(lake, {name!r})\n"
+        f"    stats = catalog.sufficient_stats(lake, catalog.get(lake, {name!r}))\n"
         "print(json.dumps({s['variant']: s['trials'] for s in stats}))\n"
     )
     out = subprocess.run([sys.executable, "-c", query], capture_output=True, check=True)
@@ -144,7 +144,7 @@ def test_threads_of_one_process_compile_the_statistics_at_once(ab_test, home):
 
         def stats(_):
             with lake.for_thread() as own:
-                return catalog.sufficient_stats(own, ab_test)
+                return catalog.sufficient_stats(own, catalog.get(own, ab_test))
 
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(stats, range(8)))

@@ -124,7 +124,7 @@ async def test_every_type_keeps_the_contract(plugged, cli, tmp_path, type_name):
     assert_conforms(mcmc, kind)
     diagnostics = mcmc["diagnostics"]
     with catalog.open_lake() as lake:
-        stats = kind.stats(catalog.sufficient_stats(lake, "t"))
+        stats = kind.stats(catalog.sufficient_stats(lake, catalog.get(lake, "t")))
     model = kind.model(stats, kind.prior(None, stats))
     assert diagnostics["parameters"] == [v.name for v in model.free_RVs]  # all of them
     assert diagnostics["max_r_hat"] <= 1.01 and diagnostics["divergences"] == 0

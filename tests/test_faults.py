@@ -185,14 +185,15 @@ def test_as_of_version_never_reads_an_earlier_experiment_of_the_same_name(cli, t
     now = cli("posterior", "x", "--exact", "--json", "--as-of-version", new_snapshot)
     assert now.code == 0 and sum(g["trials"] for g in now.json()["groups"]) == 50
     with catalog.open_lake(load_config({"VIBES_HOME": str(home)})) as lake:
+        x = catalog.get(lake, "x")
         for read in (
-            lambda: catalog.sufficient_stats(lake, "x", old_snapshot),
-            lambda: catalog.events_over_time(lake, "x", old_snapshot),
-            lambda: catalog.latest_events(lake, "x", 5, old_snapshot),
+            lambda: catalog.sufficient_stats(lake, x, old_snapshot),
+            lambda: catalog.events_over_time(lake, x, old_snapshot),
+            lambda: catalog.latest_events(lake, x, 5, old_snapshot),
         ):
             with pytest.raises(VibesError, match="did not exist at snapshot"):
                 read()
-        assert catalog.latest_events(lake, "x", 100, new_snapshot)["columns"][1] == "outcome"
+        assert catalog.latest_events(lake, x, 100, new_snapshot)["columns"][1] == "outcome"
 
 
 # --- processes racing each other ------------------------------------------------------------

@@ -162,6 +162,42 @@ def test_version_and_help(cli):
     assert "--variants" in generate_help and "--base-rate" in generate_help
 
 
+def test_one_posterior_reads_the_experiments_row_once(cli, ab_test, monkeypatch):
+    """`vibes posterior` finds the experiment once and hands it down: the catalog's table of
+    experiments is queried once, not again by each step that needs the experiment's type or
+    groups (its statistics, a breakdown's, its pace)."""
+    from vibes_core import catalog
+
+    reads = []
+
+    class Counted:
+        """The lake's connection, keeping each statement that reads the experiments table."""
+
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args, **kwargs):
+            if catalog.METADATA in sql:
+                reads.append(sql)
+            return self.con.execute(sql, *args, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    opened = catalog.open_lake
+
+    def open_counted(*args, **kwargs):
+        lake = opened(*args, **kwargs)  # (its check that the table is there: not counted)
+        lake.con = Counted(lake.con)
+        return lake
+
+    monkeypatch.setattr(catalog, "open_lake", open_counted)
+    answer = cli("posterior", ab_test, "--exact", "--json")
+    assert answer.code == 0, answer.err
+    assert answer.json()["experiment"] == ab_test
+    assert len(reads) == 1, reads
+
+
 def test_history_lists_each_batch_and_the_total_after_it(cli, ab_test, home):
     from vibes_core import catalog
     from vibes_core.config import load_config
@@ -173,9 +209,10 @@ def test_history_lists_each_batch_and_the_total_after_it(cli, ab_test, home):
     coin = ["--type", "bernoulli", "--initial-data-file", home.parent / "coin.json"]
     cli("experiments", "create", "coin", *coin)  # a snapshot of another experiment
     with Lake(load_config(), create=False) as lake:
-        history = catalog.history(lake, ab_test)
-        over_time = catalog.events_over_time(lake, ab_test)
-        before = catalog.events_over_time(lake, ab_test, as_of=history[0]["snapshot"])
+        experiment = catalog.get(lake, ab_test)
+        history = catalog.history(lake, experiment)
+        over_time = catalog.events_over_time(lake, experiment)
+        before = catalog.events_over_time(lake, experiment, as_of=history[0]["snapshot"])
     assert [(h["added"], h["events"]) for h in history] == [(200, 200), (30, 230)]
     assert history[1]["snapshot"] == uploaded["snapshot"]
     assert history[0]["time"] <= history[1]["time"]

@@ -326,7 +326,7 @@ def test_four_processes_upload_to_one_experiment_without_loss_or_duplicates(serv
             f"SELECT count(*), count(DISTINCT timestamp) FROM {table} "
             "WHERE timestamp < '2001-01-01'"
         ).fetchone()
-        snapshots = len(catalog.history(lake, "shared"))
+        snapshots = len(catalog.history(lake, catalog.get(lake, "shared")))
     assert counts == (2000, 2000)
     assert snapshots == 1 + 100  # the first events, then one snapshot per batch
 

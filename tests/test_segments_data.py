@@ -78,7 +78,7 @@ def write(path, records: list[dict]):
 
 def stats_of(name: str, by: str = "segment", as_of=None) -> list[dict]:
     with catalog.open_lake() as lake:
-        return catalog.segment_stats(lake, name, by, as_of)
+        return catalog.segment_stats(lake, catalog.get(lake, name), by, as_of)
 
 
 def reference(kind, rows: list[dict], groups: list[str]) -> list[dict]:
@@ -201,7 +201,7 @@ def old_table(request, cli, tmp_path, monkeypatch) -> str:
 
 def test_an_old_table_reads_takes_uploads_and_gains_the_column(cli, tmp_path, old_table):
     with catalog.open_lake() as lake:
-        before = catalog.sufficient_stats(lake, old_table)
+        before = catalog.sufficient_stats(lake, catalog.get(lake, old_table))
         first_snapshot = lake.snapshot_id()
     assert sum(row["trials"] for row in before) == 300
     with pytest.raises(VibesError, match="has no segment values yet"):
@@ -223,8 +223,9 @@ def test_an_old_table_reads_takes_uploads_and_gains_the_column(cli, tmp_path, ol
     assert columns_of(old_table)[-1] == "segment"
 
     with catalog.open_lake() as lake:
-        now = catalog.sufficient_stats(lake, old_table)
-        then = catalog.sufficient_stats(lake, old_table, first_snapshot)  # the old schema
+        experiment = catalog.get(lake, old_table)
+        now = catalog.sufficient_stats(lake, experiment)
+        then = catalog.sufficient_stats(lake, experiment, first_snapshot)  # the old schema
         count = lake.con.execute(
             f"SELECT count(segment), count(*) FILTER (WHERE segment IS NULL) "
             f"FROM {catalog.table_sql(old_table)}"
@@ -298,7 +299,7 @@ def test_segment_stats_agree_with_a_count_of_the_events(cli, tmp_path, type_name
     assert [row["segment"] for row in found[:5]] == ["DE", "FR", "JP", "US", None]
     # Summed over segments, the per-group statistics.
     with catalog.open_lake() as lake:
-        groups = catalog.sufficient_stats(lake, "e")
+        groups = catalog.sufficient_stats(lake, catalog.get(lake, "e"))
     for group in groups:
         for statistic in kind.statistics:
             total = sum(r[statistic.name] for r in found if r["variant"] == group["variant"])
@@ -402,7 +403,7 @@ def test_the_data_shown_has_a_segment_column_only_when_the_events_have_segments(
     from vibes_core import ingest
 
     with catalog.open_lake() as lake:
-        assert catalog.latest_events(lake, ab_test, 5)["columns"] == [
+        assert catalog.latest_events(lake, catalog.get(lake, ab_test), 5)["columns"] == [
             "timestamp",
             "variant",
             "outcome",
@@ -416,5 +417,5 @@ def test_the_data_shown_has_a_segment_column_only_when_the_events_have_segments(
     assert {row[-1] for row in previewed["head"]} <= {"US", "DE"}
     assert cli("events", "upload", ab_test, "-f", segmented).code == 0
     with catalog.open_lake() as lake:
-        latest = catalog.latest_events(lake, ab_test, 1000)  # every event
+        latest = catalog.latest_events(lake, catalog.get(lake, ab_test), 1000)  # every event
     assert latest["columns"][-1] == "segment"

@@ -13,6 +13,7 @@ from tests import snapshot_lake
 from tests.schema_check import problems
 from tests.test_contract import declared
 from vibes_core import catalog, inference
+from vibes_core.models import Independent, Segmented
 from vibes_core.schema import ANSWER_KEYS, Answer, Findings, Summary, segments_of
 from vibes_core.types import get_type
 from vibes_tui import report
@@ -63,7 +64,7 @@ def fitted(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         snapshot_lake.isolate(env, home)
         fits = snapshot_lake.build(home)
-        chosen = [one for one in fits if one.settings.pooled or one.settings.by]
+        chosen = [one for one in fits if one.settings.model != Independent()]
         try:
             snapshot_lake.fit(chosen)
         except snapshot_lake.Stale as why:
@@ -73,7 +74,7 @@ def fitted(tmp_path_factory):
             found += [
                 inference.posterior(lake, one.experiment, exact=True)
                 for one in chosen
-                if one.settings.by
+                if isinstance(one.settings.model, Segmented)
             ]
         yield {summary["model"]: summary for summary in found}
 

@@ -99,7 +99,7 @@ def test_sufficient_stats_agree_with_the_raw_events(cli, tmp_path, type_name):
     kind = get_type(type_name)
     raw = pq.read_table(path).to_pylist()
     with catalog.open_lake() as lake:
-        stats = catalog.sufficient_stats(lake, "e")
+        stats = catalog.sufficient_stats(lake, catalog.get(lake, "e"))
     group = kind.group_column
     groups = sorted({row[group] for row in raw}) if group else [None]
     assert len(stats) == len(groups)

@@ -289,10 +289,10 @@ def last_uploads(lake: Lake) -> dict[str, str]:
     return dict(rows)
 
 
-def history(lake: Lake, name: str) -> list[dict]:
+def history(lake: Lake, experiment: Experiment) -> list[dict]:
     """Every snapshot that added events to the experiment: when, how many, and the total."""
-    get(lake, name)
-    created = created_snapshot(lake, name)
+    name = experiment.name
+    created = created_snapshot(lake, experiment)
     rows = lake.con.execute(
         f"SELECT c.snapshot_id, strftime(timezone('UTC', s.snapshot_time), '{ISO_SECONDS}'), "
         f"count(*) FROM ducklake_table_changes('{ALIAS}', '{EXPERIMENT_SCHEMA}', "
@@ -307,12 +307,11 @@ def history(lake: Lake, name: str) -> list[dict]:
     return snapshots
 
 
-def events_over_time(lake: Lake, name: str, as_of: int | None = None) -> dict:
+def events_over_time(lake: Lake, experiment: Experiment, as_of: int | None = None) -> dict:
     """Events per day (per hour when they span two days or less), per group if the type has
     groups: {"unit": "day", "groups": {group: {period: count}}}."""
-    experiment = get(lake, name)
     group = get_type(experiment.type).group_column
-    source = table_at(lake, name, as_of)
+    source = table_at(lake, experiment, as_of)
     span = lake.con.execute(
         f"SELECT date_diff('hour', min(timestamp), max(timestamp)) FROM {source}"
     ).fetchone()[0]
@@ -329,8 +328,9 @@ def events_over_time(lake: Lake, name: str, as_of: int | None = None) -> dict:
     return {"unit": unit, "groups": groups}
 
 
-def created_snapshot(lake: Lake, name: str) -> int:
-    """The snapshot that created the experiment now named ``name``."""
+def created_snapshot(lake: Lake, experiment: Experiment) -> int:
+    """The snapshot that created the experiment's table (the one now of its name)."""
+    name = experiment.name
     row = lake.con.execute(
         f"SELECT begin_snapshot FROM {experiment_tables(lake)} "
         f"WHERE table_name = {name_literal(name)}"
@@ -340,13 +340,14 @@ def created_snapshot(lake: Lake, name: str) -> int:
     return int(row[0])
 
 
-def table_at(lake: Lake, name: str, as_of: int | None) -> str:
+def table_at(lake: Lake, experiment: Experiment, as_of: int | None) -> str:
     """The experiment's table, now or as of snapshot ``as_of``. ``AT (VERSION => n)`` finds a
     table by name, so before this experiment was created it would read an earlier one of the
     same name, deleted since: a snapshot before its creation is an error instead."""
+    name = experiment.name
     if as_of is None:
         return table_sql(name)
-    created, current = created_snapshot(lake, name), lake.snapshot_id()
+    created, current = created_snapshot(lake, experiment), lake.snapshot_id()
     if as_of < created:
         raise NotFound(
             f"{name} did not exist at snapshot {as_of}: it was created at snapshot {created}; "
@@ -365,6 +366,12 @@ def get(lake: Lake, name: str) -> Experiment:
     if row is None:
         raise NotFound(f"no experiment named {name!r}; `vibes experiments list` shows them")
     return experiment_of(row)
+
+
+def found(lake: Lake, experiment: Experiment | str) -> Experiment:
+    """The experiment itself, looked up in the catalog when given by name (``get``): for the
+    entry points that take either. Everything below them is handed the Experiment."""
+    return experiment if isinstance(experiment, Experiment) else get(lake, experiment)
 
 
 def exists(con, name: str) -> bool:
@@ -393,10 +400,10 @@ def count_events(con, name: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table_sql(name)}").fetchone()[0]
 
 
-def events_added_since(lake: Lake, name: str, snapshot: int) -> int:
+def events_added_since(lake: Lake, experiment: Experiment, snapshot: int) -> int:
     """The events uploaded to the experiment after ``snapshot``, by any process."""
-    then = f"SELECT count(*) FROM {table_at(lake, name, snapshot)}"
-    return count_events(lake.con, name) - lake.con.execute(then).fetchone()[0]
+    then = f"SELECT count(*) FROM {table_at(lake, experiment, snapshot)}"
+    return count_events(lake.con, experiment.name) - lake.con.execute(then).fetchone()[0]
 
 
 DISPLAY_NAME_LIMIT = 200  # characters; documented in the README
@@ -633,12 +640,12 @@ def inspect_table(lake: Lake, name: str, limit: int = 5) -> dict:
     }
 
 
-def latest_events(lake: Lake, name: str, limit: int, as_of: int | None = None) -> dict:
+def latest_events(lake: Lake, experiment: Experiment, limit: int, as_of: int | None = None) -> dict:
     """The ``limit`` latest events of an experiment (now or at snapshot ``as_of``), newest
     first; ties broken by every column, so the same data always shows the same rows."""
-    kind = get_type(get(lake, name).type)
-    source = table_at(lake, name, as_of)
-    with lake.reading(f"reading {name}"):
+    kind = get_type(experiment.type)
+    source = table_at(lake, experiment, as_of)
+    with lake.reading(f"reading {experiment.name}"):
         result = lake.con.execute(f"SELECT * FROM {source} ORDER BY ALL DESC LIMIT {int(limit)}")
         fetched = result.fetchall()
     columns = [d[0] for d in result.description]
@@ -682,25 +689,26 @@ def stats_sql(experiment_type, home: Path, by: tuple[str, ...] = ()) -> str:
     return sql
 
 
-def sufficient_stats(lake: Lake, name: str, as_of: int | None = None) -> list[dict]:
+def sufficient_stats(lake: Lake, experiment: Experiment, as_of: int | None = None) -> list[dict]:
     """The few rows a model is fitted on, one per group, now or at snapshot ``as_of``: in the
     experiment's recorded order (the control first), so everything downstream shows them so."""
-    experiment = get(lake, name)
     kind = get_type(experiment.type)
     query = stats_sql(kind, lake.config.home)
-    source = table_at(lake, name, as_of)
-    with lake.reading(f"reading {name}"):
+    source = table_at(lake, experiment, as_of)
+    with lake.reading(f"reading {experiment.name}"):
         result = lake.con.execute(f"WITH events AS (SELECT * FROM {source}) {query}")
     columns = [d[0] for d in result.description]
     rows = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
     return in_recorded_order(rows, kind.group_column, experiment.groups)
 
 
-def segment_stats(lake: Lake, name: str, by: str, as_of: int | None = None) -> list[dict]:
+def segment_stats(
+    lake: Lake, experiment: Experiment, by: str, as_of: int | None = None
+) -> list[dict]:
     """``sufficient_stats`` broken down by the segment column ``by``: one row per group and
     value of it, under the key "segment" (None for the events without one). Groups in the
     recorded order, and within each, its values alphabetically, None last."""
-    experiment = get(lake, name)
+    name = experiment.name
     kind = get_type(experiment.type)
     if by not in kind.segment_columns:
         an = f"{'an' if kind.name[0] in 'aeiou' else 'a'} {kind.name} experiment"
@@ -714,7 +722,7 @@ def segment_stats(lake: Lake, name: str, by: str, as_of: int | None = None) -> l
             "down by: "
             f"{', '.join(kind.segment_columns)}"
         )
-    source = table_at(lake, name, as_of)
+    source = table_at(lake, experiment, as_of)
     rows = []
     with lake.reading(f"reading {name}"):
         if by in table_columns(lake.con, source):  # an older vibes' table may lack it
@@ -742,13 +750,13 @@ def in_recorded_order(rows: list[dict], column: str | None, groups) -> list[dict
 RECENT_DAYS = 7  # the pace of an experiment: its events over its last week of data
 
 
-def events_per_day(lake: Lake, name: str, as_of: int | None = None) -> float | None:
+def events_per_day(lake: Lake, experiment: Experiment, as_of: int | None = None) -> float | None:
     """Events per day lately: over the last RECENT_DAYS before its latest event, or over all
     its events if they span less (None if they span less than an hour: no pace to speak of).
     One query, nothing bound: a bound timestamp makes DuckDB import pandas (a third of a
     second)."""
-    source = table_at(lake, name, as_of)
-    with lake.reading(f"reading {name}"):
+    source = table_at(lake, experiment, as_of)
+    with lake.reading(f"reading {experiment.name}"):
         recent, seconds = lake.con.execute(
             f"SELECT count(*) FILTER (WHERE timestamp >= latest - INTERVAL {RECENT_DAYS} DAY), "
             f"any_value(date_diff('second', first, latest)) FROM {source}, "

@@ -57,7 +57,7 @@ class Settings:
 
 def posterior(
     lake: Lake,
-    name: str,
+    experiment: catalog.Experiment | str,
     settings: Settings = Settings(),
     *,
     exact: bool = False,
@@ -74,8 +74,10 @@ def posterior(
     sampling done (in steps of 1%). ``plots``: add the type's plot specs (``"plots"``) and, for
     MCMC, rank plots of the chains (``"traces"``); see vibes_core.plots. They are for the
     dashboard: never cached, never in ``vibes posterior --json``. ``fit=False``: the cached
-    MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile)."""
-    experiment = catalog.get(lake, name)
+    MCMC posterior or None, never sampling (the dashboard shows the exact one meanwhile).
+    ``experiment``: the catalog's Experiment, or its name (then looked up once here)."""
+    experiment = catalog.found(lake, experiment)
+    name = experiment.name
     kind = get_type(experiment.type)
     check_applies(kind, settings.options)
     for problem in experiment.problems:  # what of its catalog row was left out
@@ -88,7 +90,7 @@ def posterior(
     problem = model.problem(kind, name, exact)
     if problem is not None:
         raise problem
-    rows = catalog.sufficient_stats(lake, name, snapshot)  # pinned: uploads may land meanwhile
+    rows = catalog.sufficient_stats(lake, experiment, snapshot)  # pinned: uploads may land later
     data = kind.stats(rows)
     settings = with_saved_options(settings, experiment.analysis, kind, data, warn, name)
     stats = data.with_groups(kind.expected_groups(settings.options))
@@ -103,7 +105,7 @@ def posterior(
     prior = model.prior(kind, settings.prior, stats)
 
     def segment_rows(by: str) -> list[dict]:  # the fit's data, at the same snapshot
-        return catalog.segment_stats(lake, name, by, snapshot)
+        return catalog.segment_stats(lake, experiment, by, snapshot)
 
     control = settings.options.get("control")
     fitting = Fitting(kind, model, model.data(kind, stats, rows, control, segment_rows), prior)
@@ -111,7 +113,7 @@ def posterior(
         "hdi_prob": settings.hdi_prob,
         "prior": prior,
         **settings.options,
-        "events_per_day": catalog.events_per_day(lake, name, as_of),
+        "events_per_day": catalog.events_per_day(lake, experiment, as_of),
     }
     head = {
         "experiment": name,
@@ -249,13 +251,13 @@ def check_applies(kind: "ExperimentType", options: dict) -> None:
         )
 
 
-def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
+def check_analysis(lake: Lake, experiment: catalog.Experiment, analysis: Analysis) -> None:
     """Raise the error a posterior with ``analysis`` would meet (an option the type does not
     take, a prior it does not have, a control or split of unknown groups), without fitting
     anything."""
-    kind = get_type(catalog.get(lake, name).type)
+    kind = get_type(experiment.type)
     check_applies(kind, analysis.summary_options())
-    data = kind.stats(catalog.sufficient_stats(lake, name))
+    data = kind.stats(catalog.sufficient_stats(lake, experiment))
     unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
     if unfit:  # it would be left out of every answer: not saved
         key, why = next(iter(unfit.items()))
@@ -264,7 +266,7 @@ def check_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
         prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
     )
     if kind.has_exact:  # else MCMC only: nothing more can be checked without a fit
-        posterior(lake, name, settings, exact=True)
+        posterior(lake, experiment, settings, exact=True)
 
 
 def with_saved_options(

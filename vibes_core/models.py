@@ -31,8 +31,8 @@ HIERARCHY_VERSION = 2
 
 @dataclass(frozen=True)
 class Data:
-    """What a model is fitted on: each group's statistics (``rows`` as read, the cache key's
-    data; ``stats`` in model form), and per group and segment for a breakdown."""
+    """What a model is fitted on: each group's statistics (``stats``), the rows read (the cache
+    key's data: per group, or per group and segment for a breakdown), and the cells of one."""
 
     stats: "Stats"
     rows: list[dict]
@@ -232,8 +232,9 @@ class Segmented(Hierarchical):
         return None  # a column it has not: said where the column is read (catalog)
 
     def data(self, kind, stats: "Stats", rows: list[dict], control, segment_rows) -> Data:
-        cells = segments.cells_of(kind, segment_rows(self.by), stats.names, control, self.by)
-        return Data(stats, rows, cells)
+        """Fitted on (and keyed by) the statistics per group and segment."""
+        found = segment_rows(self.by)
+        return Data(stats, found, segments.cells_of(kind, found, stats.names, control, self.by))
 
     def build(self, kind, data: Data, prior: dict[str, float]):
         return kind.segmented_model(data.cells, prior)

@@ -540,13 +540,14 @@ def fit(
 
         from vibes_core import inference
     with opening.result() as lake:
-        saved = catalog.get(lake, name).analysis.as_json()
+        experiment = catalog.get(lake, name)
+        saved = experiment.analysis.as_json()
         if saved:
             shown = ", ".join(f"{key} {value}" for key, value in saved.items())
             say(f"vibes: note: {name}'s saved options (an option given overrides): {shown}")
         return inference.posterior(
             lake,
-            name,
+            experiment,
             settings,
             exact=exact,
             as_of=as_of,
@@ -701,7 +702,7 @@ def experiments_options(
         if given.as_json():  # its answer says what of the row was left out
             from vibes_core import inference
 
-            inference.check_analysis(lake, name, given)
+            inference.check_analysis(lake, experiment, given)
         saved = given if reset else given.over(experiment.analysis)
         catalog.save_analysis(lake, name, saved)
     shown = ", ".join(f"{key} {value}" for key, value in saved.as_json().items())

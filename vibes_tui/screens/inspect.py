@@ -218,17 +218,17 @@ class InspectScreen(WorkerScreen):
 
         def cached(lake):
             # The key of the fit's draws: a new prior is a new fit, other options are not.
-            analysis = catalog.get(lake, name).analysis
-            key = (name, model, as_of, analysis.prior)
+            experiment = catalog.get(lake, name)
+            key = (name, model, as_of, experiment.analysis.prior)
             if self.app.fits.get(key) is not None or not use_cache:
-                return key, analysis, None
+                return key, experiment, None
             found = inference.posterior(
-                lake, name, settings, as_of=as_of, warn=warnings.append, plots=True, fit=False
+                lake, experiment, settings, as_of=as_of, warn=warnings.append, plots=True, fit=False
             )
-            return key, analysis, found
+            return key, experiment, found
 
         try:
-            key, analysis, summary = self.with_lake(cached)
+            key, experiment, summary = self.with_lake(cached)
         except VibesError as error:  # a fit that fails must leave the exact answer standing
             if not worker.is_cancelled:
                 self.from_worker(self.fit_failed, error.words(field_name))
@@ -249,7 +249,7 @@ class InspectScreen(WorkerScreen):
             try:
                 return inference.posterior(
                     lake,
-                    name,
+                    experiment,
                     settings,
                     as_of=as_of,
                     warn=warn,
@@ -261,7 +261,7 @@ class InspectScreen(WorkerScreen):
                 lake.close()
 
         self.from_worker(self.start_exact)
-        self.from_worker(lambda: self.follow(app.fits.start(key, sample, analysis)))
+        self.from_worker(lambda: self.follow(app.fits.start(key, sample, experiment.analysis)))
 
     def follow(self, job: FitJob) -> None:
         """Show ``job``'s progress, then its result (watch_fit, on a timer)."""
@@ -319,7 +319,8 @@ class InspectScreen(WorkerScreen):
                 snapshot = lake.snapshot_id()
                 if snapshot == self.polled:
                     return
-                added = catalog.events_added_since(lake, self.experiment, shown["snapshot"])
+                experiment = catalog.found(lake, self.meta or self.experiment)
+                added = catalog.events_added_since(lake, experiment, shown["snapshot"])
             finally:
                 lake.close()
         except VibesError:  # deleted meanwhile, or the lake away: the next poll tries again
@@ -333,15 +334,18 @@ class InspectScreen(WorkerScreen):
         from vibes_core import catalog
 
         as_of = self.as_of
-        try:
-            kind, latest, stats, over_time = self.with_lake(
-                lambda lake: (
-                    get_type(catalog.get(lake, self.experiment).type),
-                    catalog.latest_events(lake, self.experiment, DATA_ROWS, as_of),
-                    catalog.sufficient_stats(lake, self.experiment, as_of),
-                    catalog.events_over_time(lake, self.experiment, as_of),
-                )
+
+        def read(lake):
+            experiment = catalog.get(lake, self.experiment)
+            return (
+                get_type(experiment.type),
+                catalog.latest_events(lake, experiment, DATA_ROWS, as_of),
+                catalog.sufficient_stats(lake, experiment, as_of),
+                catalog.events_over_time(lake, experiment, as_of),
             )
+
+        try:
+            kind, latest, stats, over_time = self.with_lake(read)
         except VibesError:
             return  # the posterior tab says what is wrong
         if not get_current_worker().is_cancelled:
@@ -359,16 +363,15 @@ class InspectScreen(WorkerScreen):
         except VibesError:
             return
         try:
-            history = catalog.history(lake, self.experiment)
+            experiment = catalog.get(lake, self.experiment)
+            history = catalog.history(lake, experiment)
             self.from_worker(self.show_history, history)
             for entry in reversed(history):  # the latest first: it is the one people look at
                 if worker.is_cancelled:
                     return
                 try:
                     text = inference.headline(
-                        inference.posterior(
-                            lake, self.experiment, exact=True, as_of=entry["snapshot"]
-                        )
+                        inference.posterior(lake, experiment, exact=True, as_of=entry["snapshot"])
                     )
                 except NotFound:  # deleted meanwhile
                     text = "-"

@@ -203,7 +203,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
 
         lake = self.app.lake()
         try:
-            data = self.kind.stats(catalog.sufficient_stats(lake, self.experiment))
+            experiment = catalog.get(lake, self.experiment)
+            data = self.kind.stats(catalog.sufficient_stats(lake, experiment))
             options = analysis.summary_options()
             unfit = inference.unfit_options(self.kind, data, options, analysis.prior)
             problems = {key: worded(why, field_name) for key, why in unfit.items()}
