@@ -8,6 +8,7 @@
     vc.events("signups").group_by("outcome").count().to_pandas()   # an Ibis table
     vc.fit("signups")                             # the MCMC posterior, summarized (cached)
     vc.fit("signups", exact=True)                 # the closed-form one, in milliseconds
+    vc.fit("spend", likelihood="mean")            # revenue: the unit mean's model (whales)
 
 Each call opens the lake of the current configuration (``VIBES_HOME`` etc.) and closes it,
 unless given ``lake=`` from ``open_lake()``. Data goes through the same validation as a file
@@ -23,7 +24,7 @@ from vibes_core import catalog
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
 
-FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model")
+FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model", "likelihood")
 
 
 def open_lake() -> Lake:
@@ -97,8 +98,9 @@ def fit(
 ) -> dict:
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it. ``settings``:
     draws, tune, chains, seed, prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or
-    as the CLI's flags: ``pooled=True``, ``by="segment"``: the breakdown) and the type's
-    options (e.g. control)."""
+    as the CLI's flags: ``pooled=True``, ``by="segment"``: the breakdown), the likelihood of
+    a type that offers several (``likelihood="mean"`` for revenue) and the type's options (e.g.
+    control)."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}
