@@ -16,7 +16,7 @@ from rich.text import Text
 
 from vibes_core.summary import relative_words
 from vibes_core.text import printable
-from vibes_core.types import get_type
+from vibes_core.types import summary_type
 from vibes_core.units import hdi, number, percent, seconds
 
 
@@ -32,7 +32,7 @@ def cell(value, shown_in, brief: bool = False) -> str:
 
 def summary_table(summary: dict) -> tuple[list[str], list[list[str]], str | None]:
     """Headers, one row of cells per group, and what a * after a group's name means."""
-    kind = get_type(summary["type"])
+    kind = summary_type(summary)
     quantity = kind.unit
     groups = summary["groups"]
     title, numerator, denominator = kind.counts
@@ -112,7 +112,7 @@ def print_summary(summary: dict, console: Console | None = None) -> None:
     console.print(table)
     if marked:
         console.print(shown(f"* {marked}", "dim"))
-    for note in get_type(summary["type"]).notes(summary):
+    for note in summary_type(summary).notes(summary):
         console.print(shown(note, "dim"))
     if "segments" in summary:
         console.print(shown(spreads(summary), "dim"))
@@ -130,7 +130,7 @@ def print_csv(summary: dict, file=None) -> None:
 
     from vibes_core.stats import label
 
-    statistics = [s.name for s in get_type(summary["type"]).statistics]
+    statistics = [s.name for s in summary_type(summary).statistics]
     header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
     header += ["expected_loss", "uplift_rel", "uplift_rel_low", "uplift_rel_high"]
     header += ["p_beats_control", *statistics]
@@ -221,10 +221,13 @@ def formatted(summary: dict, shown: str) -> str:
 
 
 def model_name(summary: dict) -> str:
+    """The type, its likelihood when not the default and its model when not the plain one:
+    "revenue", "revenue, unit mean", "ab-test, pooled", "revenue, by segment"."""
+    named = summary_type(summary).titled()
     if "segments" in summary:
-        return f"{summary['type']}, by {summary['by']}"
+        return f"{named}, by {summary['by']}"
     pooled = summary.get("model") == "pooled"
-    return f"{summary['type']}, pooled" if pooled else summary["type"]
+    return f"{named}, pooled" if pooled else named
 
 
 def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
@@ -234,7 +237,7 @@ def segment_rows(summary: dict) -> tuple[list[str], list[list[str]]]:
     segments), the segment's own (its data alone), P(beats the control) and its verdict."""
     from vibes_core.stats import label
 
-    kind = get_type(summary["type"])
+    kind = summary_type(summary)
     headers = [summary["by"], "share", kind.group_column, f"uplift [{hdi(summary['hdi_prob'])}]"]
     headers += ["own", f"P(>{summary['control']})"[:12], "verdict"]
     rows = []
@@ -327,7 +330,7 @@ def hyperparameters(summary: dict) -> str:
 def hyperparameter_rows(summary: dict) -> list[tuple[str, str, str]]:
     """A pooled or segmented fit's hyperparameters: name (with the group it is of, if any),
     estimate and HDI in its unit, and meaning."""
-    kind = get_type(summary["type"])
+    kind = summary_type(summary)
     fields = kind.segment_hyperparameters if "segments" in summary else kind.hyperparameters
     units = {f.name: f.unit for f in fields}
     return [
