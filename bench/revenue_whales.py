@@ -4,8 +4,8 @@
 The whale scenario: 5% of users buy; a buyer spends LogNormal(log 40, 1) (a typical buyer 40);
 0.5% of buyers spend 100 times that. The well-behaved one: the same without whales. Each run is
 an A/A test of two variants of USERS users each, drawn alike; each model's exact posterior
-(its default prior: the code `vibes posterior --exact` runs; the unit mean's through
-vibes_core.families.UnitMean, not wired to the CLI yet) gives, per variant:
+(its default prior: the code `vibes posterior --exact` runs, and `--likelihood mean` for the
+unit mean's) gives, per variant:
 
 - bias: its posterior mean of the value per user over the truth, minus 1;
 - coverage: how often its 94% HDI holds the true value per user (nominal 94%);
@@ -27,7 +27,6 @@ import time
 
 import numpy as np
 
-from vibes_core.families import UnitMean
 from vibes_core.types import get_type
 from vibes_core.types.base import Stats
 from vibes_core.types.revenue import TAIL_ALARM
@@ -35,7 +34,8 @@ from vibes_core.types.revenue import TAIL_ALARM
 SHARE, TYPICAL, SD, WHALES, FACTOR = 0.05, 40.0, 1.0, 0.005, 100.0
 PROB = 0.94
 PER_CALL = 100  # experiments (200 groups) per exact posterior
-REVENUE, MEAN = get_type("revenue"), UnitMean()
+REVENUE = get_type("revenue")
+MEAN = REVENUE.with_likelihood("mean")
 
 
 def simulated(users: int, experiments: int, whales: float, rng) -> Stats:
@@ -53,13 +53,6 @@ def simulated(users: int, experiments: int, whales: float, rng) -> Stats:
             column.append(float(value))
     names = [f"{i // 2}{'AB'[i % 2]}" for i in range(2 * experiments)]
     return Stats(names, {name: np.array(column) for name, column in columns.items()})
-
-
-def mean_prior(stats: Stats) -> dict[str, float]:
-    prior = {p.name: p.default for p in MEAN.priors}
-    for name in MEAN.from_the_data:
-        prior[name] = REVENUE.from_data(name, stats, prior)
-    return prior
 
 
 def measured(estimate, truth: float) -> dict[str, np.ndarray]:
@@ -81,7 +74,7 @@ def scenario(users: int, runs: int, whales: float, rng) -> dict[str, dict[str, n
         stats = simulated(users, min(PER_CALL, runs - start), whales, rng)
         prior = REVENUE.prior(None, stats)
         found["log-normal"].append(measured(REVENUE.exact(stats, prior), truth))
-        found["unit mean"].append(measured(MEAN.exact(stats, mean_prior(stats)), truth))
+        found["unit mean"].append(measured(MEAN.exact(stats, MEAN.prior(None, stats)), truth))
         fits = REVENUE.tail_fit(stats, prior)
         found["warned"].append(np.array([fit.p_value < TAIL_ALARM for fit in fits]))
     warned = np.concatenate(found.pop("warned"))
@@ -110,6 +103,9 @@ def row(data: str, users: int, model: str, found: dict, width: float) -> str:
 
 
 def main() -> None:
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
+        return
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     sizes = [int(x) for x in sys.argv[2:]] or [20_000, 100_000, 1_000_000]
     rng = np.random.default_rng(2026)

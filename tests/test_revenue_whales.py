@@ -10,14 +10,13 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats as distributions
 
-from vibes_core.families import UnitMean
 from vibes_core.types import get_type
 from vibes_core.types.base import Stats
 from vibes_core.types.revenue import TAIL_ALARM
 from vibes_core.units import number
 
 REVENUE = get_type("revenue")
-MEAN = UnitMean()
+MEAN = REVENUE.with_likelihood("mean")  # the unit mean's Normal model (families.UnitMean)
 # The whale scenario: 5% of users buy, a typical buyer spends 40 (log-normal, sd 1 of the
 # logs), and 0.5% of buyers spend 100 times as much.
 SHARE, TYPICAL, SD, WHALES, FACTOR = 0.05, 40.0, 1.0, 0.005, 100.0
@@ -52,11 +51,8 @@ def of_users(values: list[np.ndarray]) -> Stats:
 
 
 def mean_prior(stats: Stats) -> dict[str, float]:
-    """The unit-mean model's default prior, its data-given parameters through the family."""
-    prior = {p.name: p.default for p in MEAN.priors}
-    for name in MEAN.from_the_data:
-        prior[name] = REVENUE.from_data(name, stats, prior)
-    return prior
+    """The unit-mean model's default prior, its data-given parameters from the data."""
+    return MEAN.prior(None, stats)
 
 
 def student_t(values: np.ndarray, prior: dict[str, float]):
@@ -217,7 +213,8 @@ def test_the_summary_warns_of_whales_in_one_line_and_not_of_log_normal_data(cli,
             spent = values[(variants == name) & (values > 0)]
             said = f"variant {name}: its buyers' mean value is {number(spent.mean())}, where"
             [line] = [line for line in lines if said in line]
-            assert "value per user is then likely too low" in line and "--model mean" in line
+            assert "value per user is then likely too low" in line
+            assert "--likelihood mean (the mean of the values themselves) stays honest" in line
     assert any("log-normal model" in w for w in result.json()["warnings"])
 
     generated = tmp_path / "revenue.parquet"

@@ -3,7 +3,8 @@
 Saved with the experiment in the lake (the dashboard's options panel sets them), so that
 `vibes posterior`, the dashboard and notebooks answer alike by default; what a command line
 or a call gives explicitly wins over what is saved. None of them changes the fit except the
-prior (part of the cache key): a new HDI probability or control re-summarizes cached draws.
+prior and the likelihood (parts of the cache key): a new HDI probability or control
+re-summarizes cached draws.
 """
 
 import math
@@ -20,12 +21,14 @@ HDI_PROB_RANGE = (0.5, 0.999)
 class Analysis:
     """Each None: not set (the default applies). ``control`` is the type's reference group,
     ``threshold`` a Bernoulli rate to beat, ``split`` the intended traffic split for the SRM
-    check, ``max_loss`` and ``rope`` the verdict's thresholds (shares of the control's mean)."""
+    check, ``max_loss`` and ``rope`` the verdict's thresholds (shares of the control's mean),
+    ``likelihood`` one of those the type offers (ExperimentType.likelihoods)."""
 
     control: str | None = None
     hdi_prob: float | None = None
     threshold: float | None = None
     prior: str | None = None
+    likelihood: str | None = None
     split: dict[str, float] | None = None
     max_loss: float | None = None
     rope: float | None = None
@@ -134,6 +137,7 @@ PARSERS = {
     "hdi_prob": hdi_prob,
     "threshold": threshold,
     "prior": text,
+    "likelihood": text,
     "split": split,
     "max_loss": share("the verdict's largest expected loss"),
     "rope": share("the verdict's region of practical equivalence"),

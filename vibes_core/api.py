@@ -8,6 +8,7 @@
     vc.events("signups").group_by("outcome").count().to_pandas()   # an Ibis table
     vc.fit("signups")                             # the MCMC posterior, summarized (cached)
     vc.fit("signups", exact=True)                 # the closed-form one, in milliseconds
+    vc.fit("spend", likelihood="mean")            # revenue: the unit mean's model (whales)
 
 Each call opens the lake of the current configuration (``VIBES_HOME`` etc.) and closes it,
 unless given ``lake=`` from ``open_lake()``. Data goes through the same validation as a file
@@ -27,7 +28,7 @@ from vibes_core.lake import Lake
 if TYPE_CHECKING:
     from vibes_core.schema import Summary
 
-FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model")
+FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model", "likelihood")
 
 
 def open_lake() -> Lake:
@@ -102,7 +103,8 @@ def fit(
     """The decision-ready summary, as ``vibes posterior NAME --json`` prints it (a dict, its
     keys as vibes_core.schema.Summary declares them). ``settings``: draws, tune, chains, seed,
     prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or as the CLI's flags:
-    ``pooled=True``, ``by="segment"``: the breakdown) and the type's options (e.g. control)."""
+    ``pooled=True``, ``by="segment"``: the breakdown), the likelihood of a type that offers
+    several (``likelihood="mean"`` for revenue) and the type's options (e.g. control)."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}

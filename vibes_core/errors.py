@@ -12,6 +12,7 @@ from collections.abc import Callable
 CORE_NAMES = {
     "control": "the control",
     "prior": "the prior",
+    "likelihood": "the likelihood",
     "split": "the split",
     "threshold": "the threshold",
     "hdi_prob": "the HDI probability",

@@ -6,10 +6,13 @@ exact posterior. A new family is a new class here (and, if it has a closed form 
 - ``GammaPoisson``: a rate per unit of exposure per group, from event counts and exposure.
 - ``LogNormalHurdle``: a value per user per group: the share of users with a value (Beta-
   Binomial) times the mean of a log-normal amount for those (Normal-Inverse-Gamma).
+- ``UnitMean``: a value per user per group, on the same statistics: the mean of the values
+  themselves, Normal by the central limit theorem (Normal-Inverse-Gamma), whatever their tail.
 
 All are fitted on sufficient statistics (one row per group), never on one row per event.
-Each also has a pooled (hierarchical) model: the groups' parameters on a link scale (log-odds,
-log rate) drawn from Normal(mu, tau), mu and tau estimated with the groups (``pooled``).
+The first three also have a pooled (hierarchical) model: the groups' parameters on a link scale
+(log-odds, log rate) drawn from Normal(mu, tau), mu and tau estimated with the groups
+(``pooled``).
 """
 
 import math
@@ -511,8 +514,6 @@ class LogNormalHurdle(ExperimentType, ExactPosterior, Poolable, SimulatesFutures
     parts: ClassVar[tuple[str, str]] = ("conversion", "value_per_buyer")
 
     def from_data(self, prior: str, stats: Stats, values: dict[str, float]) -> float:
-        if prior in UnitMean.from_the_data:
-            return UnitMean().from_data(prior, stats, values)
         buyers = stats["buyers"].sum()
         if prior == "p_center":
             return float(share_estimate(buyers, stats["users"].sum())[0])
@@ -793,7 +794,7 @@ def predictive_tail(mu, sd, sizes, rng, top: int = TAIL_TOP):
 
 
 # --- the unit mean's Normal model -----------------------------------------------------------
-class UnitMean:
+class UnitMean(ExperimentType, ExactPosterior, SimulatesFutures):
     """Value per user as the mean of the users' values themselves (0 for most), whatever
     their distribution: each user's value ~ Normal(value, variance) as the likelihood of the
     mean (by the central limit theorem, the mean of many users is Normal whatever the tail),
@@ -814,11 +815,17 @@ class UnitMean:
     not matter), with the weight of one user (kappa) and two (2 shape). A value per user
     below 0 has posterior mass only where the data is too thin to rule it out.
 
-    Wiring (a model value, ``--model mean``): its priors ``priors`` (the NaN defaults from
-    ``from_data``, which LogNormalHurdle.from_data forwards), ``model``, ``exact``,
-    ``quantity_draws``; the variables to diagnose are the model's free ones (p, variance,
-    value: ExperimentType.diagnosed as it is); futures ``future_truths``, ``future_stats``,
-    ``future_draws``. Each has the signature of ExperimentType's method of that name."""
+    A family on LogNormalHurdle's statistics (the same rows of ``sufficient_stats``), so that a
+    type of values offers it as a likelihood beside that one (revenue: ``--likelihood mean``).
+    It has an exact posterior and simulates futures; it has no pooled or segmented model.
+    Every free variable is diagnosed (p, variance, value)."""
+
+    statistics = LogNormalHurdle.statistics
+    size = "users"
+    events = "users"
+    counts = LogNormalHurdle.counts
+    parameter = "value"
+    unit = VALUE
 
     priors = (
         Prior("alpha", 1.0, "Beta prior of the share of buyers: pseudo-buyers"),
@@ -841,7 +848,6 @@ class UnitMean:
             high=1e100,
         ),
     )
-    from_the_data = ("center", "sd")  # the priors whose default is computed from the data
     model_summary = (
         "p ~ Beta(alpha, beta), buyers ~ Binomial(users, p); the value of a user (0 for "
         "most) ~ Normal(value, variance), value ~ Normal(center, variance / kappa), variance "

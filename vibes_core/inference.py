@@ -51,6 +51,9 @@ class Settings:
     seed: int = 1
     prior: str | dict | tuple | None = None  # see ExperimentType.prior; None: the defaults
     model: Model = field(default_factory=Independent)  # or Pooled(), Segmented(by), ...
+    # One of the type's likelihoods (ExperimentType.likelihoods); None: the experiment's saved
+    # one, else the type's default.
+    likelihood: str | None = None
     hdi_prob: float | None = None  # None: the experiment's saved one, else 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
 
@@ -82,6 +85,7 @@ def posterior(
     check_applies(kind, settings.options)
     for problem in experiment.problems:  # what of its catalog row was left out
         warn(f"{name}: {problem}")
+    kind = likelihood_of(kind, settings.likelihood, experiment.analysis.likelihood, warn, name)
     current = lake.snapshot_id()
     if as_of is not None and not 0 <= as_of <= current:
         raise InvalidOption(f"{option('as_of')} {as_of} does not exist: the lake is at {current}")
@@ -119,6 +123,7 @@ def posterior(
         "experiment": name,
         "type": kind.name,
         "model": model.name,
+        **({"likelihood": kind.likelihood} if kind.likelihood else {}),  # not the default
         "snapshot": snapshot,
         "prior": prior,
         "hdi_prob": settings.hdi_prob,
@@ -195,6 +200,7 @@ def fit_and_store(
                     "sampler": SAMPLER,
                     "model_version": kind.model_version,
                     "model": fitting.model.name,
+                    **likelihood_part(kind),
                 },
                 metrics={"fit_seconds": seconds, **numeric(diagnostics)},
                 summary=result,
@@ -253,9 +259,9 @@ def check_applies(kind: "ExperimentType", options: dict) -> None:
 
 def check_analysis(lake: Lake, experiment: catalog.Experiment, analysis: Analysis) -> None:
     """Raise the error a posterior with ``analysis`` would meet (an option the type does not
-    take, a prior it does not have, a control or split of unknown groups), without fitting
-    anything."""
-    kind = get_type(experiment.type)
+    take, a likelihood it does not offer, a prior it does not have, a control or split of
+    unknown groups), without fitting anything."""
+    kind = get_type(experiment.type).with_likelihood(analysis.likelihood)
     check_applies(kind, analysis.summary_options())
     data = kind.stats(catalog.sufficient_stats(lake, experiment))
     unfit = unfit_options(kind, data, analysis.summary_options(), analysis.prior)
@@ -263,10 +269,36 @@ def check_analysis(lake: Lake, experiment: catalog.Experiment, analysis: Analysi
         key, why = next(iter(unfit.items()))
         raise InvalidOption(why if key == "prior" else f"{option(key)}: {why}")
     settings = Settings(
-        prior=analysis.prior, hdi_prob=analysis.hdi_prob, options=analysis.summary_options()
+        prior=analysis.prior,
+        hdi_prob=analysis.hdi_prob,
+        likelihood=analysis.likelihood,
+        options=analysis.summary_options(),
     )
     if kind.has_exact:  # else MCMC only: nothing more can be checked without a fit
         posterior(lake, experiment, settings, exact=True)
+
+
+def likelihood_of(
+    kind: "ExperimentType",
+    given: str | None,
+    saved: str | None,
+    warn: Callable[[str], None],
+    name: str,
+) -> "ExperimentType":
+    """The type object analysing with the likelihood ``given`` (one the type does not offer:
+    an error), else with the experiment's ``saved`` one: a saved likelihood the type does not
+    offer (any more) is left out with a warning, as other saved options are."""
+    if given is not None:
+        return kind.with_likelihood(given)
+    try:
+        return kind.with_likelihood(saved)
+    except InvalidOption as error:
+        warn(
+            f"{name}'s saved likelihood is left out: {error}; change it with `o` in the "
+            f"dashboard or `vibes experiments options {name} --likelihood ...` (--reset clears "
+            "them all)"
+        )
+        return kind
 
 
 def with_saved_options(
@@ -384,7 +416,8 @@ def with_plots(summary: "Summary", fitting: Fitting, posterior, options: dict) -
 def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
     """Everything a fit depends on. The data enters as its sufficient statistics: a new
     upload changes them (a miss), an upload to another experiment does not (still a hit).
-    The model adds its part (none for the independent one: fits cached before stay hits)."""
+    The model adds its part (none for the independent one: fits cached before stay hits), and
+    so does a likelihood that is not the type's default."""
     kind = fitting.kind
     parts = {
         "experiment": name,
@@ -397,8 +430,14 @@ def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
         "pymc": version("pymc"),
         **fit_settings(settings),
         **fitting.model.key(fitting.data),
+        **likelihood_part(kind),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def likelihood_part(kind: "ExperimentType") -> dict:
+    """The likelihood, in a cache key or a fit's params: none for the type's default."""
+    return {"likelihood": kind.likelihood} if kind.likelihood else {}
 
 
 def fit_settings(settings: Settings) -> dict:

@@ -178,8 +178,8 @@ class Pooled(Hierarchical):
     def problem(self, kind, name: str, exact: bool) -> VibesError | None:
         if not isinstance(kind, Poolable):
             return VibesError(
-                f"{name} is a {kind.name} experiment, which has no pooled model: leave out "
-                f"{option('pooled')}"
+                f"{name} is a {kind.name} experiment, which has no pooled model"
+                f"{kind.with_which()}: leave out {option('pooled')}"
             )
         if exact:
             pooled, exact = option("pooled"), option("exact")
@@ -228,7 +228,10 @@ class Segmented(Hierarchical):
             by, exact = f"{option('by')} {printable(self.by)}", option("exact")
             return VibesError(f"{by} is fitted with MCMC only: leave out {exact}")
         if kind.segment_columns and not isinstance(kind, Segmentable):
-            return VibesError(f"{name} is a {kind.name} experiment, which has no breakdown model")
+            return VibesError(
+                f"{name} is a {kind.name} experiment, which has no breakdown model"
+                f"{kind.with_which()}: leave out {option('by')}"
+            )
         return None  # a column it has not: said where the column is read (catalog)
 
     def data(self, kind, stats: "Stats", rows: list[dict], control, segment_rows) -> Data:

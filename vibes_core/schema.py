@@ -111,6 +111,9 @@ class Answer(TypedDict):
     type: str
     # pooled: the hierarchical model (--pooled); segmented: the breakdown (--by)
     model: Model
+    # A likelihood other than the type's default (--likelihood): its name, e.g. revenue's
+    # "mean"; absent for the default.
+    likelihood: NotRequired[str]
     snapshot: int  # the DuckLake snapshot the data was read at
     prior: dict[str, float]  # every prior parameter by name, defaults filled in
     hdi_prob: float  # the probability inside each HDI

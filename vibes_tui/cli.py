@@ -470,6 +470,23 @@ def check_prior(value: str | None) -> str | None:
 
 
 Prior = Annotated[str | None, typer.Option(help=prior_help(), callback=check_prior)]
+
+
+def likelihood_help() -> str:
+    """The types that offer several likelihoods, and theirs (the default first), from the
+    registry."""
+    offered = "; ".join(
+        f"{kind.name}: {kind.likelihoods[0]} (the default), {', '.join(kind.likelihoods[1:])}"
+        for kind in registry().values()
+        if len(kind.likelihoods) > 1
+    )
+    return (
+        "the likelihood, the family of the data, for a type that offers several "
+        f"({offered or 'none does'}; `vibes experiments schema` describes each)"
+    )
+
+
+Likelihood = Annotated[str | None, typer.Option(help=likelihood_help(), show_default=False)]
 # The analysis options (vibes_core.analysis): for one answer (`posterior`), or saved with the
 # experiment (`experiments options`).
 HdiProb = Annotated[
@@ -599,6 +616,7 @@ def posterior(
     ] = None,
     as_of_version: AsOf = None,
     prior: Prior = None,
+    likelihood: Likelihood = None,
     hdi_prob: HdiProb = None,
     threshold: Threshold = None,
     control: Control = None,
@@ -640,6 +658,7 @@ def posterior(
         seed=seed,
         prior=prior,
         model=chosen(pooled, by),
+        likelihood=likelihood,
         hdi_prob=hdi_prob,
         options=given_options(threshold, control, split, max_loss, rope),
     )
@@ -677,6 +696,7 @@ def experiments_options(
         ),
     ] = False,
     prior: Prior = None,
+    likelihood: Likelihood = None,
     hdi_prob: HdiProb = None,
     threshold: Threshold = None,
     control: Control = None,
@@ -691,7 +711,7 @@ def experiments_options(
     from vibes_core.analysis import Analysis
 
     options = given_options(threshold, control, split, max_loss, rope)
-    given = Analysis(prior=prior, hdi_prob=hdi_prob, **options)
+    given = Analysis(prior=prior, likelihood=likelihood, hdi_prob=hdi_prob, **options)
     with catalog.open_lake() as lake:
         experiment = catalog.get(lake, name)
         if not reset and not given.as_json():
@@ -699,11 +719,17 @@ def experiments_options(
                 say(f"vibes: warning: {name}: {problem}")
             emit(experiment.analysis.as_json())
             return
+        saved = given if reset else given.over(experiment.analysis)
         if given.as_json():  # its answer says what of the row was left out
+            from dataclasses import replace
+
             from vibes_core import inference
 
-            inference.check_analysis(lake, experiment, given)
-        saved = given if reset else given.over(experiment.analysis)
+            # Checked with the likelihood they will be used with; a likelihood given, with the
+            # prior it will be used with.
+            prior = saved.prior if given.likelihood else given.prior
+            checked = replace(given, likelihood=saved.likelihood, prior=prior)
+            inference.check_analysis(lake, experiment, checked)
         catalog.save_analysis(lake, name, saved)
     shown = ", ".join(f"{key} {value}" for key, value in saved.as_json().items())
     say(f"saved the options of {name}: {shown}" if shown else f"cleared the options of {name}")

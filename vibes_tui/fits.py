@@ -1,9 +1,10 @@
 """MCMC fits that outlive the screen that started them.
 
 A fit takes 20-30 s. One started by an experiment's screen runs in an app-level worker, keyed by
-what it fits (experiment, model, snapshot, prior), so that leaving the screen neither stops it
-nor throws it away: it finishes and is cached, and the screen opened again follows it (its
-progress, then its result) instead of starting another. Fits stop only when the app quits.
+what it fits (experiment, model, snapshot, prior, likelihood), so that leaving the screen
+neither stops it nor throws it away: it finishes and is cached, and the screen opened again
+follows it (its progress, then its result) instead of starting another. Fits stop only when the
+app quits.
 """
 
 import threading
@@ -16,7 +17,7 @@ from vibes_core.errors import VibesError, first_line
 from vibes_core.schema import Summary
 from vibes_tui.wording import field_name
 
-FitKey = tuple  # (experiment, model, as_of, prior): what one fit's draws depend on
+FitKey = tuple  # (experiment, model, as_of, prior, likelihood): what one fit's draws depend on
 
 
 class FitStopped(Exception):

@@ -17,7 +17,7 @@ from rich.text import Text
 from vibes_core.schema import GroupRow, Summary, Verdict, segments_of
 from vibes_core.summary import relative_words
 from vibes_core.text import printable
-from vibes_core.types import get_type
+from vibes_core.types import summary_type
 from vibes_core.units import hdi, number, percent, seconds
 
 
@@ -33,7 +33,7 @@ def cell(value, shown_in, brief: bool = False) -> str:
 
 def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], str | None]:
     """Headers, one row of cells per group, and what a * after a group's name means."""
-    kind = get_type(summary["type"])
+    kind = summary_type(summary)
     quantity = kind.unit
     groups = summary["groups"]
     title, numerator, denominator = kind.counts
@@ -113,7 +113,7 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
     console.print(table)
     if marked:
         console.print(shown(f"* {marked}", "dim"))
-    for note in get_type(summary["type"]).notes(summary):
+    for note in summary_type(summary).notes(summary):
         console.print(shown(note, "dim"))
     if segments_of(summary) is not None:
         console.print(shown(spreads(summary), "dim"))
@@ -131,7 +131,7 @@ def print_csv(summary: Summary, file=None) -> None:
 
     from vibes_core.stats import label
 
-    statistics = [s.name for s in get_type(summary["type"]).statistics]
+    statistics = [s.name for s in summary_type(summary).statistics]
     header = ["segment", "group", "control", "mean", "hdi_low", "hdi_high", "p_best"]
     header += ["expected_loss", "uplift_rel", "uplift_rel_low", "uplift_rel_high"]
     header += ["p_beats_control", *statistics]
@@ -223,11 +223,13 @@ def formatted(summary: Summary, shown: str) -> str:
 
 
 def model_name(summary: Summary) -> str:
-    """The type, and the model when it is not the independent one: "ab-test, by country"."""
+    """The type, its likelihood when not the default and its model when not the plain one:
+    "revenue", "revenue, unit mean", "ab-test, pooled", "revenue, by segment"."""
     from vibes_core.models import of_summary
 
     title = of_summary(summary).title()
-    return f"{summary['type']}, {title}" if title else summary["type"]
+    named = summary_type(summary).titled()
+    return f"{named}, {title}" if title else named
 
 
 def segment_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
@@ -237,7 +239,7 @@ def segment_rows(summary: Summary) -> tuple[list[str], list[list[str]]]:
     segments), the segment's own (its data alone), P(beats the control) and its verdict."""
     from vibes_core.stats import label
 
-    kind = get_type(summary["type"])
+    kind = summary_type(summary)
     headers = [summary["by"], "share", kind.group_column, f"uplift [{hdi(summary['hdi_prob'])}]"]
     headers += ["own", f"P(>{summary['control']})"[:12], "verdict"]
     rows = []
@@ -332,7 +334,7 @@ def hyperparameter_rows(summary: Summary) -> list[tuple[str, str, str]]:
     estimate and HDI in its unit, and meaning."""
     from vibes_core.models import of_summary
 
-    fields = of_summary(summary).hyperparameter_fields(get_type(summary["type"]))
+    fields = of_summary(summary).hyperparameter_fields(summary_type(summary))
     units = {f.name: f.unit for f in fields}
     return [
         (

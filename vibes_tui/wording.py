@@ -7,6 +7,7 @@ FLAGS = {"as_of": "--as-of-version"}
 FIELDS = {
     "control": "Control",
     "prior": "Prior",
+    "likelihood": "Likelihood",
     "split": "Intended split",
     "threshold": "Threshold",
     "hdi_prob": "HDI probability",

@@ -38,13 +38,14 @@ def registry() -> dict[str, ExperimentType]:
             raise ConfigError(f"VIBES_TYPES names {module!r}, which defines no TYPE")
         if not isinstance(found, ExperimentType):
             continue
-        check_names(found, module)
-        lacking = missing(found)
-        if lacking:
-            raise ConfigError(
-                f"{module!r}: the type {found.name!r} declares what it does not define "
-                f"({'; '.join(lacking)}): define them, or leave the capability out"
-            )
+        for kind in likelihood_types(found, module):  # the type, and each other likelihood's
+            check_names(kind, module)
+            lacking = missing(kind)
+            if lacking:
+                raise ConfigError(
+                    f"{module!r}: the type {kind.titled()!r} declares what it does not define "
+                    f"({'; '.join(lacking)}): define them, or leave the capability out"
+                )
         if found.name in types:
             raise ConfigError(
                 f"{origin[found.name]!r} and {module!r} both define the experiment type "
@@ -64,6 +65,39 @@ def imported(module: str):
         raise ConfigError(
             f"VIBES_TYPES names {module!r}, which cannot be imported: {said}"
         ) from error
+
+
+def likelihood_types(kind: ExperimentType, module: str) -> list[ExperimentType]:
+    """The type, and the type object of each other likelihood it offers: each one of the same
+    type, analysing with that likelihood; their names plain words, each named once."""
+    names = kind.likelihoods
+    if any(not (isinstance(n, str) and WORDS.fullmatch(n)) for n in names) or len(
+        set(names)
+    ) != len(names):
+        raise ConfigError(
+            f"{module!r}: the type {kind.name!r} names its likelihoods "
+            f"{printable(repr(names))}: distinct lowercase words joined by hyphens"
+        )
+    found = [kind]
+    for name in names[1:]:
+        try:
+            other = kind.with_likelihood(name)
+        except NotImplementedError:
+            other = None
+        if not (
+            kind.likelihood is None
+            and isinstance(other, ExperimentType)
+            and other.name == kind.name
+            and other.likelihood == name
+            and other.likelihoods == names
+        ):
+            raise ConfigError(
+                f"{module!r}: the type {kind.name!r} offers the likelihood {name!r}, but its "
+                "likelihood_type(name) is not a type of that name analysing with it (and TYPE "
+                "analyses with the first, its likelihood None)"
+            )
+        found.append(other)
+    return found
 
 
 def check_names(kind: ExperimentType, module: str) -> None:
@@ -93,3 +127,8 @@ def get_type(name: str) -> ExperimentType:
         raise VibesError(
             f"unknown experiment type {name!r}: choose one of {', '.join(registry())}"
         ) from None
+
+
+def summary_type(summary: dict) -> ExperimentType:
+    """The type object a summary was made with: its type's, with its likelihood if any."""
+    return get_type(summary["type"]).with_likelihood(summary.get("likelihood"))

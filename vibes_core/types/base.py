@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from vibes_core.capabilities import MAX_SEGMENTS, ExactPosterior, Poolable, Segmentable
-from vibes_core.errors import VibesError, option
+from vibes_core.errors import InvalidOption, VibesError, option
+from vibes_core.names import quoted
 from vibes_core.stats import Stats
 from vibes_core.units import PROBABILITY, Unit
 
@@ -167,6 +168,48 @@ class ExperimentType:
     fields: ClassVar[tuple[Field, ...]] = ()  # what this type adds to the summary
     table_hides: ClassVar[tuple[str, ...]] = ()  # shared columns its table leaves out
 
+    # --- likelihoods: the family of the data, when a type offers several ---------------------
+    # The names it offers, its default first (empty: it has one); `--likelihood NAME`.
+    likelihoods: ClassVar[tuple[str, ...]] = ()
+    # The one this object analyses with when it is not its type's default (None: the default),
+    # and how a title says it ("unit mean": "revenue, unit mean").
+    likelihood: ClassVar[str | None] = None
+    likelihood_title: ClassVar[str] = ""
+
+    def with_likelihood(self, name: str | None) -> "ExperimentType":
+        """The type object that analyses with the likelihood ``name``: this one for None or its
+        own (the default's name for the default), another of ``likelihoods`` through
+        ``likelihood_type``; any other name is an InvalidOption saying which there are."""
+        own = self.likelihood or (self.likelihoods[0] if self.likelihoods else None)
+        if name is None or name == own:
+            return self
+        if name not in self.likelihoods:
+            if not self.likelihoods:
+                raise InvalidOption(
+                    f"{option('likelihood')} {quoted(name)}: {self.name} experiments have one "
+                    f"likelihood; leave out {option('likelihood')}"
+                )
+            default, *others = self.likelihoods
+            raise InvalidOption(
+                f"{option('likelihood')} {quoted(name)} is not a likelihood of {self.name} "
+                "experiments: "
+                f"choose {default} (the default) or {', '.join(others)}"
+            )
+        return self.likelihood_type(name)
+
+    def likelihood_type(self, name: str) -> "ExperimentType":
+        """The type object of another of its ``likelihoods`` (a type offering several)."""
+        raise NotImplementedError
+
+    def with_which(self) -> str:
+        """Said after what it has or has not, of a likelihood not the default: " with
+        --likelihood mean" (in the CLI's words); else nothing."""
+        return f" with {option('likelihood')} {self.likelihood}" if self.likelihood else ""
+
+    def titled(self) -> str:
+        """Its name, and its likelihood when it is not the default: "revenue, unit mean"."""
+        return f"{self.name}, {self.likelihood_title}" if self.likelihood else self.name
+
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
@@ -221,6 +264,19 @@ class ExperimentType:
             }
             if self.has_segments
             else None,
+            "likelihoods": [
+                {
+                    "name": name,
+                    "default": name == self.likelihoods[0],
+                    "model": kind.model_summary,
+                    "priors": described(kind.priors),
+                    "exact": kind.has_exact,
+                    "pooled": kind.has_pooled,
+                    "segmented": kind.has_segments,
+                }
+                for name in self.likelihoods
+                for kind in [self.with_likelihood(name)]
+            ],
             "quantity": self.quantity,
             "unit": self.unit.name,
             "exact": self.has_exact,
@@ -295,7 +351,7 @@ class ExperimentType:
         ``priors``: whose prior, the independent model's (``priors``, the default) or another
         model's (vibes_core.models), called ``what`` ("pooled ab-test") in an error."""
         priors = self.priors if priors is None else priors
-        what = what or self.name
+        what = what or (f"{self.name} ({self.likelihood_title})" if self.likelihood else self.name)
         values = {p.name: p.default for p in priors}
         names = list(values)
         if isinstance(given, str):

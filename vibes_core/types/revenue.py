@@ -1,13 +1,21 @@
-"""Revenue: the value per user (what each spent or earned, 0 for most), per variant."""
+"""Revenue: the value per user (what each spent or earned, 0 for most), per variant.
+
+Two likelihoods (``--likelihood``): ``log-normal`` (the default, ``Revenue``: the share of
+buyers times a log-normal value per buyer; pooled and broken down by segment too) and ``mean``
+(``RevenueMean``: the mean of the values themselves, Normal by the central limit theorem,
+which stays honest with a few very large values). Both read the same statistics; what they
+share of revenue (columns, demo data, statistics, the parts of the summary) is ``Values``.
+"""
 
 from vibes_core.capabilities import Segmentable
-from vibes_core.families import LogNormalHurdle
+from vibes_core.families import LogNormalHurdle, UnitMean
 from vibes_core.types.base import (
     SEGMENT,
     SEGMENTS,
     TIMESTAMP,
     Column,
     Demo,
+    ExperimentType,
     Field,
     GenerateOption,
     probability,
@@ -27,7 +35,11 @@ NEAR_MAX = 0.8  # a sample sd of the log values beyond this share of sd_max is w
 TAIL_ALARM = 0.01
 
 
-class Revenue(LogNormalHurdle, Segmentable):
+class Values(ExperimentType):
+    """Revenue whatever its likelihood: its columns, demo data, statistics and summary parts
+    (the share of buyers and the value per buyer, each with its HDI; a warning for a variant
+    with fewer than two buyers). A likelihood is a family beside it (vibes_core.families)."""
+
     name = "revenue"
     description = "Value per user (revenue, spend) per variant: most users 0, a long right tail"
     columns = (
@@ -55,6 +67,7 @@ class Revenue(LogNormalHurdle, Segmentable):
     demos = (Demo("checkout_revenue", "Revenue per visitor", 5000, {}),)
     summary_options = ("control",)
     quantity = "value per user"
+    likelihoods = ("log-normal", "mean")
     fields = (
         Field(
             "conversion",
@@ -116,6 +129,9 @@ class Revenue(LogNormalHurdle, Segmentable):
             .order_by(keys)
         )
 
+    def likelihood_type(self, name: str) -> ExperimentType:
+        return {"log-normal": TYPE, "mean": MEAN}[name]
+
     def extend(self, summary, estimate, stats, options):
         from vibes_core.posterior import intervals
 
@@ -133,6 +149,16 @@ class Revenue(LogNormalHurdle, Segmentable):
             for name, users, buyers in zip(names, stats["users"], stats["buyers"], strict=True)
             if users and buyers < FEW_BUYERS
         ]
+
+
+class Revenue(Values, LogNormalHurdle, Segmentable):
+    """The log-normal likelihood (the default): pooled and broken down by segment too; each
+    summary checks the fit of its tail (``tail_warnings``) and the spread that presses on
+    sd_max."""
+
+    def extend(self, summary, estimate, stats, options):
+        super().extend(summary, estimate, stats, options)
+        names = estimate.names
         sd_max = options["prior"]["sd_max"]
         summary["warnings"] += [
             f"the log values of variant {name} have an sd of {sd:.2g}, near the prior's sd_max "
@@ -156,8 +182,8 @@ class Revenue(LogNormalHurdle, Segmentable):
             f"variant {name}: its buyers' mean value is {VALUE.show(fit.observed)}, where the "
             f"log-normal model implies {VALUE.show(fit.implied)} (a mean so high has a "
             f"{percent(fit.p_value)} chance under it): a few very large values its tail does "
-            "not fit, and its value per user is then likely too low; --model mean (a model of "
-            "the values themselves) stays honest with a few very large values"
+            "not fit, and its value per user is then likely too low; --likelihood mean (the "
+            "mean of the values themselves) stays honest with a few very large values"
             for name, fit, held in zip(
                 estimate.names, self.tail_fit(stats, prior), pressed, strict=True
             )
@@ -175,4 +201,14 @@ def log_sd(stats):
     return np.where(enough, np.sqrt(spread / np.where(enough, n - 1, 1)), 0.0)
 
 
+class RevenueMean(Values, UnitMean):
+    """``--likelihood mean``: the unit mean's Normal model (vibes_core.families.UnitMean), its
+    exact posterior and futures; no pooled or segmented model, no log-normal tail to check."""
+
+    likelihood = "mean"
+    likelihood_title = "unit mean"
+    model_version = 1  # its own: cached fits of it miss when its model changes
+
+
 TYPE = Revenue()
+MEAN = RevenueMean()

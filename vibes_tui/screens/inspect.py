@@ -15,7 +15,7 @@ from textual.worker import Worker, get_current_worker
 from vibes_core.errors import NoExact, NotFound, VibesError, first_line
 from vibes_core.models import Independent, Model, Pooled, Segmented, toggled
 from vibes_core.schema import Summary, segments_of
-from vibes_core.types import get_type
+from vibes_core.types import get_type, summary_type
 from vibes_core.units import counted, number
 from vibes_tui.fits import FitJob
 from vibes_tui.report import (
@@ -146,11 +146,7 @@ class InspectScreen(WorkerScreen):
         """Everything again: after an upload, or for another snapshot or model. ``cache_first``:
         the numbers shown stay until the cached fit replaces them; the exact posterior is
         computed only if the cache has none (after new options: one summary, not three)."""
-        self.sub_title = (
-            self.experiment
-            + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
-            + (f", {self.model.title()}" if self.model.title() else "")
-        )
+        self.show_sub_title()
         self.fit_status("reading the posterior...")
         self.show_new_data(0)
         self.summary, self.tabs_loaded, self.exact_started = None, False, False
@@ -217,9 +213,11 @@ class InspectScreen(WorkerScreen):
         settings = inference.Settings(model=model)
 
         def cached(lake):
-            # The key of the fit's draws: a new prior is a new fit, other options are not.
+            # The key of the fit's draws: a new prior or likelihood is a new fit, other
+            # options are not.
             experiment = catalog.get(lake, name)
-            key = (name, model, as_of, experiment.analysis.prior)
+            analysis = experiment.analysis
+            key = (name, model, as_of, analysis.prior, analysis.likelihood)
             if self.app.fits.get(key) is not None or not use_cache:
                 return key, experiment, None
             found = inference.posterior(
@@ -412,10 +410,23 @@ class InspectScreen(WorkerScreen):
 
     # --- showing ------------------------------------------------------------------------
 
+    def show_sub_title(self, summary: Summary | None = None) -> None:
+        """The experiment, the snapshot if not the latest, the likelihood if not the type's
+        default (known from a summary: the saved one, or the default) and the model."""
+        kind = summary_type(summary) if summary else None
+        likelihood = f", {kind.likelihood_title}" if kind and kind.likelihood else ""
+        self.sub_title = (
+            self.experiment
+            + (f" as of snapshot {self.as_of}" if self.as_of is not None else "")
+            + likelihood
+            + (f", {self.model.title()}" if self.model.title() else "")
+        )
+
     def show(self, summary: Summary) -> None:
         if summary["method"] == "exact" and self.summary and self.summary["method"] == "mcmc":
             return  # the cached fit came first
         self.summary = summary
+        self.show_sub_title(summary)
         if not self.tabs_loaded and "plots" in summary:  # the other tabs' data, once this
             self.tabs_loaded = True  # posterior is on the screen (they compete for the GIL)
             self.call_after_refresh(self.load_data)
@@ -430,7 +441,7 @@ class InspectScreen(WorkerScreen):
         if segments is not None:  # the CLI's breakdown table, in the order of the forest plots
             headers, rows = segment_rows(summary)
             fill(table, rows, headers=headers, first_width=NAME_WIDTH)
-        notes = get_type(summary["type"]).notes(summary)
+        notes = summary_type(summary).notes(summary)
         self.query_one("#warnings", DataText).update(
             "\n".join([*map(plain, notes), *(f"warning: {plain(w)}" for w in summary["warnings"])])
         )
@@ -713,9 +724,9 @@ class InspectScreen(WorkerScreen):
         summary = self.summary or self.known
         if summary is None:
             return None
-        kind = get_type(summary["type"])
+        kind = summary_type(summary)
         if not has(kind) or len(summary["groups"]) < 2:
-            self.notify(f"{kind.name}: {missing} for this experiment", timeout=3)
+            self.notify(f"{kind.titled()}: {missing} for this experiment", timeout=3)
             return None
         return kind
 

@@ -1,12 +1,14 @@
 """The analysis options of one experiment (`o` on its screen): set, checked, saved in the lake.
 
-The CLI's --control, --hdi-prob, --threshold, --prior, --split, --max-loss and --rope, for the
-options the experiment's type takes. Saved with the experiment, they are what `vibes posterior`
-and the dashboard use by default (see vibes_core.analysis); an empty field is the default.
+The CLI's --control, --hdi-prob, --threshold, --likelihood, --prior, --split, --max-loss and
+--rope, for the options the experiment's type takes (a likelihood where it offers several).
+Saved with the experiment, they are what `vibes posterior` and the dashboard use by default
+(see vibes_core.analysis); an empty field is the default.
 
 Saving checks every field at once and says every problem, each after its field's name: each
 value as its parser reads it, then against the experiment's data as a posterior would
-(inference.unfit_options: a control or split of other groups, a prior the type does not take).
+(inference.unfit_options: a control or split of other groups, a prior the type does not take,
+with the likelihood chosen).
 No posterior is computed to check them: that took seconds, and the experiment's screen
 computes the one to show right after.
 """
@@ -32,15 +34,18 @@ from vibes_tui.widgets.data import DataText, plain
 from vibes_tui.widgets.inputs import Input
 from vibes_tui.wording import field_name
 
-# Each option: its label, and what the empty field means.
+# Each option typed: its label, and what the empty field means.
 FIELDS = {
     "hdi_prob": ("HDI probability", f"default {DEFAULT_HDI_PROB}"),
     "threshold": ("Threshold: report P(rate > it)", "none"),
-    "prior": ("Prior (name=value,...)", ""),  # the type's defaults, shown
+    "prior": ("Prior (name=value,...)", ""),  # the likelihood's defaults, shown
     "split": ("Intended split, for the SRM check", "equal, e.g. A=50,B=50"),
     "max_loss": ("Verdict: largest expected loss", f"default {verdict.MAX_LOSS}"),
     "rope": ("Verdict: same within this share", f"default {verdict.ROPE}"),
 }
+# Each option chosen from a list: its label (the control's names the type's group column).
+CHOICES = {"control": "Compared with", "likelihood": "Likelihood (the data's family)"}
+ORDER = ("control", "hdi_prob", "threshold", "likelihood", "prior", "split", "max_loss", "rope")
 
 
 class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
@@ -104,9 +109,12 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         self.saving = False
 
     def shown_options(self) -> list[str]:
-        """The options this type takes, in the order of FIELDS (control first)."""
+        """The options this type takes, in the order of ORDER (control first); the likelihood
+        where it offers several."""
         takes = set(self.kind.summary_options) | {"hdi_prob", "prior", "max_loss", "rope"}
-        return [key for key in ("control", *FIELDS) if key in takes]
+        if len(self.kind.likelihoods) > 1:
+            takes.add("likelihood")
+        return [key for key in ORDER if key in takes]
 
     def compose(self) -> ComposeResult:
         saved = asdict(self.saved)
@@ -126,8 +134,19 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
                                 compact=True,
                             )
                             continue
+                        if key == "likelihood":
+                            yield Label(CHOICES[key])
+                            default, *others = self.kind.likelihoods
+                            yield Select(
+                                [(name, name) for name in others],
+                                prompt=f"{default} (default)",
+                                value=saved[key] if saved[key] in others else Select.NULL,
+                                id="likelihood",
+                                compact=True,
+                            )
+                            continue
                         label, empty = FIELDS[key]
-                        empty = self.default_prior() if key == "prior" else empty
+                        empty = self.default_prior(saved["likelihood"]) if key == "prior" else empty
                         yield Label(label)
                         yield Input(
                             stored_text(saved[key]), placeholder=empty, id=key, compact=True
@@ -138,12 +157,23 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
                 yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
         yield Footer()  # its own keys
 
-    def default_prior(self) -> str:
-        """The type's own prior, as one would type it: alpha=1,beta=1."""
+    def likelihood_kind(self, likelihood: str | None):
+        """The type object of ``likelihood`` (None, or one it does not offer: the default)."""
+        known = likelihood is None or likelihood in self.kind.likelihoods
+        return self.kind.with_likelihood(likelihood if known else None)
+
+    def default_prior(self, likelihood: str | None = None) -> str:
+        """The prior of the type with that likelihood, as one would type it: alpha=1,beta=1."""
         return ",".join(
             f"{p.name}={number(p.default)}" if math.isfinite(p.default) else f"{p.name}=(data)"
-            for p in self.kind.priors
+            for p in self.likelihood_kind(likelihood).priors
         )
+
+    @on(Select.Changed, "#likelihood")
+    def likelihood_changed(self, event: Select.Changed) -> None:
+        """Another likelihood has another prior: its defaults shown in the prior's field."""
+        likelihood = None if event.value is Select.NULL else event.value
+        self.query_one("#prior", Input).placeholder = self.default_prior(likelihood)
 
     def on_mount(self) -> None:
         first = self.query("Input, Select").first()
@@ -154,8 +184,8 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
         that cannot be read, by its key (such a field is left unset in the options)."""
         values, problems = {}, {}
         for key in self.shown_options():
-            if key == "control":
-                value = self.query_one("#control", Select).value
+            if key in CHOICES:
+                value = self.query_one(f"#{key}", Select).value
                 values[key] = None if value is Select.NULL else value
                 continue
             typed = self.query_one(f"#{key}", Input).value.strip()
@@ -170,8 +200,9 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
     def action_reset(self) -> None:
         for field in self.query(Input):
             field.value = ""
-        if self.query("#control"):
-            self.query_one("#control", Select).clear()
+        for key in CHOICES:
+            if self.query(f"#{key}"):
+                self.query_one(f"#{key}", Select).clear()
         self.status("every option back to its default: ctrl+s saves that")
 
     def action_save(self) -> None:
@@ -203,10 +234,11 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
 
         lake = self.app.lake()
         try:
+            kind = self.kind.with_likelihood(analysis.likelihood)  # one it offers: chosen
             experiment = catalog.get(lake, self.experiment)
-            data = self.kind.stats(catalog.sufficient_stats(lake, experiment))
+            data = kind.stats(catalog.sufficient_stats(lake, experiment))
             options = analysis.summary_options()
-            unfit = inference.unfit_options(self.kind, data, options, analysis.prior)
+            unfit = inference.unfit_options(kind, data, options, analysis.prior)
             problems = {key: worded(why, field_name) for key, why in unfit.items()}
             problems = {
                 key: problems.get(key) or unreadable.get(key) for key in self.shown_options()
@@ -234,7 +266,7 @@ class OptionsScreen(SurvivesWorkers, ModalScreen[Analysis | None]):
             self.query_one(f"#{key}").set_class(key in problems, "-invalid")
         self.status(
             "\n".join(
-                f"{FIELDS[key][0] if key in FIELDS else 'Compared with'}: {message}"
+                f"{FIELDS[key][0] if key in FIELDS else CHOICES[key]}: {message}"
                 if key
                 else message
                 for key, message in problems.items()
