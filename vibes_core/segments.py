@@ -17,7 +17,7 @@ from vibes_core.capabilities import MAX_SEGMENTS
 from vibes_core.errors import InvalidOption, VibesError, option
 from vibes_core.posterior import Draws, describe, intervals
 from vibes_core.stats import Cells, Stats, label
-from vibes_core.summary import control_index
+from vibes_core.summary import control_index, relative_intervals
 from vibes_core.text import printable
 
 if TYPE_CHECKING:
@@ -188,14 +188,7 @@ def relative_uplifts(kind, estimate, c: int, prob: float) -> dict[int, "Ratio"]:
     others = [i for i in range(len(estimate.names)) if i != c]
     with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
         relative = (draws[:, others] - draws[:, [c]]) / draws[:, [c]]
-    names = estimate.names
-    found = intervals(
-        relative,
-        prob,
-        [f"the uplift of {names[i]} relative to the {kind.baseline} {names[c]}" for i in others],
-        center="median",
-        errors=True,
-    )
+    found = relative_intervals(kind, relative, estimate.names, c, prob)
     return dict(zip(others, found, strict=True))
 
 

@@ -176,13 +176,7 @@ def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> 
     absolute = intervals(
         difference, prob, [f"the uplift of {names[i]}" for i in others], errors=True
     )
-    relative = intervals(
-        relative,
-        prob,
-        [f"the uplift of {names[i]} relative to the {kind.baseline} {names[c]}" for i in others],
-        center="median",
-        errors=True,
-    )
+    relative = relative_intervals(kind, relative, names, c, prob)
     beats = estimate.prob_beats(c)
     return {
         i: {
@@ -192,6 +186,14 @@ def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> 
         }
         for k, i in enumerate(others)
     }
+
+
+def relative_intervals(kind, relative, names: list[str], c: int, prob: float) -> list:
+    """The intervals of each other group's ``relative`` uplift over group ``c`` (draws, one
+    column per other group), centred on their medians."""
+    others = [name for i, name in enumerate(names) if i != c]
+    what = [f"the uplift of {name} relative to the {kind.baseline} {names[c]}" for name in others]
+    return intervals(relative, prob, what, center="median", errors=True)
 
 
 def no_data_warnings(kind: "ExperimentType", stats: "Stats", kept: list[int]) -> list[str]:
