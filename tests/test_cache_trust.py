@@ -179,7 +179,8 @@ def test_ctrl_c_during_sampling_ends_quietly_and_caches_nothing(cli, home, tmp_p
     said = shown.decode(errors="replace")
     assert running.returncode == 130, said[-2000:]
     assert "Traceback" not in said and "KeyboardInterrupt" not in said, said[-3000:]
-    assert said.rstrip().endswith("vibes: interrupted (a write not yet committed was rolled back)")
+    # Said once; on a loaded machine PyMC's progress bar may redraw once more after it.
+    assert said.count("vibes: interrupted (a write not yet committed was rolled back)") == 1
     assert out == b""  # no answer from a sampling cut short
     assert cli("cache", "list", "e").json() == []
 

@@ -234,6 +234,7 @@ def test_a_name_that_breaks_the_rule_never_becomes_a_folder_to_delete(home, ab_t
     assert (home / "catalog.sqlite").exists()
 
 
+@pytest.mark.mcmc  # the screen's fit runs to its end
 async def test_the_dashboard_lists_the_good_rows_and_c_clears_only_its_own_copies(
     home, ab_test, outside, tmp_path
 ):
@@ -257,8 +258,15 @@ async def test_the_dashboard_lists_the_good_rows_and_c_clears_only_its_own_copie
         [toast] = warned()
         assert "'..' is not a valid name" in toast and "orphan has no table" in toast
         await pilot.press("enter")
-        # the fit ends first: one still running when c clears writes its copy afterwards
-        await until(pilot, lambda: isinstance(app.screen, InspectScreen) and app.screen.summary)
+        # The screen's MCMC fit ends first: one still running when c clears writes its copy
+        # afterwards (as it should: it is the newest fit).
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, InspectScreen)
+                and (app.screen.summary or {}).get("method") == "mcmc"
+            ),
+        )
         await pilot.press("c")  # it asks first
         await until(pilot, lambda: isinstance(app.screen, ConfirmClear))
         await pilot.press("y")
