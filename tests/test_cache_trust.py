@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -157,25 +158,34 @@ def test_ctrl_c_during_sampling_ends_quietly_and_caches_nothing(cli, home, tmp_p
         start_new_session=True,  # its own group, as a shell's foreground job
     )
     os.close(follower)
-    shown, started = b"", time.monotonic()
-    try:
-        while b"draws/s" not in shown and time.monotonic() - started < 240:
-            shown += os.read(terminal, 65536)
-        assert b"draws/s" in shown, shown[-500:]
-        os.killpg(running.pid, signal.SIGINT)
-        out, _ = running.communicate(timeout=120)
+    chunks: list[bytes] = []
+
+    def read_all() -> None:  # all along: a terminal nobody reads blocks its writers
         while True:
             try:
                 chunk = os.read(terminal, 65536)
             except OSError:  # every writer closed its end
-                break
+                return
             if not chunk:
-                break
-            shown += chunk
+                return
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    started = time.monotonic()
+    try:
+        while b"draws/s" not in b"".join(chunks) and time.monotonic() - started < 240:
+            time.sleep(0.1)
+        assert b"draws/s" in b"".join(chunks), b"".join(chunks)[-500:]
+        os.killpg(running.pid, signal.SIGINT)
+        out, _ = running.communicate(timeout=120)
+        reader.join(timeout=60)
     finally:
-        os.close(terminal)
         if running.poll() is None:
             os.killpg(running.pid, signal.SIGKILL)
+        reader.join(timeout=10)
+        os.close(terminal)
+    shown = b"".join(chunks)
     said = shown.decode(errors="replace")
     assert running.returncode == 130, said[-2000:]
     assert "Traceback" not in said and "KeyboardInterrupt" not in said, said[-3000:]
