@@ -9,6 +9,10 @@ from tests.conftest import VIBES
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
+# What these tests check (hits, misses, clearing, damage, the same answer for the same seed)
+# holds for a fit of any size: a small one, and the same in every call so that keys match.
+QUICK = ("--draws", "200", "--tune", "200", "--chains", "2")
+
 
 def create(cli, tmp_path, name: str, n: int = 300, seed: int = 1) -> None:
     path = tmp_path / f"{name}.json"
@@ -28,36 +32,36 @@ def fit(cli, *args: str) -> dict:
 @pytest.mark.mcmc
 def test_miss_then_hit_and_a_new_upload_misses(cli, tmp_path):
     create(cli, tmp_path, "e")
-    first = fit(cli, "e")
+    first = fit(cli, "e", *QUICK)
     assert first["cached"] is False and first["method"] == "mcmc"
-    again = fit(cli, "e")
+    again = fit(cli, "e", *QUICK)
     assert again["cached"] is True
     assert again["groups"] == first["groups"] and again["diagnostics"] == first["diagnostics"]
 
     more = cli("generate", "ab-test", "-n", "100", "--seed", "2", "--format", "ndjson").out
     assert cli("events", "upload", "e", stdin=more).code == 0
-    after_upload = fit(cli, "e")
+    after_upload = fit(cli, "e", *QUICK)
     assert after_upload["cached"] is False
     assert after_upload["snapshot"] > first["snapshot"]
     assert sum(g["trials"] for g in after_upload["groups"]) == 400
 
     # Other summary options reuse the stored draws instead of sampling again.
-    other_control = fit(cli, "e", "--control", "B")
+    other_control = fit(cli, "e", *QUICK, "--control", "B")
     assert other_control["cached"] is True and other_control["control"] == "B"
     a = next(g for g in other_control["groups"] if g["name"] == "A")
     assert "uplift_abs" in a and a["mean"] == after_upload["groups"][0]["mean"]
 
     # An upload to another experiment leaves this one's fit valid.
     create(cli, tmp_path, "other")
-    assert fit(cli, "e")["cached"] is True
+    assert fit(cli, "e", *QUICK)["cached"] is True
 
 
 @pytest.mark.mcmc
 def test_clear_removes_one_experiments_fits_only(cli, tmp_path):
     create(cli, tmp_path, "e")
     create(cli, tmp_path, "f", seed=2)
-    fit(cli, "e")
-    fit(cli, "f")
+    fit(cli, "e", *QUICK)
+    fit(cli, "f", *QUICK)
     listed = cli("cache", "list").json()
     assert sorted(entry["experiment"] for entry in listed) == ["e", "f"]
     assert all(entry["seconds_saved_per_hit"] > 0 for entry in listed)
@@ -66,8 +70,8 @@ def test_clear_removes_one_experiments_fits_only(cli, tmp_path):
     assert cleared.code == 0 and cleared.json() == {"experiment": "e", "deleted": 1}
     assert cli("cache", "list", "e").json() == []
     assert [entry["experiment"] for entry in cli("cache", "list").json()] == ["f"]
-    assert fit(cli, "f")["cached"] is True
-    assert fit(cli, "e")["cached"] is False
+    assert fit(cli, "f", *QUICK)["cached"] is True
+    assert fit(cli, "e", *QUICK)["cached"] is False
 
 
 def artifacts(home, name: str):
@@ -85,16 +89,16 @@ def artifacts(home, name: str):
 @pytest.mark.mcmc
 def test_a_damaged_cache_entry_means_a_fresh_fit_and_a_warning(cli, home, tmp_path, damage, words):
     create(cli, tmp_path, "e")
-    first = fit(cli, "e")
+    first = fit(cli, "e", *QUICK)
     [posterior_file] = artifacts(home, "posterior.nc")
     damage(posterior_file)
     # This machine's copy of the summary is still the right answer (its key is the data's)...
-    copied = fit(cli, "e")
+    copied = fit(cli, "e", *QUICK)
     assert copied["cached"] is True and copied["groups"] == first["groups"]
     # ...without it, the damaged store is found out.
     for copy in (home / "fits").rglob("*.json"):
         copy.unlink()
-    result = cli("posterior", "e", "--json")
+    result = cli("posterior", "e", "--json", *QUICK)
     assert result.code == 0
     assert result.json()["cached"] is False
     assert words in result.err and "fitting afresh" in result.err
@@ -105,7 +109,7 @@ def test_a_damaged_cache_entry_means_a_fresh_fit_and_a_warning(cli, home, tmp_pa
 def test_an_unreachable_tracking_server_only_costs_the_cache(cli, tmp_path, monkeypatch):
     create(cli, tmp_path, "e")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
-    result = cli("posterior", "e", "--json")
+    result = cli("posterior", "e", "--json", *QUICK)
     assert result.code == 0
     assert result.json()["cached"] is False and result.json()["method"] == "mcmc"
     assert "cannot reach MLflow" in result.err and "was not cached" in result.err
@@ -116,7 +120,9 @@ def test_two_processes_asking_for_the_same_fit_both_get_it(cli, tmp_path):
     create(cli, tmp_path, "e")
     askers = [
         subprocess.Popen(
-            [VIBES, "posterior", "e", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [VIBES, "posterior", "e", "--json", *QUICK],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for _ in range(2)
     ]
@@ -126,7 +132,7 @@ def test_two_processes_asking_for_the_same_fit_both_get_it(cli, tmp_path):
         assert asker.returncode == 0, err.decode()
         answers.append(json.loads(out))
     assert answers[0]["groups"] == answers[1]["groups"]
-    assert fit(cli, "e")["cached"] is True
+    assert fit(cli, "e", *QUICK)["cached"] is True
 
 
 def test_as_of_version_gives_the_posterior_of_an_earlier_snapshot(cli, tmp_path):
