@@ -125,12 +125,15 @@ def test_the_schema_describes_the_pooled_model(cli):
 
 
 @pytest.mark.mcmc
-async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(home):
-    from tests.test_tui import drawn, settle, until
+async def test_the_dashboard_toggles_pooling_and_draws_a_forest_of_every_group(home, monkeypatch):
+    from tests.test_tui import drawn, settle, small_dashboard_fits, until
     from vibes_tui.app import VibesApp
     from vibes_tui.screens.inspect import InspectScreen
     from vibes_tui.widgets.plot import PlotView
 
+    # The checks are of what is shown (a row and a forest row per group, tau's meaning), not
+    # of the estimates: two fits of forty groups as small as test_pooled's own FAST.
+    small_dashboard_fits(monkeypatch, FAST.draws, FAST.tune, FAST.chains)
     events, _, _ = simulated_rates(np.random.default_rng(3))
     api.create("many", "ab-test", events)
     app = VibesApp()

@@ -195,13 +195,17 @@ def test_a_breakdown_shows_its_progress_through_sampling_and_each_segments_summa
 
 
 @pytest.mark.mcmc
-async def test_b_in_the_inspect_screen_draws_each_segments_uplift_as_a_forest(home):
+async def test_b_in_the_inspect_screen_draws_each_segments_uplift_as_a_forest(home, monkeypatch):
     from textual.widgets import DataTable
 
+    from tests.test_tui import small_dashboard_fits
     from vibes_tui.app import VibesApp
     from vibes_tui.report import segment_rows
     from vibes_tui.widgets.plot import PlotView
 
+    # The dashboard's fits as small as FAST, with which the shrinkage of XS is checked more
+    # tightly above (the checks here are of what is shown).
+    small_dashboard_fits(monkeypatch, **FAST)
     cells = one_lift_and_a_lucky_tiny_segment()
     api.create("seg", "ab-test", cells_table(cells))
     app = VibesApp()

@@ -60,6 +60,28 @@ def status(app) -> str:
     return str(app.screen.query_one("#status", Static).render())
 
 
+def small_dashboard_fits(monkeypatch, draws: int, tune: int, chains: int) -> None:
+    """The experiment screen's MCMC fits (inference.Settings' defaults) this small, for a test
+    of what a fit shows rather than of its precision: a model of forty groups fitted with the
+    defaults took most of such a test's time. That the dashboard's default fit is the command
+    line's (one cache entry for both) is test_contract's to check, with the defaults."""
+    import dataclasses
+
+    from vibes_core import inference
+
+    small = dataclasses.make_dataclass(
+        "SmallSettings",
+        [
+            ("draws", int, dataclasses.field(default=draws)),
+            ("tune", int, dataclasses.field(default=tune)),
+            ("chains", int, dataclasses.field(default=chains)),
+        ],
+        bases=(inference.Settings,),
+        frozen=True,
+    )
+    monkeypatch.setattr(inference, "Settings", small)
+
+
 @pytest.fixture
 def three(cli, tmp_path):
     """Experiments of three types; the home screen shows them all."""
