@@ -215,7 +215,8 @@ async def test_help_lists_the_keys_a_line_each_and_scrolls_with_j_and_k(home):
 
 
 @pytest.mark.mcmc
-async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
+async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three, monkeypatch):
+    small_dashboard_fits(monkeypatch, 200, 200, 2)  # which answer shows, not its precision
     app = VibesApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -239,9 +240,12 @@ async def test_inspect_shows_the_exact_then_the_mcmc_posterior(home, three):
 
 
 @pytest.mark.mcmc
-async def test_a_posterior_drawn_before_the_table_measured_it_is_not_left_clipped(home, three):
+async def test_a_posterior_drawn_before_the_table_measured_it_is_not_left_clipped(
+    home, three, monkeypatch
+):
     """Exact then MCMC fills the summary table twice with cells of the same widths; a paint
     that fell before the table measured the new cells once left them clipped for good."""
+    small_dashboard_fits(monkeypatch, 200, 200, 2)  # the table's cells, not the numbers
     app = VibesApp()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(app, pilot)
@@ -321,7 +325,8 @@ async def test_with_the_lake_opened_first_the_table_is_there_at_once(home, three
 
 
 @pytest.mark.mcmc
-async def test_command_palette_opens_an_experiment(home, three):
+async def test_command_palette_opens_an_experiment(home, three, monkeypatch):
+    small_dashboard_fits(monkeypatch, 200, 200, 2)  # settle waits for the fit it starts
     app = VibesApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
