@@ -244,10 +244,10 @@ class InspectScreen(WorkerScreen):
 
         def sample(progress, warn) -> Summary | None:
             lake = app.lake()
-            try:
+            try:  # by name: the catalog read again when it runs (deleted meanwhile: said)
                 return inference.posterior(
                     lake,
-                    experiment,
+                    name,
                     settings,
                     as_of=as_of,
                     warn=warn,
@@ -510,6 +510,7 @@ class InspectScreen(WorkerScreen):
             bar.update(progress=progress)
 
     def fit_failed(self, message: str) -> None:
+        self.following = None  # a fit it was following must not write over the failure
         self.fit_status(f"the MCMC fit failed: {message}")
         self.notify(message, title="Fit failed", severity="error")
 
