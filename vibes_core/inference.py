@@ -123,7 +123,7 @@ def posterior(
         "experiment": name,
         "type": kind.name,
         "model": model.name,
-        **({"likelihood": kind.likelihood} if kind.likelihood else {}),  # not the default
+        **likelihood_part(kind),
         "snapshot": snapshot,
         "prior": prior,
         "hdi_prob": settings.hdi_prob,
@@ -293,12 +293,17 @@ def likelihood_of(
     try:
         return kind.with_likelihood(saved)
     except InvalidOption as error:
-        warn(
-            f"{name}'s saved likelihood is left out: {error}; change it with `o` in the "
-            f"dashboard or `vibes experiments options {name} --likelihood ...` (--reset clears "
-            "them all)"
-        )
+        warn(left_out(name, "likelihood", str(error)))
         return kind
+
+
+def left_out(name: str, key: str, why: str) -> str:
+    """The warning for a saved option an answer leaves out, and how to change it."""
+    return (
+        f"{name}'s saved {key} is left out: {why}; change it with `o` in the dashboard or "
+        f"`vibes experiments options {name} --{key.replace('_', '-')} ...` (--reset clears "
+        "them all)"
+    )
 
 
 def with_saved_options(
@@ -325,12 +330,7 @@ def with_saved_options(
     saved_prior = saved.prior if settings.prior is None and own else None
     unfit = unfit_options(kind, data, saved_options, saved_prior)
     for key, why in unfit.items():
-        flag = key.replace("_", "-")
-        warn(
-            f"{name}'s saved {key} is left out: {VibesError(why)}; change it with `o` in the "
-            "dashboard or "
-            f"`vibes experiments options {name} --{flag} ...` (--reset clears them all)"
-        )
+        warn(left_out(name, key, str(VibesError(why))))
     return replace(
         settings,
         prior=settings.prior if saved_prior is None or "prior" in unfit else saved_prior,
@@ -436,7 +436,7 @@ def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
 
 
 def likelihood_part(kind: "ExperimentType") -> dict:
-    """The likelihood, in a cache key or a fit's params: none for the type's default."""
+    """The likelihood, in a summary, a cache key or a fit's params: none for the default."""
     return {"likelihood": kind.likelihood} if kind.likelihood else {}
 
 

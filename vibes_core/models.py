@@ -43,13 +43,12 @@ class Model(ABC):
     """One model of an analysis; a frozen dataclass, so that two equal choices are equal."""
 
     name: ClassVar[str]  # in the summary's "model", a fit's tags and the cache key
-    shown: ClassVar[str] = ""  # said beside the type in a title: "pooled"
     simulates_futures: ClassVar[bool] = False  # how long to keep running, by futures
     takes_saved_prior: ClassVar[bool] = False  # the experiment's saved prior is this one's
 
     def title(self) -> str:
         """Said beside the experiment's name in a title ("" for the plain model)."""
-        return self.shown
+        return ""
 
     def priors(self, kind: "ExperimentType") -> "tuple[Prior, ...]":
         return kind.priors
@@ -166,8 +165,10 @@ class Pooled(Hierarchical):
     """The groups' parameters drawn from a population estimated with them (``--pooled``)."""
 
     name: ClassVar[str] = "pooled"
-    shown: ClassVar[str] = "pooled"
     spread: ClassVar[tuple[str, str]] = ("theta", "mu")
+
+    def title(self) -> str:
+        return "pooled"
 
     def priors(self, kind) -> "tuple[Prior, ...]":
         return kind.pooled_priors
