@@ -138,3 +138,22 @@ def test_markup_in_a_plugins_words_is_shown_as_text_in_every_help(plugins):
     assert description in marked and "[i]queue[/i] names [/]" in marked
     assert "[default: [red]n[/red]]" in marked
     assert "marked" in shown[("experiments", "create", "--help")].out
+
+
+def test_a_plugin_that_declares_a_capability_without_its_methods_is_one_line(plugins):
+    """Capabilities are declared and checked when the registry loads the type: one that claims
+    a pooled model and a breakdown but defines neither is named with what it lacks."""
+    claims = """
+from tests.plugin_types import WaitingTime
+from vibes_core.capabilities import Poolable, Segmentable
+
+class Claims(WaitingTime, Poolable, Segmentable):
+    name = "claims"
+    segment_columns = ("segment",)
+
+TYPE = Claims()
+"""
+    err = one_line_error(plugins({"claims": claims}, "claims", "experiments", "list"))
+    assert "'claims': the type 'claims' declares what it does not define" in err, err
+    assert "Poolable: pooled_model, spread_draws, pooled_priors, hyperparameters" in err
+    assert "ExactPosterior: exact;" in err and "Segmentable: segmented_model, spread_draws" in err

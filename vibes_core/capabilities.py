@@ -70,8 +70,7 @@ class Poolable(Spreads):
 
 
 class Segmentable(ExactPosterior, Spreads):
-    requires = (
-        "exact",
+    requires = (  # and ExactPosterior's, checked as its own
         "segment_columns",
         "segmented_model",
         "spread_draws",
