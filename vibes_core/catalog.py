@@ -542,7 +542,7 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
             # A table made by an older vibes lacks the optional columns added since (segment):
             # the first batch with values of one adds it, in this same transaction.
             present = table_columns(con, experiment.table)
-            lacking = [c for c in staged.experiment_type.columns if c.name not in present]
+            lacking = [c for c in staged.schema.columns if c.name not in present]
             added = [c for c in lacking if staged.has_values(con, c.name)]
             for column in added:
                 con.execute(
