@@ -257,34 +257,43 @@ def list_experiments(lake: Lake) -> Listing:
     return Listing(experiments, warnings)
 
 
-def experiment_tables(lake: Lake) -> str:
-    """A subquery of the catalog: the live experiment tables (table_id, table_name,
-    begin_snapshot), read from DuckLake's metadata without touching any table."""
+def live_tables(lake: Lake, schema: str) -> str:
+    """A subquery of the catalog: the live tables of the lake's ``schema`` (one of ours, a
+    constant) as (table_id, table_name, begin_snapshot), read from DuckLake's metadata without
+    touching any table."""
     meta = lake.metadata_schema
     return (
         f"(SELECT table_id, table_name, t.begin_snapshot FROM {meta}.ducklake_table t "
         f"JOIN {meta}.ducklake_schema s USING (schema_id) "
         f"WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
-        f"AND schema_name = '{EXPERIMENT_SCHEMA}')"
+        f"AND schema_name = {sql_literal(schema)})"
     )
 
 
-def event_counts(lake: Lake) -> dict[str, int]:
-    """Events per experiment table, from the catalog's statistics: no table is scanned."""
+def experiment_tables(lake: Lake) -> str:
+    """The live experiment tables (``live_tables`` of the experiments' schema)."""
+    return live_tables(lake, EXPERIMENT_SCHEMA)
+
+
+def event_counts(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, int]:
+    """Events per table of ``schema`` (the experiments' by default), from the catalog's
+    statistics: no table is scanned."""
     rows = lake.con.execute(
-        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {experiment_tables(lake)} t "
+        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {live_tables(lake, schema)} t "
         f"LEFT JOIN {lake.metadata_schema}.ducklake_table_stats s USING (table_id)"
     ).fetchall()
     return dict(rows)
 
 
-def last_uploads(lake: Lake) -> dict[str, str]:
-    """When each experiment last got events (ISO 8601, UTC), from the snapshot log alone."""
+def last_uploads(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, str]:
+    """When each table of ``schema`` (the experiments' by default) last got events (ISO 8601,
+    UTC), from the snapshot log alone."""
+    inserted = "changes['tables_inserted_into']"
     rows = lake.con.execute(
         f"SELECT t.table_name, strftime(max(timezone('UTC', s.snapshot_time)), '{ISO_SECONDS}') "
-        f"FROM (SELECT snapshot_time, unnest(changes['tables_inserted_into'])::BIGINT AS id "
+        f"FROM (SELECT snapshot_time, unnest({inserted})::BIGINT AS id "
         f"      FROM ducklake_snapshots('{ALIAS}')) s "
-        f"JOIN {experiment_tables(lake)} t ON t.table_id = s.id GROUP BY 1"
+        f"JOIN {live_tables(lake, schema)} t ON t.table_id = s.id GROUP BY 1"
     ).fetchall()
     return dict(rows)
 
