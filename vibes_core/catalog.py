@@ -287,8 +287,12 @@ def event_counts(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, int]:
 
 def last_uploads(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, str]:
     """When each table of ``schema`` (the experiments' by default) last got events (ISO 8601,
-    UTC), from the snapshot log alone."""
-    inserted = "changes['tables_inserted_into']"
+    UTC), from the snapshot log alone. A small insert is kept in the catalog itself (DuckLake's
+    data inlining), and logged as an inlined insert rather than an insert into the table."""
+    inserted = (
+        "list_concat(coalesce(changes['tables_inserted_into'], []), "
+        "coalesce(changes['inlined_insert'], []))"
+    )
     rows = lake.con.execute(
         f"SELECT t.table_name, strftime(max(timezone('UTC', s.snapshot_time)), '{ISO_SECONDS}') "
         f"FROM (SELECT snapshot_time, unnest({inserted})::BIGINT AS id "
