@@ -45,6 +45,7 @@ IBIS_TYPES = {
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"
 EXPERIMENT_SCHEMA = "main"
+EVENTS_SCHEMA = "events"  # event tables (vibes_core.tables): one namespace with experiments
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -302,6 +303,12 @@ def last_uploads(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, str]:
     return dict(rows)
 
 
+def is_event_table(lake: Lake, name: str) -> bool:
+    """Whether ``name`` is an event table's (experiments and event tables share names)."""
+    found = f"SELECT count(*) FROM {live_tables(lake, EVENTS_SCHEMA)} WHERE table_name = "
+    return lake.con.execute(found + name_literal(name)).fetchone()[0] > 0
+
+
 def history(lake: Lake, experiment: Experiment) -> list[dict]:
     """Every snapshot that added events to the experiment: when, how many, and the total."""
     name = experiment.name
@@ -463,6 +470,8 @@ def create(
         takes_control(experiment_type)
     if exists(lake.con, name):
         raise AlreadyExists(taken(name))
+    if is_event_table(lake, name):
+        raise AlreadyExists(an_event_table(name))
     with ingest.staged_events(
         lake.con, source, experiment_type, initial=True, stdin=stdin
     ) as staged:
@@ -478,6 +487,8 @@ def create(
         )
 
         def work(con) -> None:
+            if is_event_table(lake, name):  # the catalog's metadata first: see tables.upload
+                raise AlreadyExists(an_event_table(name))
             if exists(con, name):
                 raise AlreadyExists(taken(name))
             con.execute(f"CREATE TABLE {table_sql(name)} ({columns})")
@@ -494,6 +505,13 @@ def create(
 
 def taken(name: str) -> str:
     return f"an experiment named {name!r} already exists: pick another name or upload to it"
+
+
+def an_event_table(name: str) -> str:
+    return (
+        f"{name!r} is the name of an event table (`vibes tables list`), and experiments and "
+        "event tables share names: pick another name"
+    )
 
 
 def takes_control(experiment_type) -> None:
