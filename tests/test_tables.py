@@ -273,6 +273,16 @@ LATER_REFUSALS = [
         "missing column(s) 'coupon'",
     ),
     ("a json key never given", '{"unit": "u", "timestamp": "2026-01-01"}', "missing column(s)"),
+    (
+        "a null timestamp",
+        json.dumps({**ROW, "timestamp": None}),
+        "column 'timestamp': a value is required",
+    ),
+    (
+        "no timestamp column",
+        HEADER.replace("timestamp,", "") + "u,true,1,1,A,\n",
+        "missing required column(s) timestamp",
+    ),
     ("a float for an int", HEADER + "u,2026-01-01,true,1.5,1,A,\n", "whole number"),
     ("text for a float", HEADER + "u,2026-01-01,true,1,much,A,\n", "'much'"),
     ("a json string for a bool", json.dumps({**ROW, "paid": "true"}), "true or false"),

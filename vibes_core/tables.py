@@ -313,6 +313,7 @@ def same_columns(present: list[str], table: TableSchema, source: ingest.Source) 
             f"{table.name} (its columns: {', '.join(known)}); every upload has the columns of "
             "the first, exactly: leave them out"
         )
+    missing_required(present, source)
     missing = [c for c in known if c not in present]
     if missing:
         raise InvalidInput(
@@ -349,6 +350,10 @@ def check_new_columns(present: list[str], source: ingest.Source) -> None:
                 "expressions refer to columns by name): rename it to 1-63 lowercase letters, "
                 "digits and underscores, not starting with a digit"
             )
+    missing_required(present, source)
+
+
+def missing_required(present: list[str], source: ingest.Source) -> None:
     missing = [c.name for c in REQUIRED if c.name not in present]
     if missing:
         raise InvalidInput(
@@ -405,17 +410,24 @@ def json_kinds(con, loaded: ingest.Loaded, others: list[str]) -> tuple[dict[str,
     """Each column's kind from the JSON type of its first value, and the columns in the order
     they first appear (by record, then by place in it)."""
     record = ingest.RECORD
+    # Each key's JSON type, computed once: SQL NULL where a record lacks the key, 'NULL' where
+    # its value is null.
+    typed = ", ".join(
+        f"json_type(json, {sql_literal(f'$.{column}')}) AS t{i}"  # a valid name: a plain path
+        for i, column in enumerate(others)
+    )
     parts = []
-    for column in others:
-        path = sql_literal(f"$.{column}")  # a valid column name: a plain JSON path
-        typed = f"json_type(json, {path})"
+    for i in range(len(others)):
         parts += [
-            f"min({record}) FILTER (WHERE json_exists(json, {path}))",
-            f"min({record}) FILTER (WHERE {typed} <> 'NULL')",
-            f"arg_min({typed}, {record}) FILTER (WHERE {typed} <> 'NULL')",
-            f"bool_or({typed} = 'DOUBLE')",
+            f"min({record}) FILTER (WHERE t{i} IS NOT NULL)",
+            f"min({record}) FILTER (WHERE t{i} <> 'NULL')",
+            f"arg_min(t{i}, {record}) FILTER (WHERE t{i} <> 'NULL')",
+            f"bool_or(t{i} = 'DOUBLE')",
         ]
-    found = con.execute(f"SELECT {', '.join(parts) or 'NULL'} FROM {ingest.STAGED}").fetchone()
+    found = con.execute(
+        f"SELECT {', '.join(parts) or 'NULL'} "
+        f"FROM (SELECT {record}{', ' if typed else ''}{typed} FROM {ingest.STAGED})"
+    ).fetchone()
     kinds, first_in = {}, {}
     for i, column in enumerate(others):
         appears, valued, json_type, fraction = found[4 * i : 4 * i + 4]
