@@ -10,6 +10,11 @@
     vc.fit("signups", exact=True)                 # the closed-form one, in milliseconds
     vc.fit("spend", likelihood="mean")            # revenue: the unit mean's model (whales)
 
+    from vibes_core import api
+    api.upload_table("orders", frame)             # an event table: unit, timestamp, any columns
+    api.tables()                                  # [{name, columns, rows, last_upload}, ...]
+    api.delete_table("orders")                    # refused while a metric uses it
+
 Each call opens the lake of the current configuration (``VIBES_HOME`` etc.) and closes it,
 unless given ``lake=`` from ``open_lake()``. Data goes through the same validation as a file
 upload; every mistake raises a ``VibesError`` that says what to do.
@@ -22,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vibes_core import catalog
+from vibes_core import tables as event_tables
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
 
@@ -90,6 +96,30 @@ def upload(name: str, data, lake: Lake | None = None) -> dict:
     """Append ``data`` (DataFrame or Arrow table) to an experiment: one snapshot."""
     with _lake(lake) as lake, _as_parquet(data) as path:
         return catalog.upload(lake, name, path)
+
+
+def upload_table(name: str, data, lake: Lake | None = None) -> dict:
+    """Append ``data`` (DataFrame or Arrow table) to the event table ``name``, made by this
+    upload if it is the first (its columns then fix the table's): one snapshot. ``unit``
+    (strings) and ``timestamp`` are required in every row."""
+    with _lake(lake) as lake, _as_parquet(data) as path:
+        return event_tables.upload(lake, name, path)
+
+
+def tables(lake: Lake | None = None) -> list[dict]:
+    """Every event table: name, columns (name and type), rows and last_upload. A table vibes
+    would not have written is left out with a warning (``CatalogWarning``)."""
+    with _lake(lake) as lake:
+        listing = event_tables.list_tables(lake)
+    for line in listing.warnings:
+        warnings.warn(line, CatalogWarning, stacklevel=2)
+    return listing.tables
+
+
+def delete_table(name: str, lake: Lake | None = None) -> dict:
+    """Drop the event table ``name`` (one snapshot); refused while a metric uses it."""
+    with _lake(lake) as lake:
+        return event_tables.delete(lake, name)
 
 
 def fit(

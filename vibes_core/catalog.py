@@ -45,6 +45,7 @@ IBIS_TYPES = {
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"
 EXPERIMENT_SCHEMA = "main"
+EVENTS_SCHEMA = "events"  # event tables (vibes_core.tables): one namespace with experiments
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -257,36 +258,55 @@ def list_experiments(lake: Lake) -> Listing:
     return Listing(experiments, warnings)
 
 
-def experiment_tables(lake: Lake) -> str:
-    """A subquery of the catalog: the live experiment tables (table_id, table_name,
-    begin_snapshot), read from DuckLake's metadata without touching any table."""
+def live_tables(lake: Lake, schema: str) -> str:
+    """A subquery of the catalog: the live tables of the lake's ``schema`` (one of ours, a
+    constant) as (table_id, table_name, begin_snapshot), read from DuckLake's metadata without
+    touching any table."""
     meta = lake.metadata_schema
     return (
         f"(SELECT table_id, table_name, t.begin_snapshot FROM {meta}.ducklake_table t "
         f"JOIN {meta}.ducklake_schema s USING (schema_id) "
         f"WHERE t.end_snapshot IS NULL AND s.end_snapshot IS NULL "
-        f"AND schema_name = '{EXPERIMENT_SCHEMA}')"
+        f"AND schema_name = {sql_literal(schema)})"
     )
 
 
-def event_counts(lake: Lake) -> dict[str, int]:
-    """Events per experiment table, from the catalog's statistics: no table is scanned."""
+def experiment_tables(lake: Lake) -> str:
+    """The live experiment tables (``live_tables`` of the experiments' schema)."""
+    return live_tables(lake, EXPERIMENT_SCHEMA)
+
+
+def event_counts(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, int]:
+    """Events per table of ``schema`` (the experiments' by default), from the catalog's
+    statistics: no table is scanned."""
     rows = lake.con.execute(
-        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {experiment_tables(lake)} t "
+        f"SELECT t.table_name, coalesce(s.record_count, 0) FROM {live_tables(lake, schema)} t "
         f"LEFT JOIN {lake.metadata_schema}.ducklake_table_stats s USING (table_id)"
     ).fetchall()
     return dict(rows)
 
 
-def last_uploads(lake: Lake) -> dict[str, str]:
-    """When each experiment last got events (ISO 8601, UTC), from the snapshot log alone."""
+def last_uploads(lake: Lake, schema: str = EXPERIMENT_SCHEMA) -> dict[str, str]:
+    """When each table of ``schema`` (the experiments' by default) last got events (ISO 8601,
+    UTC), from the snapshot log alone. A small insert is kept in the catalog itself (DuckLake's
+    data inlining), and logged as an inlined insert rather than an insert into the table."""
+    inserted = (
+        "list_concat(coalesce(changes['tables_inserted_into'], []), "
+        "coalesce(changes['inlined_insert'], []))"
+    )
     rows = lake.con.execute(
         f"SELECT t.table_name, strftime(max(timezone('UTC', s.snapshot_time)), '{ISO_SECONDS}') "
-        f"FROM (SELECT snapshot_time, unnest(changes['tables_inserted_into'])::BIGINT AS id "
+        f"FROM (SELECT snapshot_time, unnest({inserted})::BIGINT AS id "
         f"      FROM ducklake_snapshots('{ALIAS}')) s "
-        f"JOIN {experiment_tables(lake)} t ON t.table_id = s.id GROUP BY 1"
+        f"JOIN {live_tables(lake, schema)} t ON t.table_id = s.id GROUP BY 1"
     ).fetchall()
     return dict(rows)
+
+
+def is_event_table(lake: Lake, name: str) -> bool:
+    """Whether ``name`` is an event table's (experiments and event tables share names)."""
+    found = f"SELECT count(*) FROM {live_tables(lake, EVENTS_SCHEMA)} WHERE table_name = "
+    return lake.con.execute(found + name_literal(name)).fetchone()[0] > 0
 
 
 def history(lake: Lake, experiment: Experiment) -> list[dict]:
@@ -450,6 +470,8 @@ def create(
         takes_control(experiment_type)
     if exists(lake.con, name):
         raise AlreadyExists(taken(name))
+    if is_event_table(lake, name):
+        raise AlreadyExists(an_event_table(name))
     with ingest.staged_events(
         lake.con, source, experiment_type, initial=True, stdin=stdin
     ) as staged:
@@ -465,6 +487,8 @@ def create(
         )
 
         def work(con) -> None:
+            if is_event_table(lake, name):  # the catalog's metadata first: see tables.upload
+                raise AlreadyExists(an_event_table(name))
             if exists(con, name):
                 raise AlreadyExists(taken(name))
             con.execute(f"CREATE TABLE {table_sql(name)} ({columns})")
@@ -481,6 +505,13 @@ def create(
 
 def taken(name: str) -> str:
     return f"an experiment named {name!r} already exists: pick another name or upload to it"
+
+
+def an_event_table(name: str) -> str:
+    return (
+        f"{name!r} is the name of an event table (`vibes tables list`), and experiments and "
+        "event tables share names: pick another name"
+    )
 
 
 def takes_control(experiment_type) -> None:
@@ -542,7 +573,7 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
             # A table made by an older vibes lacks the optional columns added since (segment):
             # the first batch with values of one adds it, in this same transaction.
             present = table_columns(con, experiment.table)
-            lacking = [c for c in staged.experiment_type.columns if c.name not in present]
+            lacking = [c for c in staged.schema.columns if c.name not in present]
             added = [c for c in lacking if staged.has_values(con, c.name)]
             for column in added:
                 con.execute(

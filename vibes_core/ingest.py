@@ -1,8 +1,9 @@
 """Event files in and out: JSON array, NDJSON, CSV and Parquet, from a path or stdin.
 
 Input is staged in DuckDB (streamed from disk, never held in Python) into a temporary table
-of raw values, checked column by column against the experiment type, and only then inserted
-into the lake in one transaction. Every problem is reported as the first offending record.
+of raw values (``load``), checked column by column against a ``Schema`` — an experiment type,
+or an event table's columns (vibes_core.tables) — (``validate``), and only then inserted into
+the lake in one transaction. Every problem is reported as the first offending record.
 
 DuckDB never sees a user's path: its readers expand glob characters (``* ? [ ] {``) in any
 path, so the file is opened here and handed over as ``/dev/fd/N``, a path that names exactly
@@ -18,19 +19,19 @@ import stat
 import sys
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import duckdb
 
 from vibes_core.errors import InvalidInput, VibesError, first_line
 from vibes_core.lake import quote_ident, sql_literal
 from vibes_core.text import CONTROL_SQL, has_control, printable
-from vibes_core.types.base import SQL_TYPES, Column, ExperimentType
+from vibes_core.types.base import SQL_TYPES, Column
 
 FORMATS = ("json", "ndjson", "csv", "parquet")
 EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".csv": "csv", ".parquet": "parquet"}
@@ -100,6 +101,35 @@ ISO_8601 = (
     f"([T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?{OFFSET}?)?"
 )
 FIRST_MOMENT, LAST_MOMENT = "TIMESTAMP '0001-01-01'", "TIMESTAMP '9999-12-31 23:59:59.999999'"
+
+
+class Schema(Protocol):
+    """What the events are checked against: their columns (each with its kind and whether a
+    value is required), and the column that names their groups, if any. An experiment type
+    is one; an event table's columns (vibes_core.tables.TableSchema) are another."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def columns(self) -> tuple[Column, ...]: ...
+
+    @property
+    def group_column(self) -> str | None: ...
+
+    @property
+    def min_groups(self) -> int: ...
+
+    @property
+    def segment_columns(self) -> tuple[str, ...]: ...
+
+    def column(self, name: str) -> Column: ...
+
+
+# Called once the input's columns are known (before any value is read where the format names
+# them first: CSV's header, Parquet's schema): their names, in the input's order, and for
+# Parquet their DuckDB types. It raises InvalidInput for columns that do not fit.
+ColumnsCheck = Callable[["Source", list[str], dict[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -212,17 +242,33 @@ def check_array_closed(file: BinaryIO, label: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """The input as raw values in the temporary table ``STAGED``, not yet checked: one row per
+    record, numbered by ``RECORD``; the values in a column ``json`` (JSON formats) or in a
+    column each (as text for CSV, as typed for Parquet)."""
+
+    source: Source
+    columns: list[str]  # CSV's header or Parquet's columns in order; JSON: every key of any record
+    rows: int
+    types: dict[str, str] = field(default_factory=dict)  # Parquet: column -> its DuckDB type
+
+    @property
+    def is_json(self) -> bool:
+        return self.source.format in ("json", "ndjson")
+
+
 @dataclass
 class Staged:
     """Validated events in a temporary DuckDB table, ready to insert."""
 
-    experiment_type: ExperimentType
+    schema: Schema
     parsed: dict[str, str]  # column -> SQL expression over the staged table
     rows: int
 
     def insert_sql(self, table: str, skip: frozenset[str] = frozenset()) -> str:
         """The insert of every column but ``skip`` (optional ones the table lacks)."""
-        columns = [c for c in self.experiment_type.columns if c.name not in skip]
+        columns = [c for c in self.schema.columns if c.name not in skip]
         names = ", ".join(quote_ident(c.name) for c in columns)
         values = ", ".join(self.parsed[c.name] for c in columns)
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED}"
@@ -238,15 +284,24 @@ class Staged:
 def staged_events(
     con: duckdb.DuckDBPyConnection,
     path: str | Path | None,
-    experiment_type: ExperimentType,
+    experiment_type: Schema,
     *,
     initial: bool = False,
     stdin: BinaryIO | None = None,
 ) -> Iterator[Staged]:
     """Validated events from ``path`` (stdin when None), staged until the block ends."""
+    with staging(con, path, stdin) as source:
+        yield stage(con, source, experiment_type, initial=initial)
+
+
+@contextmanager
+def staging(
+    con: duckdb.DuckDBPyConnection, path: str | Path | None, stdin: BinaryIO | None = None
+) -> Iterator[Source]:
+    """The input opened (``open_source``); whatever is staged from it is dropped at the end."""
     with open_source(path, stdin) as source:
         try:
-            yield stage(con, source, experiment_type, initial=initial)
+            yield source
         finally:
             con.execute(f"DROP TABLE IF EXISTS {STAGED}")
 
@@ -254,7 +309,7 @@ def staged_events(
 def preview(
     con: duckdb.DuckDBPyConnection,
     path: str | Path,
-    experiment_type: ExperimentType,
+    experiment_type: Schema,
     rows: int = 10,
 ) -> dict:
     """The events an upload of ``path`` would add: their count, their groups (in the order
@@ -301,24 +356,44 @@ def json_value(value):
 def stage(
     con: duckdb.DuckDBPyConnection,
     source: Source,
-    experiment_type: ExperimentType,
+    experiment_type: Schema,
     *,
     initial: bool = False,
 ) -> Staged:
     """Read ``source`` into a temporary table and check every value; raise on the first bad one."""
+
+    def check(source: Source, present: list[str], types: dict[str, str]) -> None:
+        check_columns(set(present), experiment_type, source)
+        check_parquet_types(types, experiment_type, source)
+
+    return validate(con, load(con, source, check), experiment_type, initial=initial)
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    check: ColumnsCheck,
+    *,
+    csv_example: str = "variant,outcome",
+    json_example: str = '{"outcome": true}',
+) -> Loaded:
+    """Read ``source`` into the temporary table ``STAGED`` as raw values, with ``check`` run
+    on its columns as soon as they are known; no value is checked yet (see ``validate``).
+    The examples show, in messages, what a header line and an event look like."""
     is_json = source.format in ("json", "ndjson")
+    types: dict[str, str] = {}
     try:
         if source.format == "csv":
-            header = csv_header(source)
-            check_columns(set(header), experiment_type, source)
+            columns = csv_header(source, csv_example)
+            check(source, columns, types)
             check_no_blank_lines(source)
-            relation = read_csv(source, header)
+            relation = read_csv(source, columns)
         elif source.format == "parquet":
             relation = f"read_parquet({sql_literal(source.path)})"
             described = con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
             types = {row[0]: row[1] for row in described}
-            check_columns(set(types), experiment_type, source)
-            check_parquet_types(types, experiment_type, source)
+            columns = list(types)
+            check(source, columns, types)
         else:
             relation = read_json(source)
         con.execute(
@@ -330,22 +405,29 @@ def stage(
     rows = con.execute(f"SELECT count(*) FROM {STAGED}").fetchone()[0]
     if rows == 0:
         raise InvalidInput(f"{source.label}: the input has no events; it needs at least one")
-
-    present = json_keys(con, source) if is_json else staged_columns(con)
-    check_columns(present, experiment_type, source)
     if is_json:
-        check_keys_once(con, source, present)
+        columns = sorted(json_keys(con, source, json_example))
+        check(source, columns, types)
+        check_keys_once(con, source, set(columns))
+    return Loaded(source, columns, rows, types)
 
+
+def validate(
+    con: duckdb.DuckDBPyConnection, loaded: Loaded, schema: Schema, *, initial: bool = False
+) -> Staged:
+    """Check every staged value against ``schema`` (whose columns the input has: ``load``'s
+    check said so); raise on the first bad one. ``initial``: the groups must be enough."""
+    present = set(loaded.columns)
     parsed, problems = {}, {}
-    for column in experiment_type.columns:
-        raw = raw_sql(column, is_json, present)
+    for column in schema.columns:
+        raw = raw_sql(column, loaded.is_json, present)
         value = parse_sql(column, raw)
-        problems[column.name] = (problem_sql(column, raw, value, is_json), raw)
+        problems[column.name] = (problem_sql(column, raw, value, loaded.is_json), raw)
         parsed[column.name] = value if column.required else with_default(column, value)
-    report_first_problem(con, problems, experiment_type, source, is_json)
+    report_first_problem(con, problems, schema, loaded.source, loaded.is_json)
     if initial:
-        check_groups(con, experiment_type, parsed)
-    return Staged(experiment_type, parsed, rows)
+        check_groups(con, schema, parsed)
+    return Staged(schema, parsed, loaded.rows)
 
 
 def not_valid(source: Source, error: duckdb.Error) -> str:
@@ -361,14 +443,14 @@ def not_valid(source: Source, error: duckdb.Error) -> str:
     return f"{source.label} is not valid {source.format.upper()}: {printable(first_line(error))}"
 
 
-def csv_header(source: Source) -> list[str]:
+def csv_header(source: Source, example: str = "variant,outcome") -> list[str]:
     """The column names on line 1. DuckDB's sniffer would look for a header further down and
     silently skip every line above it: here line 1 is the header, always."""
     source.file.seek(len(BOM) if source.bom else 0)
     head = source.file.read(HEADER_LIMIT)
     line, *rest = re.split(rb"\r\n|\r|\n", head, maxsplit=1)
     where = f"{source.label}, line 1"
-    example = "the first line must name the columns, e.g. variant,outcome"
+    example = f"the first line must name the columns, e.g. {example}"
     if not rest and len(head) == HEADER_LIMIT:
         raise InvalidInput(f"{where} is longer than {HEADER_LIMIT >> 10} KiB; {example}")
     if not line.strip():
@@ -429,11 +511,9 @@ def first_blank_line(file: BinaryIO, newline: bytes) -> tuple[int, int] | None:
     return None
 
 
-def check_parquet_types(
-    types: dict[str, str], experiment_type: ExperimentType, source: Source
-) -> None:
+def check_parquet_types(types: dict[str, str], experiment_type: Schema, source: Source) -> None:
     """Casting a list, a struct or bytes to text would make names such as '[A]': the column's
-    type must fit its kind before any value is read."""
+    type must fit its kind before any value is read (``types``: Parquet's, {} for others)."""
     for column in experiment_type.columns:
         found = types.get(column.name)
         accepted, what = PARQUET_TYPES[column.kind]
@@ -503,14 +583,16 @@ def read_csv(source: Source, header: list[str]) -> str:
     )
 
 
-def json_keys(con: duckdb.DuckDBPyConnection, source: Source) -> set[str]:
+def json_keys(
+    con: duckdb.DuckDBPyConnection, source: Source, example: str = '{"outcome": true}'
+) -> set[str]:
     not_object = con.execute(
         f"SELECT {RECORD} FROM {STAGED} WHERE json_type(json) <> 'OBJECT' ORDER BY {RECORD} LIMIT 1"
     ).fetchone()
     if not_object:
         raise InvalidInput(
             f"{source.label}, record {not_object[0]}: each event must be a JSON object "
-            'such as {"outcome": true}'
+            f"such as {example}"
         )
     rows = con.execute(f"SELECT DISTINCT unnest(json_keys(json)) FROM {STAGED}").fetchall()
     return {key for (key,) in rows}
@@ -536,12 +618,7 @@ def check_keys_once(con: duckdb.DuckDBPyConnection, source: Source, present: set
         )
 
 
-def staged_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
-    names = [row[0] for row in con.execute(f"DESCRIBE {STAGED}").fetchall()]
-    return set(names) - {RECORD}
-
-
-def check_columns(present: set[str], experiment_type: ExperimentType, source: Source) -> None:
+def check_columns(present: set[str], experiment_type: Schema, source: Source) -> None:
     known = {c.name for c in experiment_type.columns}
     hint = f"see `vibes experiments schema --type {experiment_type.name}`"
     unknown = sorted(present - known)
@@ -614,7 +691,7 @@ def report_first_problem(con, problems, experiment_type, source, is_json) -> Non
 def groups_in_order(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[str]:
     """The staged events' distinct groups (as they will be stored), in the order they first
     appear in the input; [] for a type without groups."""
-    group = staged.experiment_type.group_column
+    group = staged.schema.group_column
     if not group:
         return []
     rows = con.execute(
@@ -623,7 +700,7 @@ def groups_in_order(con: duckdb.DuckDBPyConnection, staged: Staged) -> list[str]
     return [name for name, _ in rows]
 
 
-def check_groups(con, experiment_type: ExperimentType, parsed: dict[str, str]) -> None:
+def check_groups(con, experiment_type: Schema, parsed: dict[str, str]) -> None:
     group = experiment_type.group_column
     if not group or experiment_type.min_groups <= 1:
         return

@@ -341,6 +341,86 @@ def events_upload(
     emit(result)
 
 
+# --- tables: event tables of units, that metrics are computed from --------------------------
+
+tables_app = typer.Typer(
+    help="Event tables: events of units (orders, errors, page views) that metrics read."
+)
+app.add_typer(tables_app, name="tables")
+
+
+def table_names() -> list[str]:
+    """Shell completion of an event table's name, as ``experiment_names`` completes
+    experiments': the lake's event tables, never creating the lake; quiet on any failure."""
+    try:
+        from vibes_core import tables
+        from vibes_core.config import load_config
+        from vibes_core.lake import Lake
+
+        config = load_config()
+        if config.sqlite_file and not config.sqlite_file.exists():
+            return []
+        with Lake(config, create=False) as lake:
+            return [table["name"] for table in tables.list_tables(lake).tables]
+    except Exception:
+        return []
+
+
+TableName = Annotated[
+    str,
+    typer.Argument(
+        metavar="NAME", help="the event table", show_default=False, autocompletion=table_names
+    ),
+]
+
+
+@tables_app.command("upload")
+def tables_upload(
+    name: TableName,
+    file: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE", help="JSON, NDJSON, CSV or Parquet (gzipped or not); - for stdin"
+        ),
+    ] = "-",
+) -> None:
+    """Append events to an event table, made by its first upload: every event needs a unit
+    and a timestamp; the first upload fixes the other columns and their types, and every
+    later one has the same columns. All of it in one snapshot, or none if any event is bad."""
+    from vibes_core import catalog, tables
+
+    with catalog.open_lake() as lake:
+        result = tables.upload(lake, name, file)
+    added = counted(result["events_added"], "event")
+    made = "created it with" if result["created"] else "uploaded"
+    say(f"{name}: {made} {added} ({result['rows']:,} in all)")
+    emit(result)
+
+
+@tables_app.command("list")
+def tables_list() -> None:
+    """Every event table as a JSON array: name, columns (name and type: bool, int, float,
+    string, timestamp), rows, last_upload."""
+    from vibes_core import catalog, tables
+
+    with catalog.open_lake() as lake:
+        listing = tables.list_tables(lake)
+    for warning in listing.warnings:
+        say(f"vibes: warning: {warning}")
+    emit(listing.tables)
+
+
+@tables_app.command("delete")
+def tables_delete(name: TableName) -> None:
+    """Drop an event table (earlier snapshots keep the data); refused while a metric uses it."""
+    from vibes_core import catalog, tables
+
+    with catalog.open_lake() as lake:
+        result = tables.delete(lake, name)
+    say(f"deleted the event table {name} ({counted(result['rows'], 'event')})")
+    emit(result)
+
+
 # --- generate --------------------------------------------------------------------------
 
 
