@@ -310,7 +310,7 @@ def same_columns(present: list[str], table: TableSchema, source: ingest.Source) 
     if unknown:
         raise InvalidInput(
             f"{source.label}: unknown column(s) {listed(unknown)} for the event table "
-            f"{table.name} (its columns: {', '.join(known)}); every upload has the columns of "
+            f"{table.name} (its columns: {listed(known, 10)}); every upload has the columns of "
             "the first, exactly: leave them out"
         )
     missing_required(present, source)
