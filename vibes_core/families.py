@@ -16,7 +16,7 @@ The first three also have a pooled (hierarchical) model: the groups' parameters 
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from vibes_core.capabilities import ExactPosterior, Poolable, SimulatesFutures
@@ -793,88 +793,70 @@ def predictive_tail(mu, sd, sizes, rng, top: int = TAIL_TOP):
     return np.nan_to_num(tail, nan=1.0).mean(axis=0)
 
 
-# --- the unit mean's Normal model -----------------------------------------------------------
-class UnitMean(ExperimentType, ExactPosterior, SimulatesFutures):
-    """Value per user as the mean of the users' values themselves (0 for most), whatever
-    their distribution: each user's value ~ Normal(value, variance) as the likelihood of the
-    mean (by the central limit theorem, the mean of many users is Normal whatever the tail),
-    fitted on users, sum_value and sum_value2, with the conjugate Normal-Inverse-Gamma prior
-    value | variance ~ Normal(center, variance / kappa), variance ~ InverseGamma(shape, shape *
-    sd ** 2). Its exact posterior (``posterior_parameters``): value ~ Student-t with 2 shape
-    degrees of freedom around m, scale sqrt(scale / (shape k)). Beside it, as the log-normal
-    model's parts: the share of buyers p (Beta-Binomial, on users and buyers) and the value
-    per buyer, value / p.
+# --- the mean of units' values: a Normal model ------------------------------------------
+class NormalMean(ExperimentType, ExactPosterior, SimulatesFutures):
+    """The mean of units' values per group, whatever their distribution: each unit's value ~
+    Normal(value, variance) as the likelihood of the mean (by the central limit theorem, the
+    mean of many units is Normal whatever the tail), fitted on the units (``size``),
+    sum_value and sum_value2, with the conjugate Normal-Inverse-Gamma prior value | variance ~
+    Normal(center, variance / kappa), variance ~ InverseGamma(shape, shape * sd ** 2). Its
+    exact posterior (``mean_parameters``): value ~ Student-t with 2 shape degrees of freedom
+    around m, scale sqrt(scale / (shape k)).
 
-    It stays honest with whales (a few values far beyond a log-normal's tail), which the
-    log-normal model averages away (LogNormalHurdle.tail_fit warns of them): unbiased, and
-    its 94% HDIs cover the truth 93% of the time where a variant has 250 whales, 89% with 25,
-    76% with 5 (its mean is then skewed, not yet Normal), where the log-normal's cover it
-    0-2% of the time. On log-normal data its HDIs are 4% wider (bench/revenue_whales.py).
+    Weak and scale-free by default: center and sd are all units' mean and sd (the unit must
+    not matter), with the weight of one unit (kappa) and two (2 shape). Every free variable
+    is diagnosed (variance, value)."""
 
-    Weak and scale-free by default: center and sd are all users' mean and sd (the unit must
-    not matter), with the weight of one user (kappa) and two (2 shape). A value per user
-    below 0 has posterior mass only where the data is too thin to rule it out.
-
-    A family on LogNormalHurdle's statistics (the same rows of ``sufficient_stats``), so that a
-    type of values offers it as a likelihood beside that one (revenue: ``--likelihood mean``).
-    It has an exact posterior and simulates futures; it has no pooled or segmented model.
-    Every free variable is diagnosed (p, variance, value)."""
-
-    statistics = LogNormalHurdle.statistics
-    size = "users"
-    events = "users"
-    counts = LogNormalHurdle.counts
+    statistics = (
+        Statistic("units", "exposed units"),
+        Statistic("sum_value", "the sum of the units' values", math.inf),
+        Statistic("sum_value2", "the sum of their squares", math.inf),
+    )
+    size = "units"
+    events = "units"
+    counts = ("mean", "sum_value", "units")
     parameter = "value"
     unit = VALUE
-
     priors = (
-        Prior("alpha", 1.0, "Beta prior of the share of buyers: pseudo-buyers"),
-        Prior("beta", 1.0, "Beta prior of the share of buyers: pseudo-users without a value"),
         Prior(
             "center",
             math.nan,
-            "prior mean of the value per user (default: every user's mean)",
+            "prior mean of the value per unit (default: every unit's mean)",
             low=-1e100,
             high=1e100,
         ),
-        Prior("kappa", 1.0, "weight of center, in users"),
-        Prior("shape", 1.0, "Inverse-Gamma prior of the values' variance: shape (2 shape users)"),
+        Prior("kappa", 1.0, "weight of center, in units"),
+        Prior("shape", 1.0, "Inverse-Gamma prior of the values' variance: shape (2 shape units)"),
         Prior(
             "sd",
             math.nan,
             "the same prior's scale is shape * sd ** 2: the values' sd it expects (default: "
-            "every user's)",
+            "every unit's)",
             low=1e-100,
             high=1e100,
         ),
     )
     model_summary = (
-        "p ~ Beta(alpha, beta), buyers ~ Binomial(users, p); the value of a user (0 for "
-        "most) ~ Normal(value, variance), value ~ Normal(center, variance / kappa), variance "
-        "~ InverseGamma(shape, shape * sd ** 2); value per user = value, per buyer = value / p"
+        "the value of a unit ~ Normal(value, variance), value ~ Normal(center, variance / "
+        "kappa), variance ~ InverseGamma(shape, shape * sd ** 2)"
     )
-    parts = ("conversion", "value_per_buyer")
 
     def from_data(self, prior: str, stats: Stats, values: dict[str, float]) -> float:
-        """center: every user's mean value; sd: their sd (1 if it is 0: no scale to take)."""
-        users, total = stats["users"].sum(), stats["sum_value"].sum()
-        mean = total / users if users else 0.0
+        """center: every unit's mean value; sd: their sd (1 if it is 0: no scale to take)."""
+        n, total = stats[self.size].sum(), stats["sum_value"].sum()
+        mean = total / n if n else 0.0
         if prior == "center":
             return float(mean)
         spread = stats["sum_value2"].sum() - total * mean
-        sd = math.sqrt(max(spread, 0.0) / (users - 1)) if users > 1 else 0.0
+        sd = math.sqrt(max(spread, 0.0) / (n - 1)) if n > 1 else 0.0
         return sd if sd > 0 else 1.0
 
-    def posterior_parameters(self, stats: Stats, prior: dict[str, float]) -> dict:
-        """The conjugate update: Beta(a, b) for the share of buyers, NIG(m, k, shape, scale)
-        for the value per user and the values' variance; value's marginal is Student-t with
-        2 shape degrees of freedom, centred on m, scaled by sqrt(scale / (shape k))."""
-        n, total = stats["users"], stats["sum_value"]
-        mean, spread = moments(stats)
+    def mean_parameters(self, stats: Stats, prior: dict[str, float]) -> dict:
+        """The conjugate update: NIG(m, k, shape, scale) of the value and the variance."""
+        n, total = stats[self.size], stats["sum_value"]
+        mean, spread = moments(n, total, stats["sum_value2"])
         kappa = prior["kappa"] + n
         return {
-            "a": prior["alpha"] + stats["buyers"],
-            "b": prior["beta"] + n - stats["buyers"],
             "m": (prior["kappa"] * prior["center"] + total) / kappa,
             "k": kappa,
             "shape": prior["shape"] + n / 2,
@@ -885,15 +867,13 @@ class UnitMean(ExperimentType, ExactPosterior, SimulatesFutures):
 
     def model(self, stats: Stats, prior: dict[str, float]):
         """The same prior and likelihood in PyMC, through the sums: sum (v - value) ** 2 is
-        the spread about the mean plus users * (mean - value) ** 2."""
+        the spread about the mean plus n * (mean - value) ** 2."""
         import numpy as np
         import pymc as pm
 
-        n = stats["users"]
-        mean, spread = moments(stats)
+        n = stats[self.size]
+        mean, spread = moments(n, stats["sum_value"], stats["sum_value2"])
         with pm.Model(coords=stats.coords) as model:
-            p = pm.Beta("p", alpha=prior["alpha"], beta=prior["beta"], dims="group")
-            pm.Binomial("buyers", n=n, p=p, observed=stats["buyers"], dims="group")
             variance = pm.InverseGamma(
                 "variance",
                 alpha=prior["shape"],
@@ -913,6 +893,105 @@ class UnitMean(ExperimentType, ExactPosterior, SimulatesFutures):
                     - (spread + n * (mean - value) ** 2) / (2 * variance)
                 ),
             )
+        return model
+
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        """Independent draws of the closed-form posterior of the value (Student-t)."""
+        import numpy as np
+
+        from vibes_core.posterior import Draws, draw_count
+
+        post = self.mean_parameters(stats, prior)
+        rng = np.random.default_rng(0)
+        shape = (draw_count(len(stats.names)), len(stats.names))
+        value = post["m"] + student_scale(post) * rng.standard_t(2 * post["shape"], shape)
+        return Draws(stats.names, value, method="exact")
+
+    # --- futures, for how long to keep running (vibes_core.verdict) -------------------------
+    def future_truths(self, stats: Stats, prior: dict[str, float], rng, futures: int) -> dict:
+        import numpy as np
+
+        post = self.mean_parameters(stats, prior)
+        shape = (futures, len(stats.names))
+        variance = post["scale"] / rng.gamma(post["shape"], 1.0, shape)
+        return {"variance": variance, "value": rng.normal(post["m"], np.sqrt(variance / post["k"]))}
+
+    def future_stats(self, stats: Stats, batch: dict, truths: dict, rows, rng) -> dict:
+        """New units and the sums of their values as the model has them: the sum Normal, the
+        sum of squares sum ** 2 / m plus variance times a chi-square with m - 1 degrees of
+        freedom."""
+        import numpy as np
+
+        shape = truths["value"].shape  # (futures, groups)
+        total = rng.normal(rows * truths["value"], np.sqrt(rows * truths["variance"]))
+        chi = rng.chisquare(np.maximum(rows - 1, 1), shape)
+        spread = truths["variance"] * chi * (rows > 1)
+        squares = np.divide(total**2, rows, out=np.zeros_like(total), where=rows > 0)
+        return {
+            self.size: batch[self.size] + rows,
+            "sum_value": batch["sum_value"] + total,
+            "sum_value2": batch["sum_value2"] + squares + spread,
+        }
+
+    def future_draws(self, stats: Stats, batch: dict, prior: dict[str, float], rng, draws: int):
+        """Draws of each future's posterior of the value, (futures, draws, groups)."""
+        import numpy as np
+
+        post = self.mean_parameters(Stats(stats.names, batch), prior)
+        shape = (batch[self.size].shape[0], draws, len(stats.names))
+        expand = {key: np.asarray(value)[:, None, :] for key, value in post.items()}
+        return expand["m"] + student_scale(expand) * rng.standard_t(2 * expand["shape"], shape)
+
+
+# --- the unit mean's Normal model, with the share of buyers beside it -------------------------
+class UnitMean(NormalMean):
+    """Value per user as the mean of the users' values themselves (0 for most): NormalMean
+    on users, sum_value and sum_value2. Beside it, as the log-normal model's parts: the
+    share of buyers p (Beta-Binomial, on users and buyers) and the value per buyer, value / p.
+
+    It stays honest with whales (a few values far beyond a log-normal's tail), which the
+    log-normal model averages away (LogNormalHurdle.tail_fit warns of them): unbiased, and
+    its 94% HDIs cover the truth 93% of the time where a variant has 250 whales, 89% with 25,
+    76% with 5 (its mean is then skewed, not yet Normal), where the log-normal's cover it
+    0-2% of the time. On log-normal data its HDIs are 4% wider (bench/revenue_whales.py).
+
+    A family on LogNormalHurdle's statistics (the same rows of ``sufficient_stats``), so that a
+    type of values offers it as a likelihood beside that one (revenue: ``--likelihood mean``).
+    It has an exact posterior and simulates futures; it has no pooled or segmented model.
+    Every free variable is diagnosed (p, variance, value)."""
+
+    statistics = LogNormalHurdle.statistics
+    size = "users"
+    events = "users"
+    counts = LogNormalHurdle.counts
+    priors = (
+        Prior("alpha", 1.0, "Beta prior of the share of buyers: pseudo-buyers"),
+        Prior("beta", 1.0, "Beta prior of the share of buyers: pseudo-users without a value"),
+        *(replace(p, meaning=p.meaning.replace("unit", "user")) for p in NormalMean.priors),
+    )
+    model_summary = (
+        "p ~ Beta(alpha, beta), buyers ~ Binomial(users, p); the value of a user (0 for "
+        "most) ~ Normal(value, variance), value ~ Normal(center, variance / kappa), variance "
+        "~ InverseGamma(shape, shape * sd ** 2); value per user = value, per buyer = value / p"
+    )
+    parts = ("conversion", "value_per_buyer")
+
+    def posterior_parameters(self, stats: Stats, prior: dict[str, float]) -> dict:
+        """The conjugate update: Beta(a, b) for the share of buyers, NIG(m, k, shape, scale)
+        for the value per user and the values' variance."""
+        n = stats["users"]
+        return {
+            "a": prior["alpha"] + stats["buyers"],
+            "b": prior["beta"] + n - stats["buyers"],
+            **self.mean_parameters(stats, prior),
+        }
+
+    def model(self, stats: Stats, prior: dict[str, float]):
+        import pymc as pm
+
+        with super().model(stats, prior) as model:
+            p = pm.Beta("p", alpha=prior["alpha"], beta=prior["beta"], dims="group")
+            pm.Binomial("buyers", n=stats["users"], p=p, observed=stats["buyers"], dims="group")
         return model
 
     def quantity_draws(self, variables: dict) -> tuple:
@@ -938,54 +1017,110 @@ class UnitMean(ExperimentType, ExactPosterior, SimulatesFutures):
         quantity, parts = self.quantity_draws({"value": value, "p": p})
         return Draws(stats.names, quantity, method="exact", parts=parts)
 
-    # --- futures, for how long to keep running (vibes_core.verdict) -------------------------
     def future_truths(self, stats: Stats, prior: dict[str, float], rng, futures: int) -> dict:
-        import numpy as np
-
         post = self.posterior_parameters(stats, prior)
-        shape = (futures, len(stats.names))
-        variance = post["scale"] / rng.gamma(post["shape"], 1.0, shape)
-        return {
-            "p": rng.beta(post["a"], post["b"], shape),
-            "variance": variance,
-            "value": rng.normal(post["m"], np.sqrt(variance / post["k"])),
-        }
+        p = rng.beta(post["a"], post["b"], (futures, len(stats.names)))
+        return {"p": p, **super().future_truths(stats, prior, rng, futures)}
 
     def future_stats(self, stats: Stats, batch: dict, truths: dict, rows, rng) -> dict:
-        """New users, their buyers, and the sums of their values as the model has them: the
-        sum Normal, the sum of squares sum ** 2 / m plus variance times a chi-square with m - 1
-        degrees of freedom."""
+        """New users, their buyers, and the sums of their values (NormalMean's)."""
+        found = super().future_stats(stats, batch, truths, rows, rng)
+        buyers = batch["buyers"] + rng.binomial(rows.astype(int), truths["p"])
+        return {**found, "buyers": buyers}
+
+
+# --- a ratio of two means over the same units --------------------------------------------
+class RatioOfMeans(ExperimentType, ExactPosterior):
+    """Per group, the ratio of two sums over its units (revenue per order: Σ amount / Σ
+    orders), as the ratio of the two means: by the central limit theorem the means are
+    jointly Normal, around the sample means with the sample covariance / n (the delta
+    method's model), flat priors. Exact: independent draws of that bivariate Normal, the
+    ratio of each pair (no closed form); MCMC: the same model in PyMC. A group needs two
+    units and a positive denominator to be compared."""
+
+    statistics = (
+        Statistic("units", "exposed units"),
+        Statistic("sum_value", "the sum of the numerators over units", math.inf),
+        Statistic("sum_den", "the sum of the denominators", math.inf),
+        Statistic("sum_value2", "the sum of the numerators' squares", math.inf),
+        Statistic("sum_den2", "the sum of the denominators' squares", math.inf),
+        Statistic("sum_cross", "the sum of numerator times denominator", math.inf),
+    )
+    size = "units"
+    events = "units"
+    counts = ("ratio", "sum_value", "sum_den")
+    priors = ()
+    model_summary = (
+        "(mean numerator, mean denominator) ~ flat; the sample means ~ bivariate Normal around "
+        "them with the sample covariance / units; ratio = numerator / denominator"
+    )
+    unit = Unit("ratio", "")
+
+    def has_data(self, stats: Stats, prior: dict[str, float]):
+        return (stats["units"] >= 2) & (stats["sum_den"] > 0)
+
+    def means(self, stats: Stats) -> tuple:
+        """Each group's sample means (numerator, denominator) and the covariance of those
+        means, (groups, 2, 2); a group without two units gets a wide one."""
         import numpy as np
 
-        shape = truths["value"].shape  # (futures, groups)
-        total = rng.normal(rows * truths["value"], np.sqrt(rows * truths["variance"]))
-        chi = rng.chisquare(np.maximum(rows - 1, 1), shape)
-        spread = truths["variance"] * chi * (rows > 1)
-        squares = np.divide(total**2, rows, out=np.zeros_like(total), where=rows > 0)
-        return {
-            "users": batch["users"] + rows,
-            "buyers": batch["buyers"] + rng.binomial(rows.astype(int), truths["p"]),
-            "sum_value": batch["sum_value"] + total,
-            "sum_value2": batch["sum_value2"] + squares + spread,
-        }
+        n = np.maximum(stats["units"], 1.0)
+        a, b = stats["sum_value"] / n, stats["sum_den"] / n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            spare = np.maximum(n - 1, 1.0)
+            var_a = np.maximum(stats["sum_value2"] - n * a * a, 0.0) / spare / n
+            var_b = np.maximum(stats["sum_den2"] - n * b * b, 0.0) / spare / n
+            cov = (stats["sum_cross"] - n * a * b) / spare / n
+        tiny = 1e-12 * (1.0 + np.abs(np.stack([a, b])).max())
+        var_a, var_b = np.maximum(var_a, tiny), np.maximum(var_b, tiny)
+        cov = np.clip(cov, -np.sqrt(var_a * var_b), np.sqrt(var_a * var_b)) * (1 - 1e-9)
+        covariance = np.stack([np.stack([var_a, cov], -1), np.stack([cov, var_b], -1)], -2)
+        return np.stack([a, b], -1), covariance
 
-    def future_draws(self, stats: Stats, batch: dict, prior: dict[str, float], rng, draws: int):
-        """Draws of each future's posterior of the value per user, (futures, draws, groups)."""
+    def model(self, stats: Stats, prior: dict[str, float]):
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        centre, covariance = self.means(stats)
+        with pm.Model(coords={**stats.coords, "part": ["numerator", "denominator"]}) as model:
+            numerator = pm.Flat("numerator", dims="group")
+            denominator = pm.Flat("denominator", dims="group")
+            pm.MvNormal(
+                "means",
+                mu=pt.stack([numerator, denominator], axis=-1),
+                cov=covariance,
+                observed=centre,
+                dims=("group", "part"),
+            )
+        return model
+
+    def quantity_draws(self, variables: dict) -> tuple:
         import numpy as np
 
-        post = self.posterior_parameters(Stats(stats.names, batch), prior)
-        shape = (batch["users"].shape[0], draws, len(stats.names))
-        expand = {key: np.asarray(value)[:, None, :] for key, value in post.items()}
-        return expand["m"] + student_scale(expand) * rng.standard_t(2 * expand["shape"], shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return variables["numerator"] / variables["denominator"], {}
+
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        import numpy as np
+
+        from vibes_core.posterior import Draws, draw_count
+
+        centre, covariance = self.means(stats)
+        rng = np.random.default_rng(0)
+        draws = draw_count(len(stats.names))
+        factor = np.linalg.cholesky(covariance)  # (groups, 2, 2)
+        z = rng.standard_normal((draws, len(stats.names), 2))
+        pairs = centre + np.einsum("gij,dgj->dgi", factor, z)
+        ratio, _ = self.quantity_draws({"numerator": pairs[..., 0], "denominator": pairs[..., 1]})
+        return Draws(stats.names, ratio, method="exact")
 
 
-def moments(stats: Stats) -> tuple:
-    """Each group's mean value per user and the sum of squares about it (0 without users)."""
+def moments(n, total, squares) -> tuple:
+    """Each group's mean value and the sum of squares about it (0 without units)."""
     import numpy as np
 
-    n, total = stats["users"], stats["sum_value"]
     mean = np.divide(total, n, out=np.zeros_like(total, dtype=float), where=n > 0)
-    return mean, np.maximum(stats["sum_value2"] - total * mean, 0.0)
+    return mean, np.maximum(squares - total * mean, 0.0)
 
 
 def student_scale(post: dict):

@@ -86,6 +86,11 @@ class Draws:
         )
 
 
+def negated(estimate: "Draws | ClosedForm") -> Draws:
+    """The posterior of minus the quantity, as draws: for a quantity where lower is better."""
+    return Draws(list(estimate.names), -estimate.draws(), method=estimate.method)
+
+
 @dataclass
 class ClosedForm:
     """Independent posteriors per group of one two-parameter family, in closed form; a

@@ -14,7 +14,7 @@ import numpy as np
 
 from vibes_core import verdict
 from vibes_core.errors import VibesError, option
-from vibes_core.posterior import Estimate, describe, intervals
+from vibes_core.posterior import Estimate, describe, intervals, negated
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
@@ -35,14 +35,17 @@ def compare(
     prob, names = options["hdi_prob"], estimate.names
     rows = describe(estimate, prob)
     kept = [int(i) for i in np.flatnonzero(kind.has_data(stats, options["prior"]))]
-    p_best, loss = compared_among(estimate, kept)
+    # A metric where lower is better (errors, latency) is compared on its negation: the best
+    # group is the smallest, a loss is how much larger it is.
+    better = estimate if kind.higher_is_better else negated(estimate)
+    p_best, loss = compared_among(better, kept)
     with_control = len(names) > 1 and "control" in kind.summary_options
     c = control_index(kind, names, options.get("control")) if with_control else None
     for i, row in enumerate(rows):
         row.update(stats.row(i))
         row.update(p_best=p_best[i], expected_loss=loss[i], control=i == c)
     if c is not None:
-        for i, uplift in uplifts(kind, estimate, c, prob).items():
+        for i, uplift in uplifts(kind, estimate, c, prob, better).items():
             rows[i].update(uplift)
     summary = {
         "quantity": kind.quantity,
@@ -133,7 +136,8 @@ def judged(
         }
     draws = estimate.draws()[None]
     losses = np.array([np.nan if x is None else x for x in loss])
-    today = verdict.judge(draws, kept, c, rule, losses)
+    lower = not kind.higher_is_better
+    today = verdict.judge(draws, kept, c, rule, losses, lower)
     action = str(today.action[0])
     found = {"action": action, "choice": None, **head, "missing": today.missing()}
     if today.comparable:
@@ -142,7 +146,9 @@ def judged(
         found["choice"] = estimate.names[int(today.leader[0])]
     elif action == verdict.KEEP_RUNNING and futures:
         weights = verdict.split_weights(stats, kind, options.get("split"))
-        needed = verdict.events_needed(kind, stats, options["prior"], kept, c, rule, weights)
+        needed = verdict.events_needed(
+            kind, stats, options["prior"], kept, c, rule, weights, lower=lower
+        )
         if needed is not None and needed[1] is not None:
             low, median, high = needed
             pace = options.get("events_per_day")
@@ -165,9 +171,12 @@ def control_index(kind: "ExperimentType", names: list[str], chosen: str | None) 
     return names.index(chosen)
 
 
-def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> dict[int, dict]:
-    """Each other group's absolute and relative uplift over group ``c``, and P(it beats c).
-    The relative one is centred on its median: its mean need not exist."""
+def uplifts(
+    kind: "ExperimentType", estimate: Estimate, c: int, prob: float, better: Estimate
+) -> dict[int, dict]:
+    """Each other group's absolute and relative uplift over group ``c``, and P(it beats c)
+    (``better``: the estimate where larger is better). The relative one is centred on its
+    median: its mean need not exist."""
     names, draws = estimate.names, estimate.draws()
     others = [i for i in range(len(names)) if i != c]
     difference = draws[:, others] - draws[:, [c]]
@@ -177,7 +186,7 @@ def uplifts(kind: "ExperimentType", estimate: Estimate, c: int, prob: float) -> 
         difference, prob, [f"the uplift of {names[i]}" for i in others], errors=True
     )
     relative = relative_intervals(kind, relative, names, c, prob)
-    beats = estimate.prob_beats(c)
+    beats = better.prob_beats(c)
     return {
         i: {
             "uplift_abs": absolute[k],

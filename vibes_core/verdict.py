@@ -118,9 +118,11 @@ def judge(
     control: int | None,
     rule: Rule,
     loss: np.ndarray | None = None,
+    lower: bool = False,
 ) -> Judged:
     """``draws``: (F, D, groups) of F posteriors; ``kept``: the groups with data; ``loss``:
-    each group's expected loss if known more precisely than from the draws (today's)."""
+    each group's expected loss if known more precisely than from the draws (today's);
+    ``lower``: the best group is the one with the smallest quantity."""
     import numpy as np
 
     futures = draws.shape[0]
@@ -130,12 +132,13 @@ def judge(
         return Judged(np.full(futures, KEEP_RUNNING), leader, empty, empty, no, False)
     x = draws[:, :, kept]  # (F, D, K)
     rows = np.arange(futures)
-    best = x.argmax(axis=2)  # (F, D)
+    signed = -x if lower else x  # larger is better
+    best = signed.argmax(axis=2)  # (F, D)
     wins = np.stack([(best == k).mean(axis=1) for k in range(len(kept))], axis=1)  # (F, K)
     lead = wins.argmax(axis=1)  # position in kept
-    top = x.max(axis=2)
+    top = signed.max(axis=2)
     if loss is None:
-        lead_loss = (top - x[rows, :, lead]).mean(axis=1)
+        lead_loss = (top - signed[rows, :, lead]).mean(axis=1)
     else:
         lead_loss = np.asarray(loss)[np.asarray(kept)[lead]]
     means = x.mean(axis=1)  # (F, K)
@@ -192,6 +195,7 @@ def events_needed(
     rule: Rule,
     weights: np.ndarray,
     seed: int = 0,
+    lower: bool = False,
 ) -> tuple[int | None, ...] | None:
     """The QUANTILES of more events in all (split by ``weights``) until a first verdict
     other than keep-running, over futures simulated from today's posterior (see the module's
@@ -217,7 +221,7 @@ def events_needed(
         added = target
         batch = kind.future_stats(stats, batch, truths, rows, rng)
         draws = kind.future_draws(stats, batch, prior, rng, FUTURE_DRAWS)
-        settled |= judge(draws, kept_then, control, rule).action != KEEP_RUNNING
+        settled |= judge(draws, kept_then, control, rule, lower=lower).action != KEEP_RUNNING
         reached.append((target, float(settled.mean())))
         if reached[-1][1] >= QUANTILES[-1]:
             break

@@ -3,6 +3,7 @@
 from vibes_core.capabilities import Segmentable
 from vibes_core.errors import VibesError, option
 from vibes_core.families import BetaBinomial
+from vibes_core.srm import SRM_P_VALUE, p_value, srm_check
 from vibes_core.types.base import (
     SEGMENT,
     SEGMENTS,
@@ -15,8 +16,6 @@ from vibes_core.types.base import (
     segment_draws,
     split_names,
 )
-
-SRM_P_VALUE = 0.001  # below this, the observed split is flagged as a sample ratio mismatch
 
 
 class AbTest(BetaBinomial, Segmentable):
@@ -101,7 +100,7 @@ class AbTest(BetaBinomial, Segmentable):
                 "variant one "
                 f"({', '.join(f'{n}=1' for n in stats.names)})"
             )
-        summary["srm"] = srm = srm_check(stats, split)
+        summary["srm"] = srm = srm_check(stats.names, stats["trials"], split)
         if srm and srm["flagged"] and srm["declared"]:
             summary["warnings"].append(
                 f"sample ratio mismatch: the observed split differs from the intended one "
@@ -131,34 +130,6 @@ def declare(names: list[str]) -> str:
     """How to declare the intended split of these variants, in words."""
     shown = ",".join(f"{name}=WEIGHT" for name in names[:2]) + (",..." if len(names) > 2 else "")
     return f"--split {shown}, or saved in the analysis options"
-
-
-def p_value(p: float) -> str:
-    """A p-value in words: never "p = 0", which chi-square's tail underflows to."""
-    return f"p = {p:.2g}" if p >= 1e-16 else "p < 1e-16"
-
-
-def srm_check(stats, split: dict[str, float] | None) -> dict | None:
-    """Chi-square test of the observed trials per variant against the intended split."""
-    import numpy as np
-    from scipy.special import chdtrc
-
-    trials = stats["trials"]
-    total = trials.sum()
-    if len(stats.names) < 2 or total == 0:
-        return None
-    weights = np.array([split[n] for n in stats.names]) if split else np.ones(len(stats.names))
-    weights = weights / weights.max()  # weights of 1e308 each would sum to infinity
-    expected = total * weights / weights.sum()
-    chi2 = float(np.sum((trials - expected) ** 2 / expected))
-    p_value = float(chdtrc(len(stats.names) - 1, chi2))
-    return {
-        "chi2": chi2,
-        "p_value": p_value,
-        "expected_split": dict(zip(stats.names, (weights / weights.sum()).tolist(), strict=True)),
-        "flagged": p_value < SRM_P_VALUE,
-        "declared": bool(split),  # else equal shares were assumed
-    }
 
 
 TYPE = AbTest()
