@@ -17,6 +17,7 @@ from tests.conftest import run_vibes
 from tests.schema_check import problems
 from tests.test_tui import settle, until
 from vibes_core import catalog
+from vibes_core.capabilities import Scorecard
 from vibes_core.schema import Summary
 from vibes_core.types import get_type, registry
 from vibes_tui.app import VibesApp
@@ -44,6 +45,9 @@ def with_plugin():
 
 
 with with_plugin() as found:
+    # Experiments on units are judged on metrics, each by its kind's family: their contract is
+    # tests/test_scorecard.py's.
+    found = {name: kind for name, kind in found.items() if not isinstance(kind, Scorecard)}
     TYPES = list(found)
     # Giving a prior samples for a type without an exact posterior.
     PRIORS = [

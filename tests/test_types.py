@@ -78,6 +78,8 @@ REFERENCES = {
     "events": lambda kind, rows: sum(r["events"] for r in rows),
     "exposure": lambda kind, rows: sum(r["exposure"] for r in rows),
     "users": lambda kind, rows: len(rows),
+    # Generated assignments name each unit once: none is under two variants.
+    "units": lambda kind, rows: len({r["unit"] for r in rows}),
     "buyers": lambda kind, rows: sum(r["value"] > 0 for r in rows),
     "sum_log": lambda kind, rows: sum(logs(rows)),
     "sum_log2": lambda kind, rows: sum(x * x for x in logs(rows)),

@@ -7,6 +7,8 @@ The public API (see ``vibes_core.api``)::
     vc.events(name)        # an Ibis table
     vc.fit(name)           # the summarized posterior; exact=True for the closed form
     vc.fit(name, model=vc.Pooled())   # or vc.Segmented("segment"); vc.Independent() by default
+    vc.upload_table("orders", frame); vc.create_metric("purchased", "orders", "proportion")
+    vc.set_metrics("shop", goal="purchased", guardrails={"errors": 0.05}); vc.fit("shop")
 
 Nothing heavy is imported here: the API's names load ``vibes_core.api`` when first used.
 """
@@ -14,6 +16,7 @@ Nothing heavy is imported here: the API's names load ``vibes_core.api`` when fir
 from vibes_core.errors import VibesError
 
 API = ("open_lake", "experiments", "events", "create", "upload", "fit")
+API += ("upload_table", "tables", "delete_table", "create_metric", "metric_list", "set_metrics")
 MODELS = ("Independent", "Pooled", "Segmented")
 __all__ = ["VibesError", *API, *MODELS]
 

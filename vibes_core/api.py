@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog
+from vibes_core import catalog, metrics
 from vibes_core import tables as event_tables
 from vibes_core.errors import InvalidInput
 from vibes_core.lake import Lake
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from vibes_core.schema import Summary
 
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model", "likelihood")
+FIT_SETTINGS += ("metric",)
 
 
 def open_lake() -> Lake:
@@ -122,6 +123,54 @@ def delete_table(name: str, lake: Lake | None = None) -> dict:
         return event_tables.delete(lake, name)
 
 
+def create_metric(
+    name: str,
+    table: str,
+    kind: str,
+    *,
+    value: str | None = None,
+    denominator: str | None = None,
+    where: str | None = None,
+    window: str | None = None,
+    cap: float | None = None,
+    lower_is_better: bool = False,
+    lake: Lake | None = None,
+) -> dict:
+    """Define the metric ``name`` over the event table ``table``, as `vibes metrics create`
+    does: ``kind`` proportion, count, mean or ratio; ``value``, ``denominator`` and ``where``
+    SQL expressions over its columns (checked: data, not code); ``window`` "7d" or "36h"."""
+    given = {"value": value, "denominator": denominator, "where": where, "window": window}
+    with _lake(lake) as lake:
+        return metrics.create(
+            lake, name, table, kind, **given, cap=cap, lower_is_better=lower_is_better
+        )
+
+
+def metric_list(lake: Lake | None = None) -> list[dict]:
+    """Every metric's definition; one that cannot be read is left out with a warning."""
+    with _lake(lake) as lake:
+        listing = metrics.list_metrics(lake)
+    for line in listing.warnings:
+        warnings.warn(line, CatalogWarning, stacklevel=2)
+    return [metric.as_json() for metric in listing.metrics]
+
+
+def set_metrics(
+    name: str,
+    goal: str,
+    guardrails: dict[str, float] | None = None,
+    secondary: list[str] | tuple[str, ...] = (),
+    lake: Lake | None = None,
+) -> list[dict]:
+    """Give the experiment on units ``name`` its metrics: the ``goal``, ``guardrails`` (metric
+    -> margin, a share: {"errors": 0.05}) and ``secondary`` ones, replacing its list."""
+    given = [f"{metric}:{margin!r}" for metric, margin in (guardrails or {}).items()]
+    roles = metrics.roles_of(goal, given, list(secondary))
+    with _lake(lake) as lake:
+        catalog.save_metrics(lake, name, roles, metrics.names)
+    return [role.as_json() for role in roles]
+
+
 def fit(
     name: str,
     *,
@@ -134,7 +183,9 @@ def fit(
     keys as vibes_core.schema.Summary declares them). ``settings``: draws, tune, chains, seed,
     prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or as the CLI's flags:
     ``pooled=True``, ``by="segment"``: the breakdown), the likelihood of a type that offers
-    several (``likelihood="mean"`` for revenue) and the type's options (e.g. control)."""
+    several (``likelihood="mean"`` for revenue) and the type's options (e.g. control). An
+    experiment on units answers with its scorecard (vibes_core.schema.Scorecard), or with
+    ``metric="NAME"`` (and ``exact=True``) that metric's summary."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}

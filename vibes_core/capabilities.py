@@ -114,7 +114,21 @@ class SimulatesFutures(Capability):
         raise NotImplementedError
 
 
-CAPABILITIES = (ExactPosterior, Poolable, Segmentable, SimulatesFutures)
+class Scorecard(Capability):
+    """Judged on metrics of event tables in roles (vibes_core.scorecard), not on a table of
+    outcomes of its own: ``scorecard`` answers ``vibes posterior``, ``metric_kind`` gives the
+    type object a metric is analysed with."""
+
+    requires = ("scorecard", "metric_kind")
+
+    def scorecard(self, lake, experiment, settings, **how) -> dict | None:
+        raise NotImplementedError
+
+    def metric_kind(self, metric):
+        raise NotImplementedError
+
+
+CAPABILITIES = (ExactPosterior, Poolable, Segmentable, SimulatesFutures, Scorecard)
 
 
 def missing(kind) -> list[str]:

@@ -29,7 +29,8 @@ from vibes_core.errors import (
     NotFound,
     option,
 )
-from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
+from vibes_core.lake import ALIAS, EVENTS_SCHEMA, Lake, quote_ident, sql_literal
+from vibes_core.metrics import MetricRole, roles_from_json
 from vibes_core.names import is_name, quoted, validate_name
 from vibes_core.text import has_control, printable
 from vibes_core.types import get_type, registry
@@ -45,7 +46,6 @@ IBIS_TYPES = {
 META_SCHEMA = "vibes"
 METADATA = f"{ALIAS}.{META_SCHEMA}.experiments"
 EXPERIMENT_SCHEMA = "main"
-EVENTS_SCHEMA = "events"  # event tables (vibes_core.tables): one namespace with experiments
 ISO_SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -62,6 +62,8 @@ class Experiment:
     groups: tuple[str, ...] | None = None
     # Its saved analysis options (see vibes_core.analysis).
     analysis: Analysis = field(default_factory=Analysis)
+    # An experiment on units: its metrics in their roles (vibes_core.metrics), in role order.
+    metrics: tuple[MetricRole, ...] = ()
     # What of its row could not be read and was left out (a saved option, the groups' order),
     # one line each: said where it is used, never fatal.
     problems: tuple[str, ...] = field(default=(), compare=False)
@@ -72,10 +74,13 @@ class Experiment:
 
     def as_json(self) -> dict:
         """Its fields as JSON has them (the groups a list, the options those set)."""
-        left_out = ("analysis", "problems")
+        left_out = ("analysis", "problems", "metrics")
         fields = {key: value for key, value in asdict(self).items() if key not in left_out}
         groups = None if self.groups is None else list(self.groups)
-        return {**fields, "groups": groups, "options": self.analysis.as_json()}
+        found = {**fields, "groups": groups, "options": self.analysis.as_json()}
+        if self.metrics:
+            found["metrics"] = [role.as_json() for role in self.metrics]
+        return found
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,7 @@ def metadata_state(lake: Lake) -> str:
     the groups' order or the analysis options) or "current". One direct probe: listing
     duckdb_tables() would load every table's metadata."""
     try:
-        lake.con.execute(f"SELECT groups, options FROM {METADATA} LIMIT 0")
+        lake.con.execute(f"SELECT groups, options, metrics FROM {METADATA} LIMIT 0")
     except duckdb.CatalogException:
         return "missing"
     except duckdb.BinderException:
@@ -133,6 +138,7 @@ def add_missing_columns(con) -> None:
     # same lake at once, and the ones that lose the race rerun this and find it done.
     con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS groups VARCHAR")
     con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS options VARCHAR")
+    con.execute(f"ALTER TABLE {METADATA} ADD COLUMN IF NOT EXISTS metrics VARCHAR")
 
 
 def upgrade(lake: Lake) -> None:
@@ -155,7 +161,7 @@ def init(lake: Lake) -> bool:
         con.execute(
             f"CREATE TABLE IF NOT EXISTS {METADATA} ("
             "name VARCHAR NOT NULL, display_name VARCHAR NOT NULL, type VARCHAR NOT NULL, "
-            "created_at TIMESTAMP NOT NULL, groups VARCHAR, options VARCHAR)"
+            "created_at TIMESTAMP NOT NULL, groups VARCHAR, options VARCHAR, metrics VARCHAR)"
         )
         add_missing_columns(con)  # in case an older version created it meanwhile
         return True
@@ -165,7 +171,8 @@ def init(lake: Lake) -> bool:
 
 # The columns of an Experiment, as read from the metadata table.
 EXPERIMENT_COLUMNS = (
-    "name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), groups, options"
+    "name, display_name, type, strftime(created_at, '%Y-%m-%dT%H:%M:%S.%fZ'), groups, options, "
+    "metrics"
 )
 
 
@@ -173,17 +180,21 @@ def experiment_of(row: tuple) -> Experiment:
     """An experiment from its row. A row is input (a shared catalog is written by others):
     a name that breaks the rule raises InvalidName; groups or options that cannot be read are
     left out, and said in its ``problems``."""
-    name, display_name, type_name, created_at, groups, options = row
+    name, display_name, type_name, created_at, groups, options, stored_roles = row
     validate_name(name)
     order = parse_groups(groups)
     analysis, dropped = parse_analysis(options)
     reset = f"`vibes experiments options {name} --reset` clears the saved options"
     problems = [f"{problem}; {reset}" for problem in dropped]
+    roles, unread = roles_from_json(stored_roles)
+    problems += unread
     if groups is not None and order is None:
         problems.append(
             "its recorded order of groups is not a list of names: compared in alphabetical order"
         )
-    return Experiment(name, display_name, type_name, created_at, order, analysis, tuple(problems))
+    return Experiment(
+        name, display_name, type_name, created_at, order, analysis, roles, tuple(problems)
+    )
 
 
 def parse_analysis(stored: str | None) -> tuple[Analysis, list[str]]:
@@ -207,6 +218,36 @@ def save_analysis(lake: Lake, name: str, analysis: Analysis) -> None:
         con.execute(f"UPDATE {METADATA} SET options = ? WHERE name = ?", [saved, name])
 
     lake.write(work, f"saving the analysis options of {name}")
+
+
+def save_metrics(lake: Lake, name: str, roles: tuple[MetricRole, ...], known) -> None:
+    """Give the experiment on units ``name`` these metrics in their roles (replacing its
+    list); ``known(con)``: the metrics defined, read in the same transaction."""
+    saved = json.dumps([role.as_json() for role in roles])
+
+    def work(con) -> None:
+        if not exists(con, name):
+            raise NotFound(f"no experiment named {name!r}; `vibes experiments list` shows them")
+        defined = known(con)
+        for role in roles:
+            if role.metric not in defined:
+                raise NotFound(
+                    f"no metric named {role.metric!r}; `vibes metrics list` shows them, "
+                    "`vibes metrics create` makes one"
+                )
+        con.execute(f"UPDATE {METADATA} SET metrics = ? WHERE name = ?", [saved, name])
+
+    lake.write(work, f"saving the metrics of {name}")
+
+
+def experiments_using(con, metric: str) -> list[str]:
+    """The experiments that give ``metric`` a role, by name."""
+    rows = con.execute(f"SELECT name, metrics FROM {METADATA} WHERE metrics IS NOT NULL")
+    return sorted(
+        name
+        for name, stored in rows.fetchall()
+        if any(role.metric == metric for role in roles_from_json(stored)[0])
+    )
 
 
 def parse_groups(stored: str | None) -> tuple[str, ...] | None:
@@ -497,7 +538,7 @@ def create(
                 "VALUES (?, ?, ?, ?, ?)",
                 [name, display_name, experiment_type.name, now, groups],
             )
-            con.execute(staged.insert_sql(table_sql(name)), [now])
+            con.execute(staged.insert_sql(table_sql(name)), staged.parameters(now))
 
         lake.write(work, f"creating {name}")
     return {**get(lake, name).as_json(), "events": staged.rows, "snapshot": lake.last_commit()}
@@ -581,7 +622,7 @@ def upload(lake: Lake, name: str, source: str | Path | None, stdin=None) -> dict
                     f"{SQL_TYPES[column.kind]}"
                 )
             skipped = frozenset(c.name for c in lacking if c not in added)
-            con.execute(staged.insert_sql(experiment.table, skipped), [now])
+            con.execute(staged.insert_sql(experiment.table, skipped), staged.parameters(now))
             if batch:
                 append_groups(con, name, batch)
             return count_events(con, name)

@@ -54,6 +54,9 @@ CAST_TYPES: tuple[str, ...] = (
 )
 MAX_LENGTH = 1_000
 SHOWN = 60  # characters of an expression quoted in a message
+# Levels of parentheses and prefix operators (NOT, -): the parser recurses once per level, so
+# how deep it may go would otherwise depend on the interpreter's recursion limit.
+MAX_NESTING = 64
 # What an expression may use, in a message.
 ALLOWED = (
     "columns, literals, + - * / %, comparisons, AND/OR/NOT, CASE, COALESCE, NULLIF, IN, "
@@ -99,6 +102,8 @@ def checked(text: str, columns: Iterable[str], what: str) -> Expression:
         tokens = sqlglot.tokenize(text, read="duckdb")
         if any(token.token_type == sqlglot.TokenType.SEMICOLON for token in tokens):
             raise InvalidExpression(f"{said}: one expression only (no ';')")
+        if nesting(tokens, sqlglot.TokenType) > MAX_NESTING:
+            raise InvalidExpression(f"{said}: nested too deeply (over {MAX_NESTING} levels)")
         # Parsed as a condition, not a statement: SELECT, DROP, SET... are not even read.
         tree = sqlglot.parse_one(text, read="duckdb", into=sqlglot.exp.Condition)
         for node in tree.walk():
@@ -118,6 +123,17 @@ def checked(text: str, columns: Iterable[str], what: str) -> Expression:
     except RecursionError:  # the parser and generator recurse once per level of nesting
         raise InvalidExpression(f"{said}: nested too deeply") from None
     return Expression(text=text, sql=sql, columns=used)
+
+
+def nesting(tokens, kinds) -> int:
+    """How deep the parser would recurse: open parentheses, and prefix operators in a row."""
+    prefix = (kinds.NOT, kinds.DASH, kinds.PLUS)
+    depth = deepest = run = 0
+    for token in tokens:
+        depth += {kinds.L_PAREN: 1, kinds.R_PAREN: -1}.get(token.token_type, 0)
+        run = run + 1 if token.token_type in prefix else 0
+        deepest = max(deepest, depth + run)
+    return deepest
 
 
 def refusal(node, spelling: dict[str, str]) -> str | None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from vibes_core import catalog
 from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
+from vibes_core.capabilities import Scorecard
 from vibes_core.errors import InvalidOption, VibesError, option
 from vibes_core.lake import Lake
 from vibes_core.models import Data, Independent, Model
@@ -56,6 +57,7 @@ class Settings:
     likelihood: str | None = None
     hdi_prob: float | None = None  # None: the experiment's saved one, else 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
+    metric: str | None = None  # of an experiment on units: that metric's summary alone
 
 
 def posterior(
@@ -82,6 +84,9 @@ def posterior(
     experiment = catalog.found(lake, experiment)
     name = experiment.name
     kind = get_type(experiment.type)
+    if isinstance(kind, Scorecard):  # judged on metrics: vibes_core.scorecard
+        how = {"exact": exact, "as_of": as_of, "use_cache": use_cache, "warn": warn}
+        return kind.scorecard(lake, experiment, settings, **how, progress=progress, fit=fit)
     check_applies(kind, settings.options)
     for problem in experiment.problems:  # what of its catalog row was left out
         warn(f"{name}: {problem}")

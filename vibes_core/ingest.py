@@ -273,6 +273,11 @@ class Staged:
         values = ", ".join(self.parsed[c.name] for c in columns)
         return f"INSERT INTO {table} ({names}) SELECT {values} FROM {STAGED}"
 
+    def parameters(self, now: datetime) -> list:
+        """What ``insert_sql`` binds: the upload time, for an optional timestamp left out."""
+        optional = any(c.kind == "timestamp" and not c.required for c in self.schema.columns)
+        return [now] if optional else []
+
     def has_values(self, con: duckdb.DuckDBPyConnection, column: str) -> bool:
         """Whether any staged event has a value of ``column`` (not a timestamp: its default
         is a parameter)."""
@@ -323,7 +328,8 @@ def preview(
         values = ", ".join(staged.parsed[name] for name in names)
         now = datetime.now(UTC).replace(tzinfo=None)  # the one parameter, as in insert_sql
         head = con.execute(
-            f"SELECT {values} FROM {STAGED} ORDER BY {RECORD} LIMIT {int(rows)}", [now]
+            f"SELECT {values} FROM {STAGED} ORDER BY {RECORD} LIMIT {int(rows)}",
+            staged.parameters(now),
         ).fetchall()
         groups = groups_in_order(con, staged)
     columns, head = without_empty(names, head, experiment_type.segment_columns)

@@ -33,6 +33,7 @@ from vibes_core.config import (
 from vibes_core.errors import ConfigError, NoLake, first_line
 
 ALIAS = "lake"
+EVENTS_SCHEMA = "events"  # event tables (vibes_core.tables): one namespace with experiments
 WRITE_TIMEOUT_S = 120.0
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -147,6 +147,46 @@ class Summary(Answer, Findings):
     traces: NotRequired[list["LinesPlot"]]
 
 
+class ScorecardVerdict(TypedDict):
+    """An experiment on units' verdict: its goal's, weighed by its guardrails
+    (vibes_core.scorecard)."""
+
+    action: Literal["choose", "keep-running", "no-difference", "reject"]
+    choice: str | None  # the variant chosen
+    blocked_by: list[str]  # reject: the guardrails the choice would harm beyond their margin
+    unclear: list[str]  # guardrails neither passed nor harmed yet
+    rule: str
+
+
+class MetricSummary(Findings):
+    """One metric of a scorecard: its definition and role, then a summary's findings (each
+    treated variant's row adds ``p_harm`` on a guardrail and ``status`` on every metric)."""
+
+    name: str
+    role: Literal["goal", "guardrail", "secondary"]
+    kind: Literal["proportion", "count", "mean", "ratio"]
+    table: str
+    lower_is_better: bool
+    margin: float  # a guardrail's: how much worse than the control it may get (a share)
+    method: Literal["exact", "mcmc"]
+    prior: dict[str, float]
+
+
+class Scorecard(Answer):
+    """What ``vibes posterior --json`` prints for an experiment on units."""
+
+    method: Literal["exact", "mcmc"]
+    control: str | None
+    units: dict[str, int]  # exposed units per variant
+    excluded_units: int  # units assigned to more than one variant: left out of every metric
+    srm: dict | None  # the sample ratio check on units per variant
+    metrics: list[MetricSummary]  # in role order: the goal, the guardrails, the secondaries
+    verdict: ScorecardVerdict
+    decision: str
+    warnings: list[str]
+    diagnostics: Diagnostics | None
+
+
 def segments_of(summary: Summary) -> list[Segment] | None:
     """A breakdown's segments, the largest first; None for a summary of another model. Its
     ``model`` says which it is: ask this, not whether a key is there."""
@@ -238,7 +278,7 @@ def mismatch(value, hint=Summary, where: str = "summary", optional=()) -> str | 
         found = (mismatch(value[k], hints[k], f"{where}.{k}") for k in hints if k in value)
         return next(filter(None, found), None)
     if origin in (typing.Union, types.UnionType):
-        found = [mismatch(value, option, where) for option in args]
+        found = [mismatch(value, option, where, optional) for option in args]
         return None if None in found else found[0]
     if origin is typing.Literal:
         return None if value in args else f"{where} is not one of {args}"

@@ -33,7 +33,7 @@ from urllib.parse import unquote, urlsplit
 from vibes_core.config import Config, private_dir
 from vibes_core.errors import first_line
 from vibes_core.names import validate_name
-from vibes_core.schema import ANSWER_KEYS, Summary, mismatch
+from vibes_core.schema import ANSWER_KEYS, Scorecard, Summary, mismatch
 
 COPIES = "fits"
 COPY_DAYS = 30
@@ -179,7 +179,7 @@ def problem(stored: Stored) -> str | None:
         return "its options are not an object"
     if not all(isinstance(v, str) for v in (stored.run_id, stored.artifact_uri)):
         return "its run is not named"
-    return mismatch(stored.summary, Summary, optional=ANSWER_KEYS)
+    return mismatch(stored.summary, Summary | Scorecard, optional=ANSWER_KEYS)
 
 
 def keep_copy(config: Config, experiment: str, key: str, stored: Stored) -> None:

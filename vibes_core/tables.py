@@ -22,12 +22,12 @@ import duckdb
 
 from vibes_core import catalog, ingest
 from vibes_core.errors import AlreadyExists, InvalidInput, InvalidName, NotFound, VibesError
-from vibes_core.lake import ALIAS, Lake, quote_ident, sql_literal
+from vibes_core.lake import ALIAS, EVENTS_SCHEMA, Lake, quote_ident, sql_literal
 from vibes_core.names import is_name, quoted, shown
 from vibes_core.text import printable
 from vibes_core.types.base import SQL_TYPES, Column
 
-SCHEMA = catalog.EVENTS_SCHEMA
+SCHEMA = EVENTS_SCHEMA
 COLUMN_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 RESERVED = "_vibes"  # ingest's own columns (its record numbers) start with it
 MAX_COLUMNS = 100

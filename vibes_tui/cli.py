@@ -512,6 +512,7 @@ AsOf = Annotated[int | None, typer.Option(min=0, help="use the data as of this D
 
 
 KEEP_RUNNING_EXIT = 3  # `vibes posterior --check`: not decided yet
+REJECT_EXIT = 4  # `vibes posterior --check`: the goal's choice harms a guardrail
 
 
 def prior_help() -> str:
@@ -654,6 +655,166 @@ def fit(
         )
 
 
+# --- metrics: definitions over event tables, and the roles experiments give them ----------
+metrics_app = typer.Typer(help="Metrics over event tables, for experiments on units.")
+app.add_typer(metrics_app, name="metrics")
+
+
+def metric_names() -> list[str]:
+    """Completion: the metrics defined (none if the lake cannot be read)."""
+    try:
+        from vibes_core import catalog, metrics
+
+        with catalog.open_lake() as lake:
+            return [m.name for m in metrics.list_metrics(lake).metrics]
+    except Exception:
+        return []
+
+
+MetricName = Annotated[
+    str, typer.Argument(help="the metric", show_default=False, autocompletion=metric_names)
+]
+
+
+@metrics_app.command("create")
+def metrics_create(
+    name: Annotated[str, typer.Argument(help="the metric's name", show_default=False)],
+    table: Annotated[
+        str, typer.Option("--table", help="the event table it reads", show_default=False)
+    ],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="proportion (units with an event), count (events per unit), mean (a value "
+            "summed per unit) or ratio (sum of --value over sum of --denominator)",
+            show_default=False,
+        ),
+    ],
+    value: Annotated[
+        str | None,
+        typer.Option("--value", help="mean, ratio: the value summed per unit, an expression"),
+    ] = None,
+    denominator: Annotated[
+        str | None, typer.Option("--denominator", help="ratio: the denominator, an expression")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option("--where", help="which events count, a condition (e.g. \"status = 'paid'\")"),
+    ] = None,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            "--window",
+            help="how long after a unit's exposure its events count: 7d, 36h (default: all)",
+        ),
+    ] = None,
+    cap: Annotated[
+        float | None, typer.Option("--cap", help="mean: each unit's sum capped at this (whales)")
+    ] = None,
+    lower_is_better: Annotated[
+        bool,
+        typer.Option("--lower-is-better", help="smaller is better (errors, latency, refunds)"),
+    ] = False,
+) -> None:
+    """Define a metric; its expressions are checked, and run once on the table."""
+    from vibes_core import catalog, metrics
+
+    with catalog.open_lake() as lake:
+        result = metrics.create(
+            lake,
+            name,
+            table,
+            kind,
+            value=value,
+            denominator=denominator,
+            where=where,
+            window=window,
+            cap=cap,
+            lower_is_better=lower_is_better,
+        )
+    say(f"created the metric {name} ({kind} over {table})")
+    emit(result)
+
+
+@metrics_app.command("list")
+def metrics_list() -> None:
+    """Every metric, and the experiments that use it."""
+    from vibes_core import catalog, metrics
+
+    with catalog.open_lake() as lake:
+        found = metrics.list_metrics(lake)
+        used = {m.name: catalog.experiments_using(lake.con, m.name) for m in found.metrics}
+    for warning in found.warnings:
+        say(f"vibes: warning: {warning}")
+    emit([{**m.as_json(), "used_by": used[m.name]} for m in found.metrics])
+
+
+@metrics_app.command("show")
+def metrics_show(name: MetricName) -> None:
+    """One metric's definition, and the experiments that use it."""
+    from vibes_core import catalog, metrics
+
+    with catalog.open_lake() as lake:
+        metric = metrics.get(lake, name)
+        emit({**metric.as_json(), "used_by": catalog.experiments_using(lake.con, name)})
+
+
+@metrics_app.command("delete")
+def metrics_delete(name: MetricName) -> None:
+    """Delete a metric's definition (refused while an experiment uses it)."""
+    from vibes_core import catalog, metrics
+
+    with catalog.open_lake() as lake:
+        result = metrics.delete(lake, name, catalog.experiments_using)
+    say(f"deleted the metric {name}")
+    emit(result)
+
+
+@experiments_app.command("metrics")
+def experiments_metrics(
+    name: Annotated[
+        str,
+        typer.Argument(help="the experiment", show_default=False, autocompletion=experiment_names),
+    ],
+    goal: Annotated[
+        str | None, typer.Option("--goal", help="the metric its verdict is on (one)")
+    ] = None,
+    guardrail: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--guardrail",
+            help="a metric that must not get worse: NAME or NAME:MARGIN (5% may be lost); "
+            "repeat for several",
+        ),
+    ] = None,
+    secondary: Annotated[
+        list[str] | None,
+        typer.Option("--secondary", help="a metric reported beside, never in the verdict"),
+    ] = None,
+) -> None:
+    """The metrics of an experiment on units in their roles (JSON); given roles replace them."""
+    from vibes_core import catalog, metrics
+    from vibes_core.capabilities import Scorecard
+    from vibes_core.types import get_type
+
+    with catalog.open_lake() as lake:
+        experiment = catalog.get(lake, name)
+        if not isinstance(get_type(experiment.type), Scorecard):
+            raise VibesError(
+                f"{name} is a {experiment.type} experiment: metrics are for experiments on "
+                "units (--type assignments)"
+            )
+        if goal is not None or guardrail or secondary:
+            roles = metrics.roles_of(goal, guardrail or [], secondary or [])
+            catalog.save_metrics(lake, name, roles, metrics.names)
+            experiment = catalog.get(lake, name)
+            say(f"{name} is judged on {', '.join(r.metric for r in roles)}")
+    for problem in experiment.problems:
+        say(f"vibes: warning: {name}: {problem}")
+    emit([role.as_json() for role in experiment.metrics])
+
+
 @app.command()
 def posterior(
     name: Annotated[
@@ -715,10 +876,18 @@ def posterior(
         bool,
         typer.Option(
             "--check",
-            help=f"exit {KEEP_RUNNING_EXIT} when the verdict is keep-running (0 for choose or "
-            "no-difference): a gate for CI jobs and crons",
+            help=f"exit {KEEP_RUNNING_EXIT} when the verdict is keep-running, {REJECT_EXIT} when "
+            "it is reject (0 for choose or no-difference): a gate for CI jobs and crons",
         ),
     ] = False,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="an experiment on units: that metric's summary alone (with --exact)",
+            autocompletion=metric_names,
+        ),
+    ] = None,
 ) -> None:
     """The posterior of an experiment: estimates, HDIs, the verdict in one sentence."""
     from vibes_core.inference import Settings
@@ -741,6 +910,7 @@ def posterior(
         likelihood=likelihood,
         hdi_prob=hdi_prob,
         options=given_options(threshold, control, split, max_loss, rope),
+        metric=metric,
     )
     summary = fit(name, exact, as_of_version, no_cache, settings, plots=plot)
     for warning in summary["warnings"]:
@@ -756,11 +926,12 @@ def posterior(
             Shown.markdown: report.print_markdown,
         }
         printer[shown](summary)
-        if plot:
+        if plot and summary.get("plots"):
             width = shutil.get_terminal_size().columns
             report.print_plots(summary["plots"], width, colour="NO_COLOR" not in os.environ)
-    if check and summary["verdict"]["action"] == verdict.KEEP_RUNNING:
-        raise typer.Exit(KEEP_RUNNING_EXIT)
+    exits = {verdict.KEEP_RUNNING: KEEP_RUNNING_EXIT, "reject": REJECT_EXIT}
+    if check and summary["verdict"]["action"] in exits:
+        raise typer.Exit(exits[summary["verdict"]["action"]])
 
 
 @experiments_app.command("options")

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from vibes_core.schema import GroupRow, Summary, Verdict, segments_of
+from vibes_core.schema import GroupRow, MetricSummary, Scorecard, Summary, Verdict, segments_of
 from vibes_core.summary import relative_words
 from vibes_core.text import printable
 from vibes_core.types import summary_type
@@ -94,6 +94,8 @@ def shown(value: str, style: str = "") -> Text:
 
 def print_summary(summary: Summary, console: Console | None = None) -> None:
     console = console or Console(file=sys.stdout, highlight=False, markup=False)
+    if is_scorecard(summary):
+        return print_scorecard(summary, console)
     headers, rows, marked = summary_table(summary)
     cells = [[shown(text) for text in row] for row in rows]
     table = Table(
@@ -129,6 +131,8 @@ def print_csv(summary: Summary, file=None) -> None:
     number, uplifts as their median and HDI, the statistics by their names."""
     import csv
 
+    if is_scorecard(summary):
+        return print_scorecard_csv(summary, file)
     from vibes_core.stats import label
 
     statistics = [s.name for s in summary_type(summary).statistics]
@@ -170,12 +174,14 @@ def print_markdown(summary: Summary, file=None) -> None:
     """The table as a person reads it, as a Markdown table, then the decision and the
     footer: ready to paste into a pull request or a chat. All text is escaped (``markdown``):
     names render as they read, never as links, HTML, emphasis or blocks."""
-    headers, rows, marked = summary_table(summary)
+    headers, rows, marked = (
+        (*scorecard_table(summary), None) if is_scorecard(summary) else summary_table(summary)
+    )
 
     def line(cells) -> str:
         return "| " + " | ".join(markdown(c) for c in cells) + " |"
 
-    title = f"**{markdown(summary['experiment'])}** ({markdown(model_name(summary))})"
+    title = f"**{markdown(summary['experiment'])}** ({markdown(title_of(summary))})"
     out = [title, "", line(headers), "|" + "---|" * len(headers), *map(line, rows), ""]
     if marked:
         out += [f"\\* {markdown(marked)}", ""]
@@ -220,6 +226,11 @@ def formatted(summary: Summary, shown: str) -> str:
     out = io.StringIO()
     {"csv": print_csv, "markdown": print_markdown}[shown](summary, out)
     return out.getvalue()
+
+
+def title_of(summary) -> str:
+    """What a table's title says beside the experiment's name."""
+    return "scorecard" if is_scorecard(summary) else model_name(summary)
 
 
 def model_name(summary: Summary) -> str:
@@ -391,3 +402,114 @@ def print_plots(specs: list[dict], width: int, colour: bool, file=None) -> None:
         plt.plotsize(width, height(spec) or PLOT_ROWS)
         drawn = plt.build()
         print(drawn if colour else plt.uncolorize(drawn), file=file or sys.stdout)
+
+
+# --- the scorecard of an experiment on units --------------------------------------------------
+def is_scorecard(summary) -> bool:
+    return "metrics" in summary
+
+
+def metric_type(summary: "Scorecard", metric: "MetricSummary"):
+    """The type object a scorecard's metric was analysed with (its unit, its direction)."""
+    return summary_type({**summary, "metric": metric["name"], **metric})
+
+
+SCORECARD_HEADERS = ["role", "metric", "variant", "control", "value", "uplift", "P(better)"]
+SCORECARD_HEADERS += ["status"]
+
+
+def scorecard_table(summary: "Scorecard") -> tuple[list[str], list[list[str]]]:
+    """A row per metric and treated variant: role, metric, the variant, the control's and its
+    means, its relative uplift with the HDI, P(better) and where it stands."""
+    rows = []
+    for metric in summary["metrics"]:
+        unit = metric_type(summary, metric).unit
+        control = next((g for g in metric["groups"] if g["control"]), None)
+        role = metric["role"] + (f" {100 * metric['margin']:g}%" if metric["margin"] else "")
+        name = metric["name"] + (" ↓" if metric["lower_is_better"] else "")
+        for group in metric["groups"]:
+            if group["control"]:
+                continue
+            rows.append(
+                [
+                    role,
+                    name,
+                    group["name"],
+                    unit.show(control["mean"]) if control else "-",
+                    unit.show(group["mean"]),
+                    uplift(group) if "uplift_rel" in group else "-",
+                    percent(group["p_beats_control"]) if "p_beats_control" in group else "-",
+                    group.get("status", "-"),
+                ]
+            )
+    return SCORECARD_HEADERS, rows
+
+
+STATUS_STYLES = {"harmed": "red", "worse": "red", "better": "green", "within margin": "green"}
+
+
+def print_scorecard(summary: "Scorecard", console: Console) -> None:
+    headers, rows = scorecard_table(summary)
+    treated = [name for name in summary["units"] if name != summary["control"]]
+    compared = f"{treated[0]} vs {summary['control']}" if len(treated) == 1 else "scorecard"
+    if len(treated) == 1:  # the title says which: room for the numbers
+        headers, rows = [h for h in headers if h != "variant"], [r[:2] + r[3:] for r in rows]
+    table = Table(
+        title=shown(f"{summary['experiment']} ({compared})"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1, 0, 0),
+        pad_edge=False,
+    )
+    for title in headers:
+        numbers = title in ("control", "value", "P(better)")
+        table.add_column(
+            title,
+            justify="right" if numbers else "left",
+            overflow="fold",
+            no_wrap=title in ("role", "uplift", "P(better)", "status"),
+        )
+    for row in rows:
+        table.add_row(
+            *(shown(text) for text in row[:-1]), shown(row[-1], STATUS_STYLES.get(row[-1], ""))
+        )
+    console.print(table)
+    units = ", ".join(f"{name} {n:,}" for name, n in summary["units"].items())
+    console.print(
+        shown("↓ lower is better; uplifts relative to the control, HDIs in brackets", "dim")
+    )
+    console.print(shown(f"units: {units}; {summary['excluded_units']:,} left out", "dim"))
+    console.print(shown(summary["decision"], "bold"))
+    console.print(shown(footer(summary), "dim"))
+
+
+def print_scorecard_csv(summary: "Scorecard", file=None) -> None:
+    """One row per metric and group, every estimate a plain number."""
+    import csv
+
+    header = ["metric", "role", "kind", "group", "control", "mean", "hdi_low", "hdi_high"]
+    header += ["uplift_rel", "uplift_rel_low", "uplift_rel_high", "p_beats_control", "p_harm"]
+    header += ["status"]
+    writer = csv.writer(file or sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    for metric in summary["metrics"]:
+        for g in metric["groups"]:
+            rel = g.get("uplift_rel") or {}
+            writer.writerow(
+                [
+                    inert(metric["name"]),
+                    metric["role"],
+                    metric["kind"],
+                    inert(g["name"]),
+                    g["control"],
+                    g["mean"],
+                    g["hdi_low"],
+                    g["hdi_high"],
+                    rel.get("median", ""),
+                    rel.get("hdi_low", ""),
+                    rel.get("hdi_high", ""),
+                    g.get("p_beats_control", ""),
+                    g.get("p_harm", ""),
+                    g.get("status", ""),
+                ]
+            )

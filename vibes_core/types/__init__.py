@@ -131,4 +131,5 @@ def get_type(name: str) -> ExperimentType:
 
 def summary_type(summary: dict) -> ExperimentType:
     """The type object a summary was made with: its type's, with its likelihood if any."""
-    return get_type(summary["type"]).with_likelihood(summary.get("likelihood"))
+    kind = get_type(summary["type"]).with_likelihood(summary.get("likelihood"))
+    return kind.for_summary(summary)

@@ -160,6 +160,7 @@ class ExperimentType:
     quantity: ClassVar[str] = "parameter"  # what each group's mean is: "conversion rate"
     unit: ClassVar[Unit] = PROBABILITY
     leads: ClassVar[str] = "is best"  # said of the group with the largest quantity
+    higher_is_better: ClassVar[bool] = True  # False: the best group has the smallest
     chosen: ClassVar[str] = "Choose {name}"  # the verdict that names one
     baseline: ClassVar[str] = "control"  # what the group the others are compared with is called
     # The options its summary takes; "control": it has one, and uplifts over it ("threshold",
@@ -209,6 +210,10 @@ class ExperimentType:
     def titled(self) -> str:
         """Its name, and its likelihood when it is not the default: "revenue, unit mean"."""
         return f"{self.name}, {self.likelihood_title}" if self.likelihood else self.name
+
+    def for_summary(self, summary: dict) -> "ExperimentType":
+        """The type object that made ``summary`` (this one; a scorecard's metric's kind)."""
+        return self
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

@@ -1,0 +1,519 @@
+"""The scorecard of an experiment on units: every metric in its role analysed by its kind's
+family (exact, or all of them in one PyMC model: one compile, one sampling, one cached fit),
+and one verdict from the goal's and the guardrails'.
+
+The verdict: **choose** V when the goal chooses V (its own rule, vibes_core.verdict) and on
+every guardrail P(V is worse than the control by more than its margin) < HARMLESS;
+**reject** (no choice; ``blocked_by`` names them) when that probability is >= HARMED on some
+guardrail; **keep-running** when the goal keeps running, or chooses V and a guardrail is in
+between; **no-difference** when the goal says so. Secondary metrics are reported, never in
+the verdict. A goal that chooses the control ships nothing new: guardrails do not apply.
+"""
+
+import hashlib
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib.metadata import version
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vibes_core import catalog, metrics, unit_stats, verdict
+from vibes_core.cache import Cache, CacheError
+from vibes_core.errors import InvalidOption, NotFound, VibesError, option
+from vibes_core.inference import (
+    SAMPLER,
+    Fitting,
+    Settings,
+    diagnose,
+    diagnostic_warnings,
+    fit_settings,
+    sample,
+    strict,
+    versioned,
+)
+from vibes_core.lake import Lake
+from vibes_core.models import Data, Independent
+from vibes_core.summary import relative_words
+from vibes_core.units import percent
+
+if TYPE_CHECKING:
+    from vibes_core.types.assignments import Assignments
+
+HARMLESS = 0.05  # a guardrail passes when P(harm beyond its margin) is below this
+HARMED = 0.95  # and blocks the choice from this on
+REJECT = "reject"
+SCORECARD_VERSION = 1  # of the combined model and its cache key
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One metric of the scorecard: its role, its definition, and its fit."""
+
+    role: metrics.MetricRole
+    metric: metrics.Metric
+    fitting: Fitting
+
+    @property
+    def prefix(self) -> str:  # its variables' names in the combined model
+        return f"{self.metric.name}::"
+
+
+def posterior(
+    kind: "Assignments",
+    lake: Lake,
+    experiment: catalog.Experiment,
+    settings: Settings,
+    *,
+    exact: bool = False,
+    as_of: int | None = None,
+    use_cache: bool = True,
+    warn: Callable[[str], None],
+    progress=False,
+    fit: bool = True,
+) -> dict | None:
+    """The scorecard of ``experiment`` (or, with ``metric``, that metric's summary in the
+    shape of any experiment's), exact or by MCMC (cached)."""
+    name, metric = experiment.name, settings.metric
+    if settings.model != Independent():
+        raise InvalidOption(
+            f"{name} is judged on metrics, each with its own model: leave out {option('pooled')} "
+            f"and {option('by')}"
+        )
+    if settings.prior is not None:
+        raise InvalidOption(
+            f"{name}'s metrics each have their kind's prior: leave out {option('prior')}"
+        )
+    current = lake.snapshot_id()
+    if as_of is not None and not 0 <= as_of <= current:
+        raise InvalidOption(f"{option('as_of')} {as_of} does not exist: the lake is at {current}")
+    snapshot = current if as_of is None else as_of
+    source = catalog.table_at(lake, experiment, snapshot)
+    warnings = [f"{name}: {problem}" for problem in experiment.problems]
+    roles = experiment.metrics
+    if metric is not None:
+        roles = tuple(r for r in roles if r.metric == metric)
+        if not roles:
+            used = ", ".join(r.metric for r in experiment.metrics) or "none yet"
+            raise NotFound(f"{name} has no metric {metric!r}; its metrics: {used}")
+    if not roles:
+        raise VibesError(
+            f"{name} has no metrics yet: give it some (`vibes experiments metrics {name} --goal "
+            "METRIC --guardrail METRIC:5% --secondary METRIC`)"
+        )
+    with lake.reading(f"reading {name}"):
+        exposed = unit_stats.exposures(lake.con, source)
+        if not exposed.units:
+            raise VibesError(f"{name} has no assignments yet: upload some")
+        order = catalog.in_recorded_order(
+            [{"variant": v} for v in exposed.units], "variant", experiment.groups
+        )
+        exposed = unit_stats.Exposures(
+            {row["variant"]: exposed.units[row["variant"]] for row in order}, exposed.excluded
+        )
+        defined, left_out = definitions(lake, roles)
+        warnings += left_out
+        rows = unit_stats.metric_stats(lake.con, source, [m for _, m in defined], exposed, snapshot)
+    hdi_prob = settings.hdi_prob or experiment.analysis.hdi_prob or 0.94
+    options = summary_options(settings, experiment, list(exposed.units), warn)
+    scored = [scored_metric(kind, role, m, rows[m.name]) for role, m in defined]
+    head = {
+        "experiment": name,
+        "type": kind.name,
+        "model": "independent",
+        "snapshot": snapshot,
+        "prior": {},
+        "hdi_prob": hdi_prob,
+    }
+    common = {**options, "hdi_prob": hdi_prob}
+    if metric is not None:
+        if not scored:
+            raise VibesError(warnings[-1])
+        return one_metric(scored[0], head, common, exact, kind)
+    if exact:
+        summaries = [
+            summarized(s, s.fitting.kind.exact(s.fitting.stats, s.fitting.prior), common)
+            for s in scored
+        ]
+        found = card(scored, summaries, exposed, options, warnings, kind)
+        return strict({**head, "cached": False, "method": "exact", **found, "diagnostics": None})
+    key = cache_key(name, scored, settings)
+    cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
+    current_options = {**versioned(common, kind), "units": exposed.units}
+    if use_cache:
+        try:
+            hit = cache.lookup(key, name, current_options)
+            if hit is not None:
+                summary = hit.summary
+                if hit.options != current_options:
+                    summary = from_draws(
+                        cache, hit, scored, exposed, options, common, warnings, kind
+                    )
+                    cache.keep_summary(name, replace(hit, summary=summary, options=current_options))
+                return strict({**head, "cached": True, **summary})
+        except CacheError as error:
+            warn(f"{error}; fitting afresh")
+    if not fit:
+        return None
+    cache.start_storing()
+    try:
+        return fit_all(
+            cache,
+            key,
+            scored,
+            settings,
+            exposed,
+            options,
+            common,
+            warnings,
+            head,
+            progress,
+            warn,
+            kind,
+            current_options,
+        )
+    finally:
+        cache.stop_storing()
+
+
+def definitions(lake: Lake, roles) -> tuple[list, list[str]]:
+    """Each role's metric, read and checked; a metric that cannot be (deleted, its table
+    gone, an expression refused) is left out, and said: the others still answer."""
+    found, warnings = [], []
+    for role in roles:
+        try:
+            found.append((role, metrics.get(lake, role.metric)))
+        except VibesError as error:
+            warnings.append(f"the {role.role} {role.metric} is left out: {error}")
+    return found, warnings
+
+
+def summary_options(settings: Settings, experiment, variants: list[str], warn) -> dict:
+    """The control, the split and the verdict's thresholds: given, else saved. A control or a
+    split of other variants is an error when given, left out (and said) when saved."""
+    saved = experiment.analysis.summary_options()
+    options = {k: v for k, v in saved.items() if k in ("control", "split", "max_loss", "rope")}
+    options |= settings.options
+    problems = {}
+    if options.get("control") not in (None, *variants):
+        problems["control"] = f"{options['control']!r} is not a variant with units"
+    if "split" in options and set(options["split"]) != set(variants):
+        problems["split"] = f"it must weigh exactly the variants with units ({', '.join(variants)})"
+    for key, why in problems.items():
+        if key in settings.options:
+            raise InvalidOption(f"{option(key)}: {why}")
+        warn(f"{experiment.name}'s saved {key} is left out: {why}")
+        options.pop(key)
+    return options
+
+
+def scored_metric(kind, role, metric, rows) -> Scored:
+    metric_kind = kind.metric_kind(metric)
+    stats = metric_kind.stats(rows)
+    prior = metric_kind.prior(None, stats)
+    return Scored(role, metric, Fitting(metric_kind, Independent(), Data(stats, rows), prior))
+
+
+def summarized(scored: Scored, estimate, common: dict) -> dict:
+    """One metric's summary (its kind's, as any experiment's) and where it stands."""
+    fitting = scored.fitting
+    options = {**common, "prior": fitting.prior}
+    options = {k: v for k, v in options.items() if k != "split"}
+    found = fitting.summarize(estimate, options)
+    metric, role = scored.metric, scored.role
+    if found["control"] is not None:
+        c = found["groups"].index(next(g for g in found["groups"] if g["control"]))
+        draws = estimate.draws()
+        for i, row in enumerate(found["groups"]):
+            if i == c:
+                continue
+            row["p_harm"] = harm(draws[:, i], draws[:, c], role.margin, metric.lower_is_better)
+            row["status"] = status(role.role, row)
+    return {
+        "name": metric.name,
+        "role": role.role,
+        "kind": metric.kind,
+        "table": metric.table,
+        "lower_is_better": metric.lower_is_better,
+        "margin": role.margin,
+        "method": estimate.method,
+        "prior": fitting.prior,
+        **found,
+    }
+
+
+def harm(variant, control, margin: float, lower_is_better: bool) -> float:
+    """P(the variant is worse than the control by more than ``margin`` of the control)."""
+    import numpy as np
+
+    if lower_is_better:
+        return float(np.mean(variant > control * (1 + margin)))
+    return float(np.mean(variant < control * (1 - margin)))
+
+
+def status(role: str, row: dict) -> str:
+    """Where a treated variant stands on a metric, in a word."""
+    if role == "guardrail":
+        if row["p_harm"] >= HARMED:
+            return "harmed"
+        return "within margin" if row["p_harm"] < HARMLESS else "unclear"
+    better = row["p_beats_control"]
+    if better >= 1 - HARMLESS:
+        return "better"
+    return "worse" if better <= HARMLESS else "unclear"
+
+
+def card(scored, summaries: list[dict], exposed, options: dict, warnings: list, kind) -> dict:
+    """The scorecard's findings from each metric's summary."""
+    from vibes_core.srm import srm_check
+
+    units = exposed.units
+    srm = srm_check(list(units), [float(n) for n in units.values()], options.get("split"))
+    found_warnings = list(warnings)
+    if exposed.excluded:
+        found_warnings.append(
+            f"{exposed.excluded:,} units were assigned to more than one variant: left out of "
+            "every metric; check how units are assigned"
+        )
+    if srm and srm["flagged"]:
+        found_warnings.append(
+            f"sample ratio mismatch in units per variant (p = {srm['p_value']:.2g}): check how "
+            "units are assigned" + ("" if srm["declared"] else ", or declare the intended --split")
+        )
+    for summary in summaries:
+        found_warnings += [f"{summary['name']}: {w}" for w in summary["warnings"]]
+    judged = judge(summaries)
+    control = summaries[0]["control"] if summaries else next(iter(units))
+    return {
+        "control": control,
+        "units": units,
+        "excluded_units": exposed.excluded,
+        "srm": srm,
+        "metrics": summaries,
+        "verdict": judged,
+        "decision": decision(judged, summaries),
+        "warnings": found_warnings,
+    }
+
+
+def judge(summaries: list[dict]) -> dict:
+    goal = next((s for s in summaries if s["role"] == "goal"), None)
+    rule = (
+        "the goal's verdict; a choice also needs P(worse than the control by more than its "
+        f"margin) < {percent(HARMLESS, 0)} on every guardrail, and is rejected at "
+        f"{percent(HARMED, 0)} or more on any"
+    )
+    verdict_of = {"action": verdict.KEEP_RUNNING, "choice": None, "blocked_by": [], "unclear": []}
+    if goal is None:
+        return {**verdict_of, "rule": "the goal cannot be read: no verdict (see the warnings)"}
+    action, choice = goal["verdict"]["action"], goal["verdict"]["choice"]
+    if action != verdict.CHOOSE:
+        return {**verdict_of, "action": action, "rule": rule}
+    if choice == goal["control"]:
+        return {**verdict_of, "action": action, "choice": choice, "rule": rule}
+    guardrails = [s for s in summaries if s["role"] == "guardrail"]
+    rows = {s["name"]: row_of(s, choice) for s in guardrails}
+    blocked = [name for name, row in rows.items() if row and row["p_harm"] >= HARMED]
+    unclear = [name for name, row in rows.items() if row and HARMLESS <= row["p_harm"] < HARMED]
+    if blocked:
+        return {
+            **verdict_of,
+            "action": REJECT,
+            "blocked_by": blocked,
+            "unclear": unclear,
+            "rule": rule,
+        }
+    if unclear:
+        return {**verdict_of, "unclear": unclear, "rule": rule}
+    return {**verdict_of, "action": verdict.CHOOSE, "choice": choice, "rule": rule}
+
+
+def row_of(summary: dict, variant: str) -> dict | None:
+    return next((g for g in summary["groups"] if g["name"] == variant), None)
+
+
+def uplift_words(summary: dict, variant: str) -> str:
+    """``purchased +9.7% [+6.0, +13.4]``: a metric's relative uplift of ``variant``, its HDI."""
+    row = row_of(summary, variant)
+    if row is None or "uplift_rel" not in row:
+        return f"{summary['name']} (no comparison)"
+    return f"{summary['name']} {relative_words(row)}"
+
+
+def share(margin: float) -> str:
+    """A margin as typed: 5%, 2.5%, 100%."""
+    return f"{100 * margin:g}%"
+
+
+def decision(judged: dict, summaries: list[dict]) -> str:
+    goal = next((s for s in summaries if s["role"] == "goal"), None)
+    if goal is None:
+        return "No verdict: the goal cannot be read (see the warnings)."
+    action, choice = judged["action"], judged["choice"]
+    guardrails = {s["name"]: s for s in summaries if s["role"] == "guardrail"}
+    leader = goal["verdict"]["choice"] or leading(goal)
+
+    def margin_words(name: str) -> str:
+        margin = guardrails[name]["margin"]
+        return f"their {share(margin)} margin" if margin else "no worse than the control"
+
+    if action == verdict.CHOOSE and choice == goal["control"]:
+        return f"Keep {choice}: no treatment beats it on {goal['name']}. {goal['decision']}"
+    if action == verdict.CHOOSE:
+        held = "; ".join(f"{n} within {margin_words(n)}" for n in guardrails) or "no guardrails"
+        return f"Choose {choice}: {uplift_words(goal, choice)}; {held}."
+    if action == REJECT:
+        blocked = ", ".join(
+            f"{uplift_words(guardrails[n], leader)} beyond {margin_words(n)}"
+            for n in judged["blocked_by"]
+        )
+        return f"Do not ship {leader}: {uplift_words(goal, leader)}, but {blocked}."
+    if action == verdict.NO_DIFFERENCE:
+        return f"No difference on {goal['name']}: ship nothing new. {goal['decision']}"
+    if judged["unclear"]:
+        unclear = ", ".join(judged["unclear"])
+        return (
+            f"Keep running: {uplift_words(goal, leader)} chooses {leader}, but {unclear} "
+            f"may be harmed beyond the margin; more data will tell."
+        )
+    return goal["decision"]
+
+
+def leading(summary: dict) -> str:
+    ranked = [g for g in summary["groups"] if g["p_best"] is not None]
+    return (
+        max(ranked, key=lambda g: g["p_best"])["name"] if ranked else summary["groups"][0]["name"]
+    )
+
+
+def one_metric(scored: Scored, head: dict, common: dict, exact: bool, kind) -> dict:
+    """``--metric``: one metric's summary, as any experiment's (exact here; MCMC through the
+    scorecard's fit)."""
+    fitting = scored.fitting
+    if not exact:
+        raise InvalidOption(
+            f"one metric's summary is exact: add {option('exact')} (the scorecard's MCMC fit "
+            "covers every metric)"
+        )
+    estimate = fitting.kind.exact(fitting.stats, fitting.prior)
+    summary = summarized(scored, estimate, common)
+    return strict(
+        {
+            **head,
+            "prior": fitting.prior,
+            "cached": False,
+            "metric": summary.pop("name"),
+            **summary,
+            "diagnostics": None,
+        }
+    )
+
+
+# --- MCMC: every metric in one PyMC model -----------------------------------------------------
+def cache_key(name: str, scored: list[Scored], settings: Settings) -> str:
+    parts = {
+        "experiment": name,
+        "scorecard": SCORECARD_VERSION,
+        "metrics": [
+            {
+                "definition": s.metric.as_json(),
+                "model_version": s.fitting.kind.model_version,
+                "stats": s.fitting.data.rows,
+                "prior": s.fitting.prior,
+            }
+            for s in scored
+        ],
+        "sampler": SAMPLER,
+        "pymc": version("pymc"),
+        **fit_settings(settings),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def combined_model(scored: list[Scored]):
+    """One PyMC model of every metric: each kind's model under its metric's name."""
+    import pymc as pm
+
+    with pm.Model() as model:
+        for s in scored:
+            with pm.Model(name=s.metric.name):
+                s.fitting.build()
+    return model
+
+
+def own_variables(posterior, scored: Scored):
+    """The metric's variables of a combined fit, under their own names."""
+    dataset = posterior.to_dataset() if hasattr(posterior, "to_dataset") else posterior
+    names = [v for v in dataset.data_vars if v.startswith(scored.prefix)]
+    return dataset[names].rename({v: v.split("::")[-1] for v in names})
+
+
+def fit_all(
+    cache,
+    key,
+    scored,
+    settings,
+    exposed,
+    options,
+    common,
+    warnings,
+    head,
+    progress,
+    warn,
+    kind,
+    stored_options,
+):
+    model = combined_model(scored)
+    target = max(s.fitting.model.target_accept(s.fitting.kind) for s in scored)
+    idata, seconds = sample(model, settings, progress, target)
+    parameters = [v.name for v in model.free_RVs]
+    diagnostics = diagnose(idata, parameters, seconds, settings, target)
+    summaries = [
+        summarized(s, s.fitting.draws(own_variables(idata.posterior, s)), common) for s in scored
+    ]
+    found = card(scored, summaries, exposed, options, warnings, kind)
+    found["warnings"] += diagnostic_warnings(diagnostics)
+    result = strict({"method": "mcmc", **found, "diagnostics": diagnostics})
+    with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
+        path = Path(tmp) / "posterior.nc"
+        idata.to_netcdf(path, engine="h5netcdf")
+        try:
+            cache.store(
+                key,
+                tags={
+                    "experiment": head["experiment"],
+                    "snapshot": head["snapshot"],
+                    "type": kind.name,
+                },
+                params={
+                    **fit_settings(settings),
+                    "sampler": SAMPLER,
+                    "model": "scorecard",
+                    "metrics": ",".join(s.metric.name for s in scored),
+                },
+                metrics={"fit_seconds": seconds},
+                summary=result,
+                options=stored_options,
+                posterior_path=path,
+            )
+        except CacheError as error:
+            warn(f"{error}; the answer is right but was not cached")
+    return {**head, "cached": False, **result}
+
+
+def from_draws(cache, hit, scored, exposed, options, common, warnings, kind) -> dict:
+    """A cached scorecard fit summarized again (other options, or newer code)."""
+    import xarray as xr
+
+    with (
+        tempfile.TemporaryDirectory(prefix="vibes-cache-") as tmp,
+        xr.open_dataset(
+            cache.posterior_file(hit, tmp), group="posterior", engine="h5netcdf"
+        ) as post,
+    ):
+        summaries = [summarized(s, s.fitting.draws(own_variables(post, s)), common) for s in scored]
+    found = card(scored, summaries, exposed, options, warnings, kind)
+    diagnostics = hit.summary["diagnostics"]
+    found["warnings"] += diagnostic_warnings(diagnostics)
+    return strict({"method": "mcmc", **found, "diagnostics": diagnostics})

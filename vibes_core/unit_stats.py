@@ -1,0 +1,139 @@
+"""Per-variant statistics of metrics over units, computed in DuckDB.
+
+A unit's exposure is its first assignment row; a unit assigned to more than one variant is
+left out of everything (and counted). For each event table, one query joins the exposed
+units to the table's events after their exposure, reduces them per unit with one filtered
+aggregate per metric (``FILTER (WHERE ...)``: every metric over the table in one pass), and
+each variant's units to sums. Nothing per unit leaves the database.
+
+Each metric's rows carry ``units`` (n) and its kind's sums: ``sum_value`` and
+``sum_value2`` (Σy, Σy²) for proportion, count and mean; ``sum_value``, ``sum_den``,
+``sum_value2``, ``sum_den2``, ``sum_cross`` for a ratio (Σa, Σb, Σa², Σb², Σab). Units
+without events count, with 0.
+"""
+
+from dataclasses import dataclass
+
+from vibes_core.metrics import Metric, event_table
+
+# Names of the join's own columns: the metrics' expressions only ever see their table's.
+ASSIGNED = (
+    "SELECT unit AS _unit, min(variant) AS _variant, min(timestamp) AS _exposure "
+    "FROM {source} GROUP BY unit HAVING count(DISTINCT variant) = 1"
+)
+
+
+@dataclass(frozen=True)
+class Exposures:
+    """Units per variant (those left out not among them) and how many were left out."""
+
+    units: dict[str, int]
+    excluded: int
+
+
+def exposures(con, source: str) -> Exposures:
+    """The exposed units of the assignments table ``source`` (SQL: a name, maybe AT ...)."""
+    rows = con.execute(
+        f"SELECT variant, count(*) FILTER (WHERE variants = 1), count(*) FILTER (WHERE variants > "
+        f"1) FROM (SELECT unit, min(variant) AS variant, count(DISTINCT variant) AS variants "
+        f"FROM {source} GROUP BY unit) GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    return Exposures({v: n for v, n, _ in rows if n}, sum(x for _, _, x in rows))
+
+
+def per_unit_sql(metric: Metric, i: int) -> tuple[list[str], list[str]]:
+    """The per-event columns the metric needs (over its table's columns), and its per-unit
+    values (over the join), named by its position ``i``."""
+    where = f"({metric.where.sql})" if metric.where else "true"
+    window = "true"
+    if metric.window is not None:
+        window = f"_time < _exposure + INTERVAL {int(metric.window_hours)} HOUR"
+    passes = f"_pass{i} AND {window}"
+    events = [f"coalesce({where}, false) AS _pass{i}"]
+    if metric.kind in ("proportion", "count"):
+        return events, [f"count(*) FILTER (WHERE {passes}) AS _y{i}"]
+    events.append(f"CAST(({metric.value.sql}) AS DOUBLE) AS _value{i}")
+    value = f"coalesce(sum(_value{i}) FILTER (WHERE {passes}), 0)"
+    if metric.kind == "mean":
+        return events, [f"{value} AS _y{i}"]
+    events.append(f"CAST(({metric.denominator.sql}) AS DOUBLE) AS _den{i}")
+    den = f"coalesce(sum(_den{i}) FILTER (WHERE {passes}), 0)"
+    return events, [f"{value} AS _y{i}", f"{den} AS _d{i}"]
+
+
+def per_variant_sql(metric: Metric, i: int) -> list[str]:
+    """The metric's sums over a variant's units with events (the others add 0)."""
+    y = f"_y{i}"
+    if metric.kind == "proportion":
+        y = f"CAST({y} > 0 AS DOUBLE)"
+    elif metric.cap is not None:
+        y = f"least({y}, {float(metric.cap)!r})"
+    sums = [f"sum({y}) AS sum_value_{i}", f"sum(({y}) * ({y})) AS sum_value2_{i}"]
+    if metric.kind == "ratio":
+        d = f"_d{i}"
+        sums += [
+            f"sum({d}) AS sum_den_{i}",
+            f"sum({d} * {d}) AS sum_den2_{i}",
+            f"sum(({y}) * {d}) AS sum_cross_{i}",
+        ]
+    return sums
+
+
+def table_query(source: str, table: str, metrics: list[Metric], snapshot: int) -> str:
+    """One pass over the event table ``table`` (as of ``snapshot``) for all of ``metrics``
+    (each over it)."""
+    events, units, sums = [], [], []
+    for i, metric in enumerate(metrics):
+        columns, values = per_unit_sql(metric, i)
+        events += columns
+        units += values
+        sums += per_variant_sql(metric, i)
+    windows = [m.window_hours for m in metrics]
+    bound = ""
+    if None not in windows:  # no event later than the longest window can count
+        bound = f" AND _time < _exposure + INTERVAL {int(max(windows))} HOUR"
+    return (
+        f"WITH assigned AS ({ASSIGNED.format(source=source)}), "
+        f"events AS (SELECT unit AS _event_unit, timestamp AS _time, {', '.join(events)} "
+        f"FROM {event_table(table)} AT (VERSION => {int(snapshot)})), "
+        f"units AS (SELECT _variant, {', '.join(units)} FROM assigned JOIN events "
+        f"ON _event_unit = _unit AND _time >= _exposure{bound} GROUP BY _unit, _variant) "
+        f"SELECT _variant, {', '.join(sums)} FROM units GROUP BY _variant"
+    )
+
+
+STATISTICS = {
+    "proportion": ("sum_value", "sum_value2"),
+    "count": ("sum_value", "sum_value2"),
+    "mean": ("sum_value", "sum_value2"),
+    "ratio": ("sum_value", "sum_value2", "sum_den", "sum_den2", "sum_cross"),
+}
+
+
+def metric_stats(
+    con, source: str, metrics: list[Metric], exposed: Exposures, snapshot: int
+) -> dict[str, list[dict]]:
+    """Each metric's rows, one per variant with exposed units (in ``exposed``'s order):
+    ``variant``, ``units`` and its sums, from the event tables as of ``snapshot``. One query
+    per event table."""
+    by_table: dict[str, list[Metric]] = {}
+    for metric in metrics:
+        by_table.setdefault(metric.table, []).append(metric)
+    found: dict[str, list[dict]] = {}
+    for table, over in by_table.items():
+        result = con.execute(table_query(source, table, over, snapshot))
+        columns = [d[0] for d in result.description]
+        sums = {row[0]: dict(zip(columns, row, strict=True)) for row in result.fetchall()}
+        for i, metric in enumerate(over):
+            found[metric.name] = [
+                {
+                    "variant": variant,
+                    "units": n,
+                    **{
+                        name: float(sums.get(variant, {}).get(f"{name}_{i}") or 0.0)
+                        for name in STATISTICS[metric.kind]
+                    },
+                }
+                for variant, n in exposed.units.items()
+            ]
+    return found
