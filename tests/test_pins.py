@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from vibes_core.demo import UNITS_DEMO
 from vibes_core.types import registry
 
 PINS = Path(__file__).parent / "pins"
-DEMOS = [demo.name for kind in registry().values() for demo in kind.demos]
+DEMOS = [demo.name for kind in registry().values() for demo in kind.demos] + [UNITS_DEMO]
 
 
 def rounded(value):

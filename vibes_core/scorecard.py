@@ -19,7 +19,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog, metrics, unit_stats, verdict
+from vibes_core import catalog, inference, metrics, unit_stats, verdict
+from vibes_core.analysis import DEFAULT_HDI_PROB
 from vibes_core.cache import Cache, CacheError
 from vibes_core.errors import InvalidOption, NotFound, VibesError, option
 from vibes_core.inference import (
@@ -29,12 +30,12 @@ from vibes_core.inference import (
     diagnose,
     diagnostic_warnings,
     fit_settings,
-    sample,
     strict,
     versioned,
 )
 from vibes_core.lake import Lake
 from vibes_core.models import Data, Independent
+from vibes_core.schema import ANSWER_KEYS
 from vibes_core.summary import relative_words
 from vibes_core.units import percent
 
@@ -60,6 +61,27 @@ class Scored:
         return f"{self.metric.name}::"
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a scorecard is made of at one snapshot: each metric ready to fit, and what their
+    summaries share. ``findings`` turns one estimate per metric into the scorecard's."""
+
+    kind: "Assignments"
+    head: dict  # the answer's own keys: experiment, type, snapshot, ...
+    scored: list[Scored]
+    exposed: unit_stats.Exposures
+    options: dict  # the control, the split, the verdict's thresholds
+    common: dict  # each metric's summary options: those, the HDI probability, the pace
+    warnings: list[str]
+
+    def findings(self, estimates) -> dict:
+        summaries = [
+            summarized(s, estimate, self.common)
+            for s, estimate in zip(self.scored, estimates, strict=True)
+        ]
+        return card(summaries, self.exposed, self.options, self.warnings)
+
+
 def posterior(
     kind: "Assignments",
     lake: Lake,
@@ -73,8 +95,24 @@ def posterior(
     progress=False,
     fit: bool = True,
 ) -> dict | None:
-    """The scorecard of ``experiment`` (or, with ``metric``, that metric's summary in the
-    shape of any experiment's), exact or by MCMC (cached)."""
+    """The scorecard of ``experiment`` (or, with ``settings.metric``, that metric's summary in
+    the shape of any experiment's), exact or by MCMC (cached)."""
+    reading = read(kind, lake, experiment, settings, as_of, warn)
+    if exact:
+        estimates = [s.fitting.kind.exact(s.fitting.stats, s.fitting.prior) for s in reading.scored]
+        found = reading.findings(estimates)
+        answer = {**reading.head, "cached": False, "method": "exact", **found, "diagnostics": None}
+    else:
+        answer = fitted(reading, lake, settings, use_cache, warn, progress, fit)
+        if answer is None:
+            return None
+    if settings.metric is not None:
+        return strict(one_metric(answer, settings.metric))
+    return strict(answer)
+
+
+def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, warn) -> Reading:
+    """The experiment's metrics at the snapshot asked for, each checked and ready to fit."""
     name, metric = experiment.name, settings.metric
     if settings.model != Independent():
         raise InvalidOption(
@@ -90,18 +128,16 @@ def posterior(
         raise InvalidOption(f"{option('as_of')} {as_of} does not exist: the lake is at {current}")
     snapshot = current if as_of is None else as_of
     source = catalog.table_at(lake, experiment, snapshot)
-    warnings = [f"{name}: {problem}" for problem in experiment.problems]
     roles = experiment.metrics
-    if metric is not None:
-        roles = tuple(r for r in roles if r.metric == metric)
-        if not roles:
-            used = ", ".join(r.metric for r in experiment.metrics) or "none yet"
-            raise NotFound(f"{name} has no metric {metric!r}; its metrics: {used}")
     if not roles:
         raise VibesError(
             f"{name} has no metrics yet: give it some (`vibes experiments metrics {name} --goal "
             "METRIC --guardrail METRIC:5% --secondary METRIC`)"
         )
+    if metric is not None and metric not in [r.metric for r in roles]:
+        used = ", ".join(r.metric for r in roles)
+        raise NotFound(f"{name} has no metric {metric!r}; its metrics: {used}")
+    warnings = [f"{name}: {problem}" for problem in experiment.problems]
     with lake.reading(f"reading {name}"):
         exposed = unit_stats.exposures(lake.con, source)
         if not exposed.units:
@@ -109,70 +145,58 @@ def posterior(
         order = catalog.in_recorded_order(
             [{"variant": v} for v in exposed.units], "variant", experiment.groups
         )
-        exposed = unit_stats.Exposures(
-            {row["variant"]: exposed.units[row["variant"]] for row in order}, exposed.excluded
-        )
+        units = {row["variant"]: exposed.units[row["variant"]] for row in order}
+        exposed = unit_stats.Exposures(units, exposed.excluded)
         defined, left_out = definitions(lake, roles)
         warnings += left_out
+        if metric is not None and metric not in [m.name for _, m in defined]:
+            raise VibesError(next(w for w in left_out if f" {metric} is left out" in w))
         rows = unit_stats.metric_stats(lake.con, source, [m for _, m in defined], exposed, snapshot)
-    hdi_prob = settings.hdi_prob or experiment.analysis.hdi_prob or 0.94
+    hdi_prob = settings.hdi_prob or experiment.analysis.hdi_prob or DEFAULT_HDI_PROB
     options = summary_options(settings, experiment, list(exposed.units), warn)
-    scored = [scored_metric(kind, role, m, rows[m.name]) for role, m in defined]
+    # The pace of new units: assignment rows per day lately (a repeated row is rare).
+    pace = catalog.events_per_day(lake, experiment, as_of)
     head = {
         "experiment": name,
         "type": kind.name,
-        "model": "independent",
+        "model": Independent.name,
         "snapshot": snapshot,
         "prior": {},
         "hdi_prob": hdi_prob,
     }
-    common = {**options, "hdi_prob": hdi_prob}
-    if metric is not None:
-        if not scored:
-            raise VibesError(warnings[-1])
-        return one_metric(scored[0], head, common, exact, kind)
-    if exact:
-        summaries = [
-            summarized(s, s.fitting.kind.exact(s.fitting.stats, s.fitting.prior), common)
-            for s in scored
-        ]
-        found = card(scored, summaries, exposed, options, warnings, kind)
-        return strict({**head, "cached": False, "method": "exact", **found, "diagnostics": None})
-    key = cache_key(name, scored, settings)
+    return Reading(
+        kind,
+        head,
+        [scored_metric(kind, role, m, rows[m.name]) for role, m in defined],
+        exposed,
+        options,
+        {**options, "hdi_prob": hdi_prob, "events_per_day": pace},
+        warnings,
+    )
+
+
+def fitted(reading: Reading, lake: Lake, settings, use_cache: bool, warn, progress, fit: bool):
+    """The MCMC scorecard: cached, else every metric fitted in one PyMC model and stored."""
+    name = reading.head["experiment"]
+    key = cache_key(name, reading.scored, settings)
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
-    current_options = {**versioned(common, kind), "units": exposed.units}
+    options = versioned(reading.common, reading.kind)
     if use_cache:
         try:
-            hit = cache.lookup(key, name, current_options)
+            hit = cache.lookup(key, name, options)
             if hit is not None:
                 summary = hit.summary
-                if hit.options != current_options:
-                    summary = from_draws(
-                        cache, hit, scored, exposed, options, common, warnings, kind
-                    )
-                    cache.keep_summary(name, replace(hit, summary=summary, options=current_options))
-                return strict({**head, "cached": True, **summary})
+                if hit.options != options:
+                    summary = from_draws(cache, hit, reading)
+                    cache.keep_summary(name, replace(hit, summary=summary, options=options))
+                return {**reading.head, "cached": True, **summary}
         except CacheError as error:
             warn(f"{error}; fitting afresh")
     if not fit:
         return None
     cache.start_storing()
     try:
-        return fit_all(
-            cache,
-            key,
-            scored,
-            settings,
-            exposed,
-            options,
-            common,
-            warnings,
-            head,
-            progress,
-            warn,
-            kind,
-            current_options,
-        )
+        return fit_all(cache, key, reading, settings, progress, warn, options)
     finally:
         cache.stop_storing()
 
@@ -264,7 +288,7 @@ def status(role: str, row: dict) -> str:
     return "worse" if better <= HARMLESS else "unclear"
 
 
-def card(scored, summaries: list[dict], exposed, options: dict, warnings: list, kind) -> dict:
+def card(summaries: list[dict], exposed, options: dict, warnings: list) -> dict:
     """The scorecard's findings from each metric's summary."""
     from vibes_core.srm import srm_check
 
@@ -387,27 +411,12 @@ def leading(summary: dict) -> str:
     )
 
 
-def one_metric(scored: Scored, head: dict, common: dict, exact: bool, kind) -> dict:
-    """``--metric``: one metric's summary, as any experiment's (exact here; MCMC through the
-    scorecard's fit)."""
-    fitting = scored.fitting
-    if not exact:
-        raise InvalidOption(
-            f"one metric's summary is exact: add {option('exact')} (the scorecard's MCMC fit "
-            "covers every metric)"
-        )
-    estimate = fitting.kind.exact(fitting.stats, fitting.prior)
-    summary = summarized(scored, estimate, common)
-    return strict(
-        {
-            **head,
-            "prior": fitting.prior,
-            "cached": False,
-            "metric": summary.pop("name"),
-            **summary,
-            "diagnostics": None,
-        }
-    )
+def one_metric(answer: dict, metric: str) -> dict:
+    """``--metric``: that metric's summary out of the scorecard, in the shape of any
+    experiment's (its own prior and method), with its name under ``metric``."""
+    found = next(m for m in answer["metrics"] if m["name"] == metric)
+    head = {k: v for k, v in answer.items() if k in ANSWER_KEYS}
+    return {**head, "metric": metric, **found, "diagnostics": answer["diagnostics"]}
 
 
 # --- MCMC: every metric in one PyMC model -----------------------------------------------------
@@ -449,30 +458,16 @@ def own_variables(posterior, scored: Scored):
     return dataset[names].rename({v: v.split("::")[-1] for v in names})
 
 
-def fit_all(
-    cache,
-    key,
-    scored,
-    settings,
-    exposed,
-    options,
-    common,
-    warnings,
-    head,
-    progress,
-    warn,
-    kind,
-    stored_options,
-):
+def fit_all(cache, key: str, reading: Reading, settings, progress, warn, options) -> dict:
+    """Sample every metric in one model, summarize, diagnose, and store the fit."""
+    scored, head = reading.scored, reading.head
     model = combined_model(scored)
     target = max(s.fitting.model.target_accept(s.fitting.kind) for s in scored)
-    idata, seconds = sample(model, settings, progress, target)
+    # inference.sample looked up now: the snapshot tests replay recorded draws through it.
+    idata, seconds = inference.sample(model, settings, progress, target)
     parameters = [v.name for v in model.free_RVs]
     diagnostics = diagnose(idata, parameters, seconds, settings, target)
-    summaries = [
-        summarized(s, s.fitting.draws(own_variables(idata.posterior, s)), common) for s in scored
-    ]
-    found = card(scored, summaries, exposed, options, warnings, kind)
+    found = reading.findings([s.fitting.draws(own_variables(idata.posterior, s)) for s in scored])
     found["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **found, "diagnostics": diagnostics})
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
@@ -484,7 +479,7 @@ def fit_all(
                 tags={
                     "experiment": head["experiment"],
                     "snapshot": head["snapshot"],
-                    "type": kind.name,
+                    "type": reading.kind.name,
                 },
                 params={
                     **fit_settings(settings),
@@ -494,7 +489,7 @@ def fit_all(
                 },
                 metrics={"fit_seconds": seconds},
                 summary=result,
-                options=stored_options,
+                options=options,
                 posterior_path=path,
             )
         except CacheError as error:
@@ -502,7 +497,7 @@ def fit_all(
     return {**head, "cached": False, **result}
 
 
-def from_draws(cache, hit, scored, exposed, options, common, warnings, kind) -> dict:
+def from_draws(cache, hit, reading: Reading) -> dict:
     """A cached scorecard fit summarized again (other options, or newer code)."""
     import xarray as xr
 
@@ -512,8 +507,7 @@ def from_draws(cache, hit, scored, exposed, options, common, warnings, kind) -> 
             cache.posterior_file(hit, tmp), group="posterior", engine="h5netcdf"
         ) as post,
     ):
-        summaries = [summarized(s, s.fitting.draws(own_variables(post, s)), common) for s in scored]
-    found = card(scored, summaries, exposed, options, warnings, kind)
+        found = reading.findings([s.fitting.draws(own_variables(post, s)) for s in reading.scored])
     diagnostics = hit.summary["diagnostics"]
     found["warnings"] += diagnostic_warnings(diagnostics)
     return strict({"method": "mcmc", **found, "diagnostics": diagnostics})

@@ -268,7 +268,7 @@ def sentence(
         )
     parts = [head, *said]
     if found["action"] == verdict.KEEP_RUNNING:
-        parts.append(how_long(found, futures))
+        parts.append(how_long(found, futures, kind.counted))
     return ". ".join(part for part in parts if part)
 
 
@@ -351,13 +351,14 @@ def decimals(error: float, most: int = 2) -> int:
     return int(min(max(np.floor(-np.log10(2 * error)), 0), most))
 
 
-def how_long(found: "Verdict", simulated: bool) -> str:
+def how_long(found: "Verdict", simulated: bool, noun: str) -> str:
+    """How many more ``noun`` (events; units, of a metric) should settle it."""
     needed, days = found["events_needed"], found["days_needed"]
     if needed is None:
         if not simulated:
             return ""
         return (
-            f"No verdict is likely within {verdict.HORIZONS[-1]:g} times the events so "
+            f"No verdict is likely within {verdict.HORIZONS[-1]:g} times the {noun} so "
             "far: any difference is likely smaller than matters"
         )
     low, high = found["events_needed_range"]
@@ -367,6 +368,6 @@ def how_long(found: "Verdict", simulated: bool) -> str:
     else:
         spread = f" (a quarter within {low:,}, three quarters within {high:,})"
     return (
-        f"About {needed:,} more events{pace} settle it in half of the futures drawn from "
+        f"About {needed:,} more {noun}{pace} settle it in half of the futures drawn from "
         f"today's posterior{spread if low != high else ''}"
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from vibes_core import verdict
+from vibes_core.capabilities import Scorecard
 from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
 from vibes_core.types import registry
@@ -478,8 +479,45 @@ def add_generate_command(experiment_type) -> None:
     generate_app.command(experiment_type.name, help=plain(experiment_type.description))(generate)
 
 
+def add_units_generate_command(experiment_type) -> None:
+    """An experiment on units is a set of files: its assignments and event tables."""
+
+    def generate(
+        units: Annotated[int, typer.Option("--units", min=2, help="how many units")],
+        output_dir: Annotated[
+            Path, typer.Option("--output-dir", help="the folder to write the files into")
+        ],
+        seed: Annotated[int | None, typer.Option(help="random seed, for the same data")] = None,
+        format: Annotated[Format, typer.Option(help="the files' format")] = Format.parquet,
+        lift: Annotated[
+            float, typer.Option(help="the treatment's true relative lift of purchases")
+        ] = 0.05,
+        error_lift: Annotated[
+            float, typer.Option(help="the treatment's true relative change of errors")
+        ] = 0.0,
+    ) -> None:
+        """Write assignments, orders and errors (with a history before exposure and a known
+        lift) to try experiments on units with."""
+        import numpy as np
+
+        from vibes_core.unit_data import simulate_units, write_unit_files
+
+        rng = np.random.default_rng(seed)
+        data = simulate_units(
+            units, rng, purchase_lift=lift, revenue_lift=lift, error_lift=error_lift
+        )
+        written = write_unit_files(data, output_dir, format.value)
+        say(f"wrote {', '.join(str(path) for path in written.values())}")
+        emit({name: str(path) for name, path in written.items()})
+
+    generate_app.command(experiment_type.name, help=plain(experiment_type.description))(generate)
+
+
 for _type in registry().values():
-    add_generate_command(_type)
+    if isinstance(_type, Scorecard):
+        add_units_generate_command(_type)
+    else:
+        add_generate_command(_type)
 
 
 # --- posterior, bandit, cache ----------------------------------------------------------

@@ -36,6 +36,7 @@ class MetricKind(ExperimentType):
     group_column = "variant"
     summary_options = ("control",)
     leads = "is best"
+    counted = "units"  # a metric's data grows by units exposed
     columns = ()
 
     def for_metric(self, metric: Metric) -> "MetricKind":

@@ -161,6 +161,7 @@ class ExperimentType:
     unit: ClassVar[Unit] = PROBABILITY
     leads: ClassVar[str] = "is best"  # said of the group with the largest quantity
     higher_is_better: ClassVar[bool] = True  # False: the best group has the smallest
+    counted: ClassVar[str] = "events"  # what `events_needed` counts, in a sentence
     chosen: ClassVar[str] = "Choose {name}"  # the verdict that names one
     baseline: ClassVar[str] = "control"  # what the group the others are compared with is called
     # The options its summary takes; "control": it has one, and uplifts over it ("threshold",
