@@ -361,3 +361,66 @@ def test_a_fit_while_another_process_uploads_sees_one_snapshot(services, tmp_pat
         now = catalog.count_events(lake.con, "shared")
     assert sum(group["trials"] for group in answer["groups"]) == at_snapshot
     assert now == 400 + 15 * 20
+
+
+@pytest.mark.mcmc
+def test_experiments_on_units_on_postgres_and_s3(services, tmp_path):
+    """Event tables, metric definitions and a scorecard (exact, and MCMC cached) on the shared
+    set-up: the definitions and roles in the PostgreSQL catalog, the events on S3."""
+    lake_db = services["databases"]["lake"]
+    assert run_vibes("db", "init").code == 0
+    made = run_vibes(
+        "generate",
+        "assignments",
+        "--units",
+        3000,
+        "--output-dir",
+        tmp_path / "units",
+        "--seed",
+        5,
+        "--lift",
+        0.3,
+        "--error-lift",
+        0.5,
+    )
+    assert made.code == 0, made.err
+    files = json.loads(made.out)
+    for table in ("orders", "errors"):
+        uploaded = run_vibes("tables", "upload", table, files[table])
+        assert uploaded.code == 0, uploaded.err
+    created = run_vibes(
+        "experiments",
+        "create",
+        "shop",
+        "--type",
+        "assignments",
+        "--initial-data-file",
+        files["assignments"],
+    )
+    assert created.code == 0, created.err
+    paid = ["--where", "status = 'paid'", "--window", "7d"]
+    for args in (
+        ["purchased", "--table", "orders", "--kind", "proportion", *paid],
+        ["errors", "--table", "errors", "--kind", "count", "--window", "7d", "--lower-is-better"],
+    ):
+        assert run_vibes("metrics", "create", *args).code == 0
+    roles = ["--goal", "purchased", "--guardrail", "errors:5%"]
+    assert run_vibes("experiments", "metrics", "shop", *roles).code == 0
+    stored = query(lake_db, "SELECT table_name FROM ducklake_table ORDER BY 1")
+    assert {("orders",), ("errors",), ("metrics",)} <= set(stored)  # the catalog in PostgreSQL
+    on_s3 = objects(services, "lake")  # the events' Parquet files on S3
+    assert {key.split("/")[2] for key in on_s3 if key.startswith("data/events/")} == {
+        "orders",
+        "errors",
+    }
+
+    exact = run_vibes("posterior", "shop", "--exact", "--json")
+    assert exact.code == 0, exact.err
+    card = json.loads(exact.out)
+    assert [m["name"] for m in card["metrics"]] == ["purchased", "errors"]
+    assert card["verdict"]["action"] in ("choose", "reject", "keep-running")
+    small = ["posterior", "shop", "--json", "--draws", 300, "--tune", 300, "--chains", 2]
+    miss, hit = run_vibes(*small), run_vibes(*small)
+    assert miss.code == 0, miss.err
+    assert (json.loads(miss.out)["cached"], json.loads(hit.out)["cached"]) == (False, True)
+    assert json.loads(hit.out)["metrics"] == json.loads(miss.out)["metrics"]
