@@ -1052,7 +1052,8 @@ class RatioOfMeans(ExperimentType, ExactPosterior):
     priors = ()
     model_summary = (
         "(mean numerator, mean denominator) ~ flat; the sample means ~ bivariate Normal around "
-        "them with the sample covariance / units; ratio = numerator / denominator"
+        "them with the sample covariance / units (sampled whitened); ratio = numerator / "
+        "denominator"
     )
     unit = Unit("ratio", "")
 
@@ -1078,19 +1079,22 @@ class RatioOfMeans(ExperimentType, ExactPosterior):
         return np.stack([a, b], -1), covariance
 
     def model(self, stats: Stats, prior: dict[str, float]):
+        """The same posterior, whitened: with flat priors it is the bivariate Normal itself, so
+        the two means are the sample means plus the covariance's Cholesky factor times two
+        standard Normals (z) — which NUTS samples in a step or two, where the means' own
+        correlation would make it take many."""
+        import numpy as np
         import pymc as pm
-        import pytensor.tensor as pt
 
         centre, covariance = self.means(stats)
+        factor = np.linalg.cholesky(covariance)  # (groups, 2, 2), lower
         with pm.Model(coords={**stats.coords, "part": ["numerator", "denominator"]}) as model:
-            numerator = pm.Flat("numerator", dims="group")
-            denominator = pm.Flat("denominator", dims="group")
-            pm.MvNormal(
-                "means",
-                mu=pt.stack([numerator, denominator], axis=-1),
-                cov=covariance,
-                observed=centre,
-                dims=("group", "part"),
+            z = pm.Normal("z", 0.0, 1.0, dims=("group", "part"))
+            pm.Deterministic("numerator", centre[:, 0] + factor[:, 0, 0] * z[:, 0], dims="group")
+            pm.Deterministic(
+                "denominator",
+                centre[:, 1] + factor[:, 1, 0] * z[:, 0] + factor[:, 1, 1] * z[:, 1],
+                dims="group",
             )
         return model
 
