@@ -131,3 +131,116 @@ async def test_the_scorecard_tab_then_a_metric_s_view_and_back(shop):
         await settle(app, pilot)
         assert app.screen is screen
         assert screen.query_one("#card", DataTable).cursor_row == 1
+
+
+async def test_the_metrics_screen_lists_creates_and_deletes(shop):
+    from textual.widgets import Select
+
+    from vibes_tui.screens.confirm import Confirm
+    from vibes_tui.screens.metrics import MetricForm, MetricsScreen
+
+    app = VibesApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("m")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MetricsScreen)
+        rows = cells(screen.query_one("#metrics", DataTable))
+        assert [row[0] for row in rows] == ["aov", "errors", "purchased", "revenue"]
+        by_name = {row[0]: row for row in rows}
+        assert by_name["purchased"][1:] == [
+            "orders",
+            "proportion",
+            snapshot_lake.PAID,  # brackets as they are, never markup
+            "7d",
+            "higher ↑",
+            SHOP,
+        ]
+        assert by_name["errors"][5] == "lower ↓"
+        detail = str(screen.query_one("#metric-detail").render())
+        assert detail.startswith("aov: the sum of amount over the sum of 1 of orders")
+        tables = cells(screen.query_one("#tables", DataTable))
+        assert [row[0] for row in tables] == ["errors", "orders"]
+        assert tables[1][2] == "unit, timestamp, status, amount, items"
+
+        # Delete: refused while an experiment uses it, said as an error; nothing changes.
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert isinstance(app.screen, Confirm)
+        assert "used by checkout" in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await settle(app, pilot)
+        said = [n.message for n in app._notifications]
+        assert any("aov is used by the experiment(s) checkout" in m for m in said), said
+        assert len(cells(screen.query_one("#metrics", DataTable))) == 4
+
+        # The form: each expression checked as typed, against the chosen table's columns.
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, MetricForm)
+        await pilot.press(*"paid_orders")
+        form.query_one("#table", Select).value = "orders"
+        form.query_one("#kind", Select).value = "count"
+        await pilot.pause()
+        form.query_one("#where").focus()
+        await pilot.press(*"read_text('/etc/passwd') = ''")
+        await pilot.pause()
+        error = str(form.query_one("#where-error").render())
+        assert "read_text" in error and not form.query_one("#where-error").has_class("hidden")
+        await pilot.press("ctrl+s")  # refused: nothing written
+        await settle(app, pilot)
+        assert app.screen is form
+        form.query_one("#where").value = ""
+        await pilot.press(*"amount > 10 AND status = 'paid'")
+        await pilot.pause()
+        assert form.query_one("#where-error").has_class("hidden")
+        form.query_one("#window").focus()
+        await pilot.press(*"7x")
+        await pilot.pause()
+        assert "is not a duration" in str(form.query_one("#window-error").render())
+        await pilot.press("backspace", "d")
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert app.screen is screen
+        await until(pilot, lambda: screen.query_one("#metrics", DataTable).row_count == 5, 30)
+        row = {r[0]: r for r in cells(screen.query_one("#metrics", DataTable))}["paid_orders"]
+        assert row[1:5] == ["orders", "count", "amount > 10 AND status = 'paid'", "7d"]
+        assert row[6] == "-"
+
+        # An unused metric is deleted after the confirmation.
+        table = screen.query_one("#metrics", DataTable)
+        table.move_cursor(row=table.get_row_index("paid_orders"))
+        await pilot.press("d")
+        await settle(app, pilot)
+        await pilot.press("y")
+        await settle(app, pilot)
+        await until(pilot, lambda: screen.query_one("#metrics", DataTable).row_count == 4, 30)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ExperimentsScreen)
+
+
+async def test_the_form_refuses_what_runs_wrong_on_the_table_under_its_field(shop):
+    from textual.widgets import Select
+
+    from vibes_tui.screens.metrics import MetricForm
+
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.open_metrics()
+        await settle(app, pilot)
+        await pilot.press("n")
+        await settle(app, pilot)
+        form = app.screen
+        assert isinstance(form, MetricForm)
+        await pilot.press(*"spend")
+        form.query_one("#table", Select).value = "orders"
+        form.query_one("#kind", Select).value = "mean"
+        form.query_one("#value").value = "status"  # a string where a number belongs
+        await pilot.press("ctrl+s")
+        await settle(app, pilot)
+        assert app.screen is form
+        assert "must be a number" in str(form.query_one("#value-error").render())

@@ -182,6 +182,15 @@ class VibesApp(SurvivesWorkers, App):
         key = (name, row.events if row else 0)
         self.open_experiment(name, home.cached_fits.get(key) or home.exact.get(key))
 
+    def open_metrics(self) -> None:
+        """The metrics and event tables (`m`, the palette), over whatever screen is open."""
+        from vibes_tui.screens.metrics import MetricForm, MetricsScreen
+
+        if not isinstance(self.screen, MetricsScreen | MetricForm):
+            self.push_screen(MetricsScreen())
+
+    action_open_metrics = open_metrics  # the key `m`: "app.open_metrics"
+
     @property
     def home(self) -> "ExperimentsScreen | None":
         """The experiments screen, under whatever screens are open on top of it."""

@@ -172,6 +172,7 @@ class ExperimentsScreen(WorkerScreen):
         Binding("d", "delete", "Delete"),
         Binding("r", "refresh", "Refresh", show=False),  # in the help; the footer fits 80
         Binding("y", "copy", "Copy", show=False),
+        Binding("m", "app.open_metrics", "Metrics", show=False),  # in the help and palette
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
