@@ -250,3 +250,11 @@ def build_shop(lake, tmp: Path, units: int = 3000) -> None:
     metrics.create(lake, "errors", "errors", "count", window="7d", lower_is_better=True)
     roles = metrics.roles_of("purchased", ["errors:5%"], ["revenue", "aov"])
     catalog.save_metrics(lake, SHOP, roles, metrics.names)
+
+
+def build_shop_lake(home: Path) -> None:
+    """A lake of its own in ``home`` (the current VIBES_HOME) holding only ``SHOP``, its
+    snapshot times frozen: the scorecard and metrics screens' snapshots (exact: no draws)."""
+    with catalog.open_lake() as lake:
+        build_shop(lake, home.parent / "shop-files")
+    demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")
