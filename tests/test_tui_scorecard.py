@@ -244,3 +244,21 @@ async def test_the_form_refuses_what_runs_wrong_on_the_table_under_its_field(sho
         await settle(app, pilot)
         assert app.screen is form
         assert "must be a number" in str(form.query_one("#value-error").render())
+
+
+async def test_the_palette_s_metrics_opens_them_from_the_scorecard(shop):
+    from tests.test_palette import run
+    from vibes_tui.screens.metrics import MetricsScreen
+
+    app = VibesApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")  # the only experiment: its scorecard
+        await settle(app, pilot)
+        assert isinstance(app.screen, ScorecardScreen)
+        await run(app, pilot, "Metrics")
+        await settle(app, pilot)
+        assert isinstance(app.screen, MetricsScreen)
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ScorecardScreen)
