@@ -26,6 +26,10 @@ from vibes_core.types import get_type
 
 FITS = Path(__file__).parent / "fits"
 SEGMENTED = "trial_by_country"  # an ab-test with a segment column, the list's last row
+SHOP = "checkout"  # an experiment on units (build_shop), in a lake of its own
+# Text from data that markup would eat: shown as it is, everywhere.
+SHOP_DISPLAY = "Checkout [b]redesign[/b] [red]v2"
+PAID = "status IN ('paid', '[/b]')"
 
 
 class Stale(Exception):
@@ -218,3 +222,39 @@ def difference(groups: dict, model, settings, target_accept: float) -> str | Non
         if recorded[key] != wanted[key]
     ]
     return "; ".join(differ) or None
+
+
+def build_shop(lake, tmp: Path, units: int = 3000) -> None:
+    """An experiment on units, ``SHOP``: seeded assignments, orders and errors
+    (vibes_core.unit_data) whose treatment buys more and errs more often; four metrics, the
+    goal, a guardrail it harms beyond its margin and two secondaries. Exact scorecards only:
+    nothing here samples."""
+    from vibes_core import metrics, tables, unit_data
+
+    data = unit_data.simulate_units(
+        units,
+        np.random.default_rng(5),
+        purchase_lift=0.4,
+        revenue_lift=0.4,
+        error_lift=0.6,
+        end=demo.END,
+    )
+    paths = unit_data.write_unit_files(data, tmp)
+    tables.upload(lake, "orders", paths["orders"])
+    tables.upload(lake, "errors", paths["errors"])
+    catalog.create(lake, SHOP, "assignments", paths["assignments"], SHOP_DISPLAY)
+    paid = {"where": PAID, "window": "7d"}
+    metrics.create(lake, "purchased", "orders", "proportion", **paid)
+    metrics.create(lake, "revenue", "orders", "mean", value="amount", **paid)
+    metrics.create(lake, "aov", "orders", "ratio", value="amount", denominator="1", **paid)
+    metrics.create(lake, "errors", "errors", "count", window="7d", lower_is_better=True)
+    roles = metrics.roles_of("purchased", ["errors:5%"], ["revenue", "aov"])
+    catalog.save_metrics(lake, SHOP, roles, metrics.names)
+
+
+def build_shop_lake(home: Path) -> None:
+    """A lake of its own in ``home`` (the current VIBES_HOME) holding only ``SHOP``, its
+    snapshot times frozen: the scorecard and metrics screens' snapshots (exact: no draws)."""
+    with catalog.open_lake() as lake:
+        build_shop(lake, home.parent / "shop-files")
+    demo.freeze_snapshot_times(load_config().home / "catalog.sqlite")

@@ -47,6 +47,25 @@ def demo_home(tmp_path_factory):
         yield home
 
 
+@pytest.fixture(scope="module")
+def shop_lake(tmp_path_factory):
+    """An experiment on units alone in a lake (tests/snapshot_lake.build_shop): its exact
+    scorecard is drawn, nothing is sampled."""
+    home = tmp_path_factory.mktemp("shop-snapshots") / "vibes-home"
+    with pytest.MonkeyPatch.context() as env:
+        snapshot_lake.isolate(env, home)
+        snapshot_lake.build_shop_lake(home)
+    return home
+
+
+@pytest.fixture
+def shop_home(shop_lake, monkeypatch):
+    """That lake for one test (over the demo lake's environment, if set)."""
+    snapshot_lake.isolate(monkeypatch, shop_lake)
+    monkeypatch.chdir(shop_lake.parent)
+    return shop_lake
+
+
 async def settled(pilot) -> None:
     """Every worker done, every toast gone: what the person sees once the app is quiet."""
     app = pilot.app
@@ -154,6 +173,19 @@ def test_delete_modal(demo_home, snap_compare, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_help(demo_home, snap_compare, size):
     assert snapshot(snap_compare, size, "question_mark")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_scorecard(shop_home, snap_compare, size):
+    """An experiment on units: its exact scorecard, each uplift drawn on one scale, the
+    harmed guardrail marked; at 80 columns the values make room."""
+    assert snapshot(snap_compare, size, "enter")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_metrics(shop_home, snap_compare, size):
+    """The metrics (their where expressions hold brackets: shown as text) and event tables."""
+    assert snapshot(snap_compare, size, "m")
 
 
 def test_a_recording_replays_only_into_the_fit_it_was_recorded_for():

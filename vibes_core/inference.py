@@ -604,9 +604,12 @@ def numeric(diagnostics: dict) -> dict:
 
 def headline(summary: "Summary") -> str:
     """The result in a few characters, for a list of experiments: the leader and how sure, or
-    the estimate for a single group."""
+    the estimate for a single group. A scorecard's (an experiment on units): its goal's leader
+    and P(best), then ``✗NAME`` for each guardrail that leader harms (text, not a colour)."""
     from vibes_core.units import percent
 
+    if "metrics" in summary:  # a scorecard (vibes_core.schema.Scorecard)
+        return scorecard_headline(summary)
     groups = summary["groups"]
     if len(groups) == 1:
         return get_type(summary["type"]).unit.show(groups[0]["mean"])
@@ -615,3 +618,26 @@ def headline(summary: "Summary") -> str:
         return "-"
     leader = max(ranked, key=lambda group: group["p_best"])
     return f"{leader['name']} {percent(leader['p_best'], 0)}"
+
+
+def scorecard_headline(card: dict) -> str:
+    """``treatment 99% ✗errors``: the goal's leader, its P(best), and the guardrails it harms;
+    ``no goal`` when the goal cannot be read."""
+    goal = next((m for m in card["metrics"] if m["role"] == "goal"), None)
+    if goal is None:
+        return "no goal"
+    said = headline({**goal, "type": card["type"]})
+    ranked = [group for group in goal["groups"] if group["p_best"] is not None]
+    if not ranked:
+        return said
+    leader = max(ranked, key=lambda group: group["p_best"])["name"]
+    harmed = [
+        metric["name"]
+        for metric in card["metrics"]
+        if metric["role"] == "guardrail"
+        and any(
+            g["name"] == leader and not g["control"] and g.get("status") == "harmed"
+            for g in metric["groups"]
+        )
+    ]
+    return f"{said} ✗{','.join(harmed)}" if harmed else said

@@ -155,7 +155,17 @@ class VibesApp(SurvivesWorkers, App):
             self.models_ready.set()
 
     def open_experiment(self, name: str, known: dict | None = None) -> None:
-        """``known``: its posterior as far as the caller has it (see InspectScreen)."""
+        """``known``: its posterior as far as the caller has it (see InspectScreen). An
+        experiment judged on metrics opens on its scorecard (ScorecardScreen)."""
+        from vibes_tui.screens.experiments import is_scorecard_type
+
+        home = self.home
+        row = home.rows.get(name) if home else None
+        if (known is not None and "metrics" in known) or (row and is_scorecard_type(row.type)):
+            from vibes_tui.screens.scorecard import ScorecardScreen
+
+            self.push_screen(ScorecardScreen(name, known))
+            return
         from vibes_tui.screens.inspect import InspectScreen
 
         self.push_screen(InspectScreen(name, known))
@@ -171,6 +181,15 @@ class VibesApp(SurvivesWorkers, App):
         row = home.rows.get(name)
         key = (name, row.events if row else 0)
         self.open_experiment(name, home.cached_fits.get(key) or home.exact.get(key))
+
+    def open_metrics(self) -> None:
+        """The metrics and event tables (`m`, the palette), over whatever screen is open."""
+        from vibes_tui.screens.metrics import MetricForm, MetricsScreen
+
+        if not isinstance(self.screen, MetricsScreen | MetricForm):
+            self.push_screen(MetricsScreen())
+
+    action_open_metrics = open_metrics  # the key `m`: "app.open_metrics"
 
     @property
     def home(self) -> "ExperimentsScreen | None":

@@ -67,6 +67,7 @@ class VibesCommands(Provider):
                 (f"options of {name}", screen.action_options, "control, HDI, prior, ... (o)"),
             ]
         found += [
+            ("Metrics", app.open_metrics, "metrics and event tables; define, delete (m)"),
             ("help: keys and screens", app.action_help, "every key binding (?)"),
             ("change theme", app.action_change_theme, "pick a colour theme, kept (ctrl+t)"),
         ]

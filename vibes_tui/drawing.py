@@ -220,3 +220,45 @@ def printable_strings(value):
     if isinstance(value, list | tuple):
         return [printable_strings(item) for item in value]
     return value
+
+
+# --- an interval in a line of text (the scorecard's uplifts) ----------------------------------
+
+BAR_CHARS = {  # the line, zero outside and inside the interval, the interval, its centre
+    True: ("─", "┼", "╋", "━", "●"),
+    False: ("-", "+", "#", "=", "o"),  # the Linux console's fonts: ASCII
+}
+
+
+def interval_bar(
+    low: float, high: float, centre: float, scale: tuple[float, float], width: int, fancy=True
+) -> str:
+    """``[low, high]`` with ``centre`` as a line of ``width`` characters on the shared
+    ``scale`` (low, high; it includes 0): ``──┼──━━━●━━──``, zero marked (``╋`` where the
+    interval covers it), so that rows drawn on one scale compare by eye. ``fancy``: box
+    drawing characters, else ASCII (``--+--===o==--``)."""
+    line, zero, zero_inside, inside, mark = BAR_CHARS[fancy]
+    start, end = scale
+    if width < 3 or not end > start:
+        return ""
+
+    def at(x: float) -> int:
+        return min(width - 1, max(0, round((x - start) / (end - start) * (width - 1))))
+
+    cells = [line] * width
+    a, b = at(low), at(high)
+    for i in range(a, b + 1):
+        cells[i] = inside
+    z = at(0.0)
+    cells[z] = zero_inside if a <= z <= b else zero
+    cells[at(centre)] = mark
+    return "".join(cells)
+
+
+def shared_scale(intervals: list[tuple[float, float]]) -> tuple[float, float]:
+    """One scale for every interval, zero included, with a little room at both ends."""
+    lows = [low for low, _ in intervals if math.isfinite(low)]
+    highs = [high for _, high in intervals if math.isfinite(high)]
+    start, end = min([0.0, *lows]), max([0.0, *highs])
+    room = (end - start) * 0.05 or 0.01
+    return start - room, end + room

@@ -418,30 +418,39 @@ SCORECARD_HEADERS = ["role", "metric", "variant", "control", "value", "uplift", 
 SCORECARD_HEADERS += ["status"]
 
 
+def scorecard_entries(summary: "Scorecard") -> list[tuple["MetricSummary", GroupRow]]:
+    """The scorecard's rows as (metric, treated group), in the table's order: the CLI's table
+    and the dashboard's rows are these, one each."""
+    return [
+        (metric, group)
+        for metric in summary["metrics"]
+        for group in metric["groups"]
+        if not group["control"]
+    ]
+
+
 def scorecard_table(summary: "Scorecard") -> tuple[list[str], list[list[str]]]:
-    """A row per metric and treated variant: role, metric, the variant, the control's and its
-    means, its relative uplift with the HDI, P(better) and where it stands."""
+    """A row per metric and treated variant (scorecard_entries): role, metric, the variant,
+    the control's and its means, its relative uplift with the HDI, P(better) and where it
+    stands."""
     rows = []
-    for metric in summary["metrics"]:
+    for metric, group in scorecard_entries(summary):
         unit = metric_type(summary, metric).unit
         control = next((g for g in metric["groups"] if g["control"]), None)
         role = metric["role"] + (f" {100 * metric['margin']:g}%" if metric["margin"] else "")
         name = metric["name"] + (" ↓" if metric["lower_is_better"] else "")
-        for group in metric["groups"]:
-            if group["control"]:
-                continue
-            rows.append(
-                [
-                    role,
-                    name,
-                    group["name"],
-                    unit.show(control["mean"]) if control else "-",
-                    unit.show(group["mean"]),
-                    uplift(group) if "uplift_rel" in group else "-",
-                    percent(group["p_beats_control"]) if "p_beats_control" in group else "-",
-                    group.get("status", "-"),
-                ]
-            )
+        rows.append(
+            [
+                role,
+                name,
+                group["name"],
+                unit.show(control["mean"]) if control else "-",
+                unit.show(group["mean"]),
+                uplift(group) if "uplift_rel" in group else "-",
+                percent(group["p_beats_control"]) if "p_beats_control" in group else "-",
+                group.get("status", "-"),
+            ]
+        )
     return SCORECARD_HEADERS, rows
 
 

@@ -53,6 +53,8 @@ MIN_DISPLAY_WIDTH = 16  # narrower than this, the type and last upload columns m
 ARROWS = {False: " ▲", True: " ▼"}  # after the sorted column's label: ascending, descending
 SHOWN_WARNINGS = 5  # lines of the catalog's warnings in one toast
 MCMC_ONLY = "MCMC only"  # the headline of a type without an exact posterior, until fitted
+NO_METRICS = "no metrics"  # of an experiment on units not given its metrics yet
+HARMED = "✗"  # before a guardrail the leader harms, in a scorecard's headline
 
 
 class Row(NamedTuple):
@@ -75,11 +77,31 @@ class Result(NamedTuple):
 def result_of(summary: Summary) -> Result:
     from vibes_core import inference
 
+    if "metrics" in summary:  # a scorecard: ranked by its goal's leader
+        goal = next((m for m in summary["metrics"] if m["role"] == "goal"), None)
+        groups = goal["groups"] if goal else []
+        chances = [group["p_best"] for group in groups if group["p_best"] is not None]
+        number = max(chances, default=None)
+        order = (1, number) if number is not None and math.isfinite(number) else None
+        return Result(inference.headline(summary), order)
     groups = summary["groups"]
     chances = [group["p_best"] for group in groups if group["p_best"] is not None]
     kind, number = (0, groups[0]["mean"]) if len(groups) == 1 else (1, max(chances, default=None))
     order = (kind, number) if number is not None and math.isfinite(number) else None
     return Result(inference.headline(summary), order)
+
+
+def is_scorecard_type(type_name: str) -> bool:
+    """Whether experiments of this type are judged on metrics (a scorecard): a capability the
+    type declares (vibes_core.capabilities), not a name compared."""
+    from vibes_core.capabilities import Scorecard
+    from vibes_core.errors import VibesError
+    from vibes_core.types import get_type
+
+    try:
+        return isinstance(get_type(type_name), Scorecard)
+    except VibesError:  # a type this vibes does not know (a plugin not loaded)
+        return False
 
 
 def row_of(experiment, events: int, uploaded: str | None) -> Row:
@@ -109,13 +131,20 @@ DIGITS = re.compile(r"(\d+)")
 
 def brief(result: str) -> str:
     """A result in at most RESULT_WIDTH characters: a long leader's name cut with an ellipsis,
-    its probability kept (the inspect screen shows the whole name)."""
+    its probability kept, and a scorecard's harmed guardrails (``✗errors``) kept as far as
+    they fit, at least their ✗ (the experiment's screen shows them whole)."""
     if len(result) <= RESULT_WIDTH:
         return result
-    name, _, chance = result.rpartition(" ")
+    text, mark, harmed = result.partition(" " + HARMED)
+    mark = f" {HARMED}{harmed}" if mark else ""
+    name, _, chance = text.rpartition(" ")
     if not name:
         return result[: RESULT_WIDTH - 1] + "…"
-    return f"{name[: RESULT_WIDTH - len(chance) - 2]}… {chance}"
+    room = RESULT_WIDTH - len(chance) - 2  # for the name and its "…"
+    if mark and room - len(mark) < 4:  # the leader's name keeps a few characters
+        mark = mark[: max(room - 4, 2) - 1] + "…"
+    kept = name if len(name) + len(mark) <= room + 1 else name[: room - len(mark)] + "…"
+    return f"{kept} {chance}{mark}"
 
 
 class ExperimentTable(DataTable):
@@ -143,6 +172,7 @@ class ExperimentsScreen(WorkerScreen):
         Binding("d", "delete", "Delete"),
         Binding("r", "refresh", "Refresh", show=False),  # in the help; the footer fits 80
         Binding("y", "copy", "Copy", show=False),
+        Binding("m", "app.open_metrics", "Metrics", show=False),  # in the help and palette
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -233,7 +263,7 @@ class ExperimentsScreen(WorkerScreen):
         table update per batch keeps a list of a thousand experiments responsive)."""
         import time
 
-        from vibes_core import inference
+        from vibes_core import catalog, inference
 
         worker = get_current_worker()
         try:
@@ -249,8 +279,12 @@ class ExperimentsScreen(WorkerScreen):
                 if key in self.headlines or not row.events:
                     continue
                 try:
-                    self.exact[key] = inference.posterior(lake, name, exact=True)
-                    self.headlines[key] = result_of(self.exact[key])
+                    experiment = catalog.get(lake, name)
+                    if is_scorecard_type(experiment.type) and not experiment.metrics:
+                        self.headlines[key] = Result(NO_METRICS)
+                    else:
+                        self.exact[key] = inference.posterior(lake, experiment, exact=True)
+                        self.headlines[key] = result_of(self.exact[key])
                 except NotFound:  # deleted meanwhile
                     self.headlines[key] = Result("-")
                 except NoExact:  # its cached fit's, once read (keep_fit)

@@ -49,6 +49,7 @@ SECTIONS = (
             ("d", "delete the selected experiment (asks first)"),
             ("r", "reload now"),
             ("y", "copy the selected row (through the terminal: works over SSH)"),
+            ("m", "metrics and event tables (experiments on units)"),
         ),
     ),
     Section(
@@ -90,6 +91,28 @@ SECTIONS = (
             ("→", "in a path: accept the completion; again: the next match"),
             ("Browse…", "a tree of folders and data files: ↓ ↑ j k move, enter opens"),
             ("backspace -", "in Browse…: up a folder"),
+        ),
+    ),
+    Section(
+        "Scorecard (an experiment on units)",
+        "A row per metric and treated variant: its role, the uplift with its HDI drawn on one "
+        "scale for every row (0 at ┼), P(better) and its status (✓ ✗ ?); the decision under "
+        "it. Exact: the MCMC scorecard is `vibes posterior NAME`'s.",
+        (
+            ("enter", "the metric's own view: posterior, diagnostics, data, history"),
+            ("escape", "from a metric's view, back to the scorecard"),
+            ("m", "metrics and event tables"),
+            ("r", "compute it again (after uploads)"),
+            ("y ctrl+e", "copy the decision; export the scorecard"),
+        ),
+    ),
+    Section(
+        "Metrics (m)",
+        "Every metric's definition and the experiments using it, and every event table. "
+        "Expressions are checked as you type, with the CLI's rules.",
+        (
+            ("n", "define a metric (ctrl+s creates it; it runs once on its table first)"),
+            ("d", "delete the selected metric (asks first; refused while an experiment uses it)"),
         ),
     ),
 )

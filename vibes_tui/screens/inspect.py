@@ -77,6 +77,9 @@ class InspectScreen(WorkerScreen):
         Binding("4", "tab('history')", "History", show=False),
     ]
 
+    # One metric of an experiment on units (MetricScreen): its summary, exact only.
+    metric: str | None = None
+
     def __init__(self, name: str, known: Summary | None = None) -> None:
         """``known``: the posterior as the home screen has it (exact without plots, or a
         cached MCMC fit), shown before the first paint."""
@@ -178,9 +181,10 @@ class InspectScreen(WorkerScreen):
 
         as_of = self.as_of
         try:
+            settings = self.exact_settings()
             summary = self.with_lake(
                 lambda lake: inference.posterior(
-                    lake, self.experiment, exact=True, as_of=as_of, plots=True
+                    lake, self.experiment, settings, exact=True, as_of=as_of, plots=True
                 )
             )
         except NoExact:
@@ -369,7 +373,13 @@ class InspectScreen(WorkerScreen):
                     return
                 try:
                     text = inference.headline(
-                        inference.posterior(lake, experiment, exact=True, as_of=entry["snapshot"])
+                        inference.posterior(
+                            lake,
+                            experiment,
+                            self.exact_settings(),
+                            exact=True,
+                            as_of=entry["snapshot"],
+                        )
                     )
                 except NotFound:  # deleted meanwhile
                     text = "-"
@@ -401,6 +411,12 @@ class InspectScreen(WorkerScreen):
             self.app.notify, f"deleted {deleted} cached fit(s) of {self.experiment}"
         )
 
+    def exact_settings(self):
+        """What the exact posterior is asked with: a metric's view asks for its metric."""
+        from vibes_core import inference
+
+        return inference.Settings(metric=self.metric)
+
     def with_lake(self, work):
         lake = self.app.lake()
         try:
@@ -427,7 +443,8 @@ class InspectScreen(WorkerScreen):
             return  # the cached fit came first
         self.summary = summary
         self.show_sub_title(summary)
-        if not self.tabs_loaded and "plots" in summary:  # the other tabs' data, once this
+        plotted = "plots" in summary or self.metric is not None  # a metric's has none
+        if not self.tabs_loaded and plotted:  # the other tabs' data, once this
             self.tabs_loaded = True  # posterior is on the screen (they compete for the GIL)
             self.call_after_refresh(self.load_data)
             self.call_after_refresh(self.load_history)
