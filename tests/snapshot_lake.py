@@ -77,7 +77,8 @@ def build(home: Path) -> list[Fit]:
         path = home.parent / "segmented.parquet"
         write_events(segmented, "parquet", path)
         catalog.create(lake, SEGMENTED, "ab-test", path, "Trial sign-up by country")
-        names = [SEGMENTED, *demo.seed(lake)]
+        # Without the experiment on units: its screens have a lake of their own (build_shop).
+        names = [SEGMENTED, *demo.seed(lake, units=False)]
     return [
         *(Fit(name) for name in names),
         Fit("pricing_page", inference.Settings(model=Pooled())),

@@ -13,6 +13,7 @@ from textual.widgets import DataTable
 
 from tests.test_tui import column, settle, until
 from vibes_core import catalog
+from vibes_core.capabilities import Scorecard
 from vibes_core.text import printable
 from vibes_core.types import get_type, registry
 from vibes_tui.app import VibesApp
@@ -53,7 +54,12 @@ IDS = [
     "wide",
 ]
 RAW = ("\x1b", "\x07", "\x00", "\u202e")  # never on the screen as they are
-GROUPED = [name for name, kind in registry().items() if kind.group_column]
+# Experiments on units are judged on metrics of event tables: tests/test_tui_scorecard.py.
+GROUPED = [
+    name
+    for name, kind in registry().items()
+    if kind.group_column and not isinstance(kind, Scorecard)
+]
 
 
 def plant(name: str, kind_name: str, groups: list[str], display: str, rows=None) -> None:

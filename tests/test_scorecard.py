@@ -441,3 +441,27 @@ def test_the_mcmc_scorecard_agrees_with_the_exact_one_and_is_cached(cli, shop):
     wider = answer.json()
     assert wider["cached"] and wider["hdi_prob"] == 0.99, answer.err
     assert wider["metrics"][0]["groups"][0]["hdi_low"] < mcmc["metrics"][0]["groups"][0]["hdi_low"]
+
+
+def test_the_python_api_makes_and_answers_an_experiment_on_units(home, tmp_path):
+    import numpy as np
+
+    import vibes_core as vc
+    from vibes_core.unit_data import simulate_units
+
+    data = simulate_units(2000, np.random.default_rng(3), purchase_lift=0.3)
+    assert vc.upload_table("orders", data.orders)["rows"] == data.orders.num_rows
+    assert [t["name"] for t in vc.table_list()] == ["orders"]
+    vc.create("shop", "assignments", data.assignments)
+    made = vc.create_metric("bought", "orders", "proportion", where="status = 'paid'", window="7d")
+    assert made["where"] == "status = 'paid'" and made["window"] == "7d"
+    with pytest.raises(vc.VibesError, match="read_text"):
+        vc.create_metric("evil", "orders", "count", where="read_text('x') = ''")
+    assert [m["name"] for m in vc.metric_list()] == ["bought"]
+    assert vc.set_metrics("shop", goal="bought") == [
+        {"metric": "bought", "role": "goal", "margin": 0.0}
+    ]
+    card = vc.fit("shop", exact=True)
+    assert card["type"] == "assignments" and card["metrics"][0]["name"] == "bought"
+    one = vc.fit("shop", exact=True, metric="bought")
+    assert one["metric"] == "bought" and one["groups"] == card["metrics"][0]["groups"]

@@ -617,10 +617,10 @@ def test_the_python_api(home, orders):
     assert api.upload_table("orders", batch)["rows"] == 4
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        (table,) = api.tables()
+        (table,) = api.table_list()
     assert (table["name"], table["rows"]) == ("orders", 4)
     assert api.delete_table("orders")["rows"] == 4
-    assert api.tables() == []
+    assert api.table_list() == []
 
 
 def test_table_names_complete(cli, home, orders):

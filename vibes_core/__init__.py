@@ -16,7 +16,7 @@ Nothing heavy is imported here: the API's names load ``vibes_core.api`` when fir
 from vibes_core.errors import VibesError
 
 API = ("open_lake", "experiments", "events", "create", "upload", "fit")
-API += ("upload_table", "tables", "delete_table", "create_metric", "metric_list", "set_metrics")
+API += ("upload_table", "table_list", "delete_table", "create_metric", "metric_list", "set_metrics")
 MODELS = ("Independent", "Pooled", "Segmented")
 __all__ = ["VibesError", *API, *MODELS]
 

@@ -12,7 +12,7 @@
 
     from vibes_core import api
     api.upload_table("orders", frame)             # an event table: unit, timestamp, any columns
-    api.tables()                                  # [{name, columns, rows, last_upload}, ...]
+    api.table_list()                              # [{name, columns, rows, last_upload}, ...]
     api.delete_table("orders")                    # refused while a metric uses it
 
 Each call opens the lake of the current configuration (``VIBES_HOME`` etc.) and closes it,
@@ -107,7 +107,7 @@ def upload_table(name: str, data, lake: Lake | None = None) -> dict:
         return event_tables.upload(lake, name, path)
 
 
-def tables(lake: Lake | None = None) -> list[dict]:
+def table_list(lake: Lake | None = None) -> list[dict]:
     """Every event table: name, columns (name and type), rows and last_upload. A table vibes
     would not have written is left out with a warning (``CatalogWarning``)."""
     with _lake(lake) as lake:

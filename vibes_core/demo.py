@@ -14,8 +14,9 @@ from vibes_core.types import registry
 END = datetime(2026, 11, 2, 12, 0)  # the demo data's last event, UTC
 
 
-def seed(lake: Lake, seed: int = 7) -> list[str]:
-    """Create every type's demo experiments (and their later batches); returns their names."""
+def seed(lake: Lake, seed: int = 7, units: bool = True) -> list[str]:
+    """Create every type's demo experiments (and their later batches), and with ``units`` an
+    experiment on units (UNITS_DEMO); returns their names."""
     import numpy as np
 
     from vibes_core.ingest import write_events
@@ -26,7 +27,7 @@ def seed(lake: Lake, seed: int = 7) -> list[str]:
         raise AlreadyExists(
             f"demo experiments exist already ({', '.join(taken)}): delete them to seed again"
         )
-    on_units = [kind for kind in registry().values() if isinstance(kind, Scorecard)]
+    on_units = [k for k in registry().values() if units and isinstance(k, Scorecard)]
     if on_units and catalog.exists(lake.con, UNITS_DEMO):
         raise AlreadyExists(f"the demo experiment {UNITS_DEMO} exists already: delete it first")
     rng = np.random.default_rng(seed)
