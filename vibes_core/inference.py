@@ -428,7 +428,7 @@ def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
         "experiment": name,
         "type": kind.name,
         "model_version": kind.model_version,
-        "stats": fitting.data.rows,
+        "stats": stable(fitting.data.rows),
         "prior": fitting.prior,
         "sampler": SAMPLER,
         "target_accept": fitting.model.target_accept(kind),
@@ -438,6 +438,19 @@ def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
         **likelihood_part(kind),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def stable(value):
+    """``value`` (rows of statistics) with every float to 12 significant digits: DuckDB's
+    parallel sums of fractional values differ in their last bits from run to run, and a cache
+    key of them would then never hit again."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {key: stable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [stable(item) for item in value]
+    return value
 
 
 def likelihood_part(kind: "ExperimentType") -> dict:

@@ -30,6 +30,7 @@ from vibes_core.inference import (
     diagnose,
     diagnostic_warnings,
     fit_settings,
+    stable,
     strict,
     versioned,
 )
@@ -428,7 +429,7 @@ def cache_key(name: str, scored: list[Scored], settings: Settings) -> str:
             {
                 "definition": s.metric.as_json(),
                 "model_version": s.fitting.kind.model_version,
-                "stats": s.fitting.data.rows,
+                "stats": stable(s.fitting.data.rows),
                 "prior": s.fitting.prior,
             }
             for s in scored
