@@ -391,6 +391,46 @@ def test_parquet_numbers_must_fit_their_column(cli, home):
     assert cli(*created, stdin=ints).code == 0
 
 
+TYPED_VALUES = [  # a Parquet column is checked as its own type, never read back as text
+    ("nan", {"exposure": [1.0, float("nan")]}, "'exposure'", "finite number"),
+    ("infinity", {"exposure": [1.0, float("-inf")]}, "'exposure'", "finite number"),
+    ("not positive", {"exposure": [1.0, 0.0]}, "'exposure'", "> 0"),
+    ("negative", {"events": [1, -3]}, "'events'", ">= 0"),
+    ("beyond BIGINT", {"events": pa.array([1, 2**64 - 1], pa.uint64())}, "'events'", "whole"),
+    ("missing", {"events": [1, None]}, "'events'", "a value is required"),
+]
+
+
+@pytest.mark.parametrize(
+    ("columns", "column", "words"), [c[1:] for c in TYPED_VALUES], ids=[c[0] for c in TYPED_VALUES]
+)
+def test_typed_parquet_values_are_checked_by_record(cli, home, columns, column, words):
+    table = {"cohort": ["a", "b"], "events": [1, 2], "exposure": [1.0, 2.0], **columns}
+    assert cli("db", "init").code == 0
+    before = lake_state(home)
+    created = ("experiments", "create", "p", "--type", "poisson-cohorts")
+    refused(cli(*created, stdin=parquet_bytes(table)), "record 2", column, words)
+    assert lake_state(home) == before
+
+
+def test_parquet_times_of_every_type_are_the_same_instants(cli, ab_test):
+    """DATE, TIMESTAMP at any precision and TIMESTAMP WITH TIME ZONE are stored in UTC."""
+    instant = 1_700_000_000  # 2023-11-14T22:13:20Z
+    times = {
+        "date": pa.array([instant // 86400], pa.date32()),
+        "seconds": pa.array([instant], pa.timestamp("s")),
+        "nanoseconds": pa.array([instant * 10**9 + 250_000_000], pa.timestamp("ns")),
+        "zoned": pa.array([instant * 10**6], pa.timestamp("us", tz="America/New_York")),
+    }
+    for variant, column in times.items():
+        table = pa.table({"variant": [variant], "outcome": [True], "timestamp": column})
+        assert added(cli(*AB, stdin=parquet_bytes(table))) == 1
+    stored = {e["variant"]: e["timestamp"] for e in events(cli)}
+    assert stored["date"] == "2023-11-14T00:00:00Z"
+    assert stored["seconds"] == stored["zoned"] == "2023-11-14T22:13:20Z"
+    assert stored["nanoseconds"] == "2023-11-14T22:13:20.250000Z"
+
+
 def test_what_generate_writes_as_parquet_is_accepted(cli, ab_test, tmp_path):
     path = tmp_path / "more.parquet"
     assert cli("generate", "ab-test", "-n", "50", "--format", "parquet", "-o", path).code == 0

@@ -426,9 +426,16 @@ def validate(
     present = set(loaded.columns)
     parsed, problems = {}, {}
     for column in schema.columns:
-        raw = raw_sql(column, loaded.is_json, present)
-        value = parse_sql(column, raw)
-        problems[column.name] = (problem_sql(column, raw, value, loaded.is_json), raw)
+        typed = loaded.types.get(column.name, "VARCHAR") != "VARCHAR"
+        if typed:  # a Parquet column of its own type: checked and inserted as it is, not as text
+            raw = quote_ident(column.name)
+            value = typed_sql(column, raw)
+            problem, shown = typed_problem_sql(column, raw, value), f"CAST({raw} AS VARCHAR)"
+        else:
+            raw = raw_sql(column, loaded.is_json, present)
+            value = parse_sql(column, raw)
+            problem, shown = problem_sql(column, raw, value, loaded.is_json), raw
+        problems[column.name] = (problem, shown)
         parsed[column.name] = value if column.required else with_default(column, value)
     report_first_problem(con, problems, schema, loaded.source, loaded.is_json)
     if initial:
@@ -556,6 +563,35 @@ def problem_sql(column: Column, raw: str, value: str, is_json: bool) -> str:
     if is_json:  # the JSON type must fit too: "1" is no number and "true" no boolean
         allowed = ", ".join(sql_literal(t) for t in (*JSON_TYPES[column.kind], "NULL"))
         invalid.append(f"json_type(json, {sql_literal('$.' + column.name)}) NOT IN ({allowed})")
+    problem = f"({raw} IS NOT NULL AND ({' OR '.join(invalid)}))"
+    return f"({problem} OR {raw} IS NULL)" if column.required else problem
+
+
+def typed_sql(column: Column, raw: str) -> str:
+    """SQL for the value of a typed (Parquet) column as its kind stores it, NULL where it has
+    none (check_parquet_types said the type fits the kind): integers out of BIGINT's range,
+    NaN and infinities, and times that are no TIMESTAMP become NULL, which is a problem."""
+    match column.kind:
+        case "bool":
+            return raw
+        case "int":
+            return f"try_cast({raw} AS BIGINT)"
+        case "float":
+            number = f"try_cast({raw} AS DOUBLE)"
+            return f"CASE WHEN isfinite({number}) THEN {number} END"
+        case "timestamp":  # TIMESTAMP WITH TIME ZONE in UTC: the session's time zone
+            moment = f"try_cast({raw} AS TIMESTAMP)"
+            return f"CASE WHEN isfinite({moment}) THEN {moment} END"
+    raise AssertionError(column.kind)  # strings are VARCHAR, read as text
+
+
+def typed_problem_sql(column: Column, raw: str, value: str) -> str:
+    """SQL that is true for a record whose typed value of ``column`` is unacceptable."""
+    invalid = [f"{value} IS NULL"]
+    if column.kind == "timestamp":
+        invalid.append(f"{value} NOT BETWEEN {FIRST_MOMENT} AND {LAST_MOMENT}")
+    if column.check:
+        invalid.append(f"NOT ({value} {CHECKS[column.check]})")
     problem = f"({raw} IS NOT NULL AND ({' OR '.join(invalid)}))"
     return f"({problem} OR {raw} IS NULL)" if column.required else problem
 
