@@ -121,7 +121,8 @@ class Scorecard(Capability):
 
     requires = ("scorecard", "metric_kind")
 
-    def scorecard(self, lake, experiment, settings, **how) -> dict | None:
+    def scorecard(self, lake, experiment, settings, how, as_of: int | None) -> dict | None:
+        """The answer of ``vibes posterior`` (``how``: inference.Asked)."""
         raise NotImplementedError
 
     def metric_kind(self, metric):

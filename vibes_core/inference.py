@@ -60,6 +60,18 @@ class Settings:
     metric: str | None = None  # of an experiment on units: that metric's summary alone
 
 
+@dataclass(frozen=True)
+class Asked:
+    """How a posterior is asked for (see ``posterior``)."""
+
+    exact: bool = False
+    use_cache: bool = True
+    fit: bool = True
+    plots: bool = False
+    warn: Callable[[str], None] = warn_on_stderr
+    progress: bool | Callable[[float], None] = False
+
+
 def posterior(
     lake: Lake,
     experiment: catalog.Experiment | str,
@@ -84,9 +96,9 @@ def posterior(
     experiment = catalog.found(lake, experiment)
     name = experiment.name
     kind = get_type(experiment.type)
+    how = Asked(exact, use_cache, fit, plots, warn, progress)
     if isinstance(kind, Scorecard):  # judged on metrics: vibes_core.scorecard
-        how = {"exact": exact, "as_of": as_of, "use_cache": use_cache, "warn": warn}
-        return kind.scorecard(lake, experiment, settings, **how, progress=progress, fit=fit)
+        return kind.scorecard(lake, experiment, settings, how, as_of)
     check_applies(kind, settings.options)
     for problem in experiment.problems:  # what of its catalog row was left out
         warn(f"{name}: {problem}")
@@ -133,18 +145,34 @@ def posterior(
         "prior": prior,
         "hdi_prob": settings.hdi_prob,
     }
+    return answer(lake, fitting, settings, options, head, how)
+
+
+def answer(
+    lake: Lake,
+    fitting: "Fitting",
+    settings: Settings,
+    options: dict,
+    head: dict,
+    how: Asked,
+    keyed: str | None = None,
+) -> "Summary | None":
+    """The summary of ``fitting``: exact, cached, or fitted and stored. ``head``: the answer's
+    first keys; ``keyed``: what the cache key names (the experiment's name unless given)."""
+    name, kind, prior = head["experiment"], fitting.kind, fitting.prior
+    exact, plots, warn = how.exact, how.plots, how.warn
     if exact:  # the model has an exact path (else it said so above)
-        closed_form = kind.exact(stats, prior)
+        closed_form = kind.exact(fitting.stats, prior)
         summary = fitting.summarize(closed_form, options)
         result = strict(
             {**head, "cached": False, "method": "exact", **summary, "diagnostics": None}
         )
         return with_plots(result, fitting, closed_form, options) if plots else result
 
-    key = cache_key(name, fitting, settings)
+    key = cache_key(keyed or name, fitting, settings)
     # A store repaired on first use says so there too; the lake's DuckDB reads S3 if it can.
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
-    if use_cache:
+    if how.use_cache:
         try:
             current = versioned(options, kind)
             hit = cache.lookup(key, name, current)
@@ -158,11 +186,11 @@ def posterior(
                 return with_plots(result, fitting, draws, options) if plots else result
         except CacheError as error:
             warn(f"{error}; fitting afresh")
-    if not fit:
+    if not how.fit:
         return None
     cache.start_storing()  # MLflow starts on the other core while this one samples
     try:
-        return fit_and_store(cache, key, fitting, settings, options, head, progress, warn, plots)
+        return fit_and_store(cache, key, fitting, settings, options, head, how)
     finally:
         cache.stop_storing()
 
@@ -174,16 +202,14 @@ def fit_and_store(
     settings: Settings,
     options: dict,
     head: dict,
-    progress,
-    warn: Callable[[str], None],
-    plots: bool,
+    how: Asked,
 ) -> "Summary":
     """Sample, summarize and diagnose; store the fit in the cache (a failure to store only
     costs a warning: the answer stands)."""
     kind, name, snapshot, prior = fitting.kind, head["experiment"], head["snapshot"], head["prior"]
     target_accept = fitting.model.target_accept(kind)
     model = fitting.build()
-    sampling, summarizing = fitting.stages(progress)
+    sampling, summarizing = fitting.stages(how.progress)
     idata, seconds = sample(model, settings, sampling, target_accept)
     derived = fitting.complete(idata.posterior, settings.seed)
     parameters = kind.diagnosed(model) + derived
@@ -192,30 +218,38 @@ def fit_and_store(
     summary = fitting.summarize(draws, options, summarizing)
     summary["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **summary, "diagnostics": diagnostics})  # before caching
+    store_fit(
+        cache,
+        key,
+        idata,
+        how.warn,
+        tags={"experiment": name, "snapshot": snapshot, "type": kind.name},
+        params={
+            **fit_settings(settings),
+            "prior": json.dumps(prior),
+            "sampler": SAMPLER,
+            "model_version": kind.model_version,
+            "model": fitting.model.name,
+            **likelihood_part(kind),
+        },
+        metrics={"fit_seconds": seconds, **numeric(diagnostics)},
+        summary=result,
+        options=versioned(options, kind),
+    )
+    result = {**head, "cached": False, **result}
+    return with_plots(result, fitting, draws, options) if how.plots else result
+
+
+def store_fit(cache: Cache, key: str, idata, warn: Callable[[str], None], **stored) -> None:
+    """Keep a fit (its draws and ``stored``: Cache.store's tags, params, metrics, summary and
+    options) in the cache; a failure only costs a warning: the answer stands."""
     with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
         path = Path(tmp) / "posterior.nc"
         idata.to_netcdf(path, engine="h5netcdf")
         try:
-            cache.store(
-                key,
-                tags={"experiment": name, "snapshot": snapshot, "type": kind.name},
-                params={
-                    **fit_settings(settings),
-                    "prior": json.dumps(prior),
-                    "sampler": SAMPLER,
-                    "model_version": kind.model_version,
-                    "model": fitting.model.name,
-                    **likelihood_part(kind),
-                },
-                metrics={"fit_seconds": seconds, **numeric(diagnostics)},
-                summary=result,
-                options=versioned(options, kind),
-                posterior_path=path,
-            )
+            cache.store(key, posterior_path=path, **stored)
         except CacheError as error:
             warn(f"{error}; the answer is right but was not cached")
-    result = {**head, "cached": False, **result}
-    return with_plots(result, fitting, draws, options) if plots else result
 
 
 @dataclass(frozen=True)
