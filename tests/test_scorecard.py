@@ -467,3 +467,106 @@ def test_the_python_api_makes_and_answers_an_experiment_on_units(home, tmp_path)
     assert card["type"] == "assignments" and card["metrics"][0]["name"] == "bought"
     one = vc.fit("shop", exact=True, metric="bought")
     assert one["metric"] == "bought" and one["groups"] == card["metrics"][0]["groups"]
+
+
+@pytest.fixture
+def segmented_shop(cli, tmp_path):
+    """A shop whose units come from three segments (and none); 200 of them are assigned
+    again later, in another segment: a unit's segment is the one of its exposure."""
+    rng = np.random.default_rng(11)
+    assignments, orders, _ = make_experiment(
+        rng, 3000, {"control": 0.3, "treatment": 0.45}, {"control": 0, "treatment": 0}
+    )
+    assignments["segment"] = rng.choice(["US", "DE", "FR", ""], len(assignments))
+    again = assignments.sample(200, random_state=1).assign(segment="later")
+    again["timestamp"] = again["timestamp"] + hours(1)
+    assignments = pd.concat([assignments, again])
+    files = {
+        name: write_csv(tmp_path / f"{name}.csv", frame)
+        for name, frame in (("assignments", assignments), ("orders", orders))
+    }
+    set_up_shop(cli, files["assignments"], files["orders"])
+    assert cli("experiments", "metrics", "shop", "--goal", "purchased").code == 0
+    return assignments, orders
+
+
+def test_a_metric_s_statistics_by_segment_equal_a_pandas_computation(segmented_shop):
+    assignments, orders = segmented_shop
+    from vibes_core import catalog, metrics, unit_stats
+
+    with catalog.open_lake() as lake:
+        experiment = catalog.get(lake, "shop")
+        source = catalog.table_at(lake, experiment, lake.snapshot_id())
+        metric = metrics.get(lake, "purchased")
+        rows = unit_stats.segment_stats(lake.con, source, metric, lake.snapshot_id())
+    found = {(r["variant"], r["segment"]): (r["units"], r["sum_value"]) for r in rows}
+    per_unit = expected_per_unit(
+        assignments, orders, lambda j: j["status"] == "paid", 7 * 24
+    ).merge(assignments.sort_values("timestamp").groupby("unit").first()["segment"], on="unit")
+    per_unit["segment"] = per_unit["segment"].replace("", None)
+    expected = {
+        (variant, None if pd.isna(segment) else segment): (
+            len(group),
+            float((group["n"] > 0).sum()),
+        )
+        for (variant, segment), group in per_unit.groupby(["variant", "segment"], dropna=False)
+    }
+    assert found == expected
+    assert "later" not in {segment for _, segment in found}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--pooled"], "judged on metrics, each with its own model: --pooled is for one of them"),
+        (["--by", "segment"], "--by segment is for one of them (--metric M"),
+        (["--metric", "revenue", "--pooled"], "revenue is a mean, and only proportion metrics"),
+        (["--metric", "orders", "--by", "segment"], "; of shop's, purchased can"),
+        (["--metric", "purchased", "--pooled", "--exact"], "MCMC only"),
+        (["--metric", "purchased", "--by", "country"], "broken down by segment"),
+    ],
+)
+def test_pooling_and_breakdowns_are_for_one_metric_that_has_them(cli, shop, args, words):
+    roles = ["--goal", "purchased", "--secondary", "revenue", "--secondary", "orders"]
+    assert cli("experiments", "metrics", "shop", *roles).code == 0
+    result = cli("posterior", "shop", *args)
+    assert result.code == 1 and result.out == "", result
+    assert result.err.count("\n") == 1 and words in result.err, result.err
+
+
+def test_a_breakdown_needs_segments(cli, shop):
+    assert cli("experiments", "metrics", "shop", "--goal", "purchased").code == 0
+    result = cli("posterior", "shop", "--metric", "purchased", "--by", "segment")
+    assert result.code == 1 and "has no segment values yet" in result.err, result.err
+
+
+@pytest.mark.mcmc
+def test_a_proportion_metric_is_pooled_and_broken_down_by_segment(cli, segmented_shop):
+    assignments, orders = segmented_shop
+    fast = ("--draws", "500", "--tune", "500", "--chains", "2", "--json")
+    by = cli("posterior", "shop", "--metric", "purchased", "--by", "segment", *fast)
+    assert by.code == 0, by.err
+    summary = by.json()
+    assert (summary["metric"], summary["role"], summary["model"]) == (
+        "purchased",
+        "goal",
+        "segmented",
+    )
+    assert summary["diagnostics"]["max_r_hat"] < SHORT_RUN_R_HAT
+    assert {s["segment"] for s in summary["segments"]} == {"US", "DE", "FR", None}
+    # Each variant's overall share agrees with the share of its units that bought (pandas).
+    per_unit = expected_per_unit(assignments, orders, lambda j: j["status"] == "paid", 7 * 24)
+    bought = per_unit.assign(bought=per_unit["n"] > 0).groupby("variant")["bought"].mean()
+    for group in summary["groups"]:
+        assert group["hdi_low"] <= bought[group["name"]] <= group["hdi_high"], group
+    again = cli("posterior", "shop", "--metric", "purchased", "--by", "segment", *fast)
+    assert again.json()["cached"] is True
+    pooled = cli("posterior", "shop", "--metric", "purchased", "--pooled", *fast)
+    assert pooled.code == 0, pooled.err
+    assert pooled.json()["model"] == "pooled" and pooled.json()["cached"] is False
+    # The scorecard's own fit is apart from these.
+    scorecard = cli("posterior", "shop", *fast)
+    assert (
+        scorecard.json()["cached"] is False
+        and scorecard.json()["metrics"][0]["name"] == "purchased"
+    )

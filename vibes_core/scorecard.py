@@ -13,15 +13,14 @@ the verdict. A goal that chooses the control ships nothing new: guardrails do no
 import hashlib
 import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.metadata import version
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vibes_core import catalog, inference, metrics, unit_stats, verdict
 from vibes_core.analysis import DEFAULT_HDI_PROB
 from vibes_core.cache import Cache, CacheError
+from vibes_core.capabilities import Poolable, Segmentable
 from vibes_core.errors import InvalidOption, NotFound, VibesError, option
 from vibes_core.inference import (
     SAMPLER,
@@ -35,9 +34,10 @@ from vibes_core.inference import (
     versioned,
 )
 from vibes_core.lake import Lake
-from vibes_core.models import Data, Independent
+from vibes_core.models import Data, Independent, Segmented
 from vibes_core.schema import ANSWER_KEYS
 from vibes_core.summary import relative_words
+from vibes_core.text import printable
 from vibes_core.units import percent
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ class Reading:
     options: dict  # the control, the split, the verdict's thresholds
     common: dict  # each metric's summary options: those, the HDI probability, the pace
     warnings: list[str]
+    source: str  # the assignments table as of the snapshot (SQL)
 
     def findings(self, estimates) -> dict:
         summaries = [
@@ -88,23 +89,20 @@ def posterior(
     lake: Lake,
     experiment: catalog.Experiment,
     settings: Settings,
-    *,
-    exact: bool = False,
+    how: inference.Asked,
     as_of: int | None = None,
-    use_cache: bool = True,
-    warn: Callable[[str], None],
-    progress=False,
-    fit: bool = True,
 ) -> dict | None:
     """The scorecard of ``experiment`` (or, with ``settings.metric``, that metric's summary in
     the shape of any experiment's), exact or by MCMC (cached)."""
-    reading = read(kind, lake, experiment, settings, as_of, warn)
-    if exact:
+    reading = read(kind, lake, experiment, settings, as_of, how.warn)
+    if settings.model != Independent():
+        return one_model(reading, lake, settings, how)
+    if how.exact:
         estimates = [s.fitting.kind.exact(s.fitting.stats, s.fitting.prior) for s in reading.scored]
         found = reading.findings(estimates)
         answer = {**reading.head, "cached": False, "method": "exact", **found, "diagnostics": None}
     else:
-        answer = fitted(reading, lake, settings, use_cache, warn, progress, fit)
+        answer = fitted(reading, lake, settings, how)
         if answer is None:
             return None
     if settings.metric is not None:
@@ -115,10 +113,10 @@ def posterior(
 def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, warn) -> Reading:
     """The experiment's metrics at the snapshot asked for, each checked and ready to fit."""
     name, metric = experiment.name, settings.metric
-    if settings.model != Independent():
+    if settings.model != Independent() and metric is None:
         raise InvalidOption(
-            f"{name} is judged on metrics, each with its own model: leave out {option('pooled')} "
-            f"and {option('by')}"
+            f"{name} is judged on metrics, each with its own model: {model_flag(settings.model)} "
+            f"is for one of them ({option('metric')} M, a proportion metric)"
         )
     if settings.prior is not None:
         raise InvalidOption(
@@ -173,16 +171,77 @@ def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, wa
         options,
         {**options, "hdi_prob": hdi_prob, "events_per_day": pace},
         warnings,
+        source,
     )
 
 
-def fitted(reading: Reading, lake: Lake, settings, use_cache: bool, warn, progress, fit: bool):
+def model_flag(model) -> str:
+    return (
+        f"{option('by')} {printable(model.by)}"
+        if isinstance(model, Segmented)
+        else option("pooled")
+    )
+
+
+def one_model(
+    reading: Reading, lake: Lake, settings: Settings, how: inference.Asked
+) -> dict | None:
+    """``--metric M`` with ``--pooled`` or ``--by``: that metric alone, fitted with that model
+    (MCMC, cached as any experiment's fit), in the shape of any experiment's summary."""
+    model, name = settings.model, reading.head["experiment"]
+    scored = next(s for s in reading.scored if s.metric.name == settings.metric)
+    kind, metric = scored.fitting.kind, scored.metric
+    capability = Segmentable if isinstance(model, Segmented) else Poolable
+    if not isinstance(kind, capability):
+        having = [s.metric.name for s in reading.scored if isinstance(s.fitting.kind, capability)]
+        others = f"; of {name}'s, {', '.join(having)} can" if having else ""
+        raise InvalidOption(
+            f"{model_flag(model)}: the metric {metric.name} is a {kind.name}, and only proportion "
+            f"metrics have that model{others}"
+        )
+    problem = model.problem(kind, name, how.exact)
+    if problem is not None:
+        raise problem
+    stats, rows = scored.fitting.stats, scored.fitting.data.rows
+    model.check_data(kind, name, stats)
+    prior = model.prior(kind, None, stats)
+    snapshot = reading.head["snapshot"]
+
+    def segment_rows(by: str) -> list[dict]:
+        if by not in kind.segment_columns:
+            raise InvalidOption(
+                f"{option('by')} {printable(by)}: the units of {name} are broken down by "
+                f"{', '.join(kind.segment_columns)}"
+            )
+        with lake.reading(f"reading {name}"):
+            found = unit_stats.segment_stats(lake.con, reading.source, metric, snapshot)
+        if all(row["segment"] is None for row in found):
+            raise InvalidOption(
+                f"{name} has no segment values yet: upload assignments with a segment column "
+                "to break it down"
+            )
+        return found
+
+    control = reading.options.get("control")
+    fitting = Fitting(kind, model, model.data(kind, stats, rows, control, segment_rows), prior)
+    options = {k: v for k, v in reading.common.items() if k != "split"} | {"prior": prior}
+    head = {**reading.head, "model": model.name, "prior": prior}
+    keyed = f"{name} {metric.name}"  # the fit of one metric, apart from the scorecard's
+    answer = inference.answer(lake, fitting, settings, options, head, how, keyed)
+    if answer is None:
+        return None
+    definition = described(scored)
+    return strict({**answer, "metric": metric.name, **definition})
+
+
+def fitted(reading: Reading, lake: Lake, settings, how: inference.Asked):
     """The MCMC scorecard: cached, else every metric fitted in one PyMC model and stored."""
+    warn = how.warn
     name = reading.head["experiment"]
     key = cache_key(name, reading.scored, settings)
     cache = Cache(lake.config, warn=warn, reader=lake.con if lake.config.s3 else None)
     options = versioned(reading.common, reading.kind)
-    if use_cache:
+    if how.use_cache:
         try:
             hit = cache.lookup(key, name, options)
             if hit is not None:
@@ -193,11 +252,11 @@ def fitted(reading: Reading, lake: Lake, settings, use_cache: bool, warn, progre
                 return {**reading.head, "cached": True, **summary}
         except CacheError as error:
             warn(f"{error}; fitting afresh")
-    if not fit:
+    if not how.fit:
         return None
     cache.start_storing()
     try:
-        return fit_all(cache, key, reading, settings, progress, warn, options)
+        return fit_all(cache, key, reading, settings, how, options)
     finally:
         cache.stop_storing()
 
@@ -255,6 +314,12 @@ def summarized(scored: Scored, estimate, common: dict) -> dict:
                 continue
             row["p_harm"] = harm(draws[:, i], draws[:, c], role.margin, metric.lower_is_better)
             row["status"] = status(role.role, row)
+    return {**described(scored), "method": estimate.method, "prior": fitting.prior, **found}
+
+
+def described(scored: Scored) -> dict:
+    """A metric's summary's first keys: what it is and its role."""
+    metric, role = scored.metric, scored.role
     return {
         "name": metric.name,
         "role": role.role,
@@ -262,9 +327,6 @@ def summarized(scored: Scored, estimate, common: dict) -> dict:
         "table": metric.table,
         "lower_is_better": metric.lower_is_better,
         "margin": role.margin,
-        "method": estimate.method,
-        "prior": fitting.prior,
-        **found,
     }
 
 
@@ -459,42 +521,38 @@ def own_variables(posterior, scored: Scored):
     return dataset[names].rename({v: v.split("::")[-1] for v in names})
 
 
-def fit_all(cache, key: str, reading: Reading, settings, progress, warn, options) -> dict:
+def fit_all(cache, key: str, reading: Reading, settings, how: inference.Asked, options) -> dict:
     """Sample every metric in one model, summarize, diagnose, and store the fit."""
     scored, head = reading.scored, reading.head
     model = combined_model(scored)
     target = max(s.fitting.model.target_accept(s.fitting.kind) for s in scored)
     # inference.sample looked up now: the snapshot tests replay recorded draws through it.
-    idata, seconds = inference.sample(model, settings, progress, target)
+    idata, seconds = inference.sample(model, settings, how.progress, target)
     parameters = [v.name for v in model.free_RVs]
     diagnostics = diagnose(idata, parameters, seconds, settings, target)
     found = reading.findings([s.fitting.draws(own_variables(idata.posterior, s)) for s in scored])
     found["warnings"] += diagnostic_warnings(diagnostics)
     result = strict({"method": "mcmc", **found, "diagnostics": diagnostics})
-    with tempfile.TemporaryDirectory(prefix="vibes-fit-") as tmp:
-        path = Path(tmp) / "posterior.nc"
-        idata.to_netcdf(path, engine="h5netcdf")
-        try:
-            cache.store(
-                key,
-                tags={
-                    "experiment": head["experiment"],
-                    "snapshot": head["snapshot"],
-                    "type": reading.kind.name,
-                },
-                params={
-                    **fit_settings(settings),
-                    "sampler": SAMPLER,
-                    "model": "scorecard",
-                    "metrics": ",".join(s.metric.name for s in scored),
-                },
-                metrics={"fit_seconds": seconds},
-                summary=result,
-                options=options,
-                posterior_path=path,
-            )
-        except CacheError as error:
-            warn(f"{error}; the answer is right but was not cached")
+    inference.store_fit(
+        cache,
+        key,
+        idata,
+        how.warn,
+        tags={
+            "experiment": head["experiment"],
+            "snapshot": head["snapshot"],
+            "type": reading.kind.name,
+        },
+        params={
+            **fit_settings(settings),
+            "sampler": SAMPLER,
+            "model": "scorecard",
+            "metrics": ",".join(s.metric.name for s in scored),
+        },
+        metrics={"fit_seconds": seconds},
+        summary=result,
+        options=options,
+    )
     return {**head, "cached": False, **result}
 
 

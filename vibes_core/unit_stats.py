@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from vibes_core.metrics import Metric, event_table
 
 # Names of the join's own columns: the metrics' expressions only ever see their table's.
+# A unit's segment (for a breakdown) is the one of its exposure, its first row.
 ASSIGNED = (
-    "SELECT unit AS _unit, min(variant) AS _variant, min(timestamp) AS _exposure "
+    "SELECT unit AS _unit, min(variant) AS _variant, min(timestamp) AS _exposure{segment} "
     "FROM {source} GROUP BY unit HAVING count(DISTINCT variant) = 1"
 )
+SEGMENT = ", arg_min_null(segment, timestamp) AS _segment"  # arg_min skips NULLs
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,12 @@ def per_variant_sql(metric: Metric, i: int) -> list[str]:
     return sums
 
 
-def table_query(source: str, table: str, metrics: list[Metric], snapshot: int) -> str:
+def table_query(
+    source: str, table: str, metrics: list[Metric], snapshot: int, by_segment: bool = False
+) -> str:
     """One pass over the event table ``table`` (as of ``snapshot``) for all of ``metrics``
-    (each over it)."""
+    (each over it): a row per variant, or per variant and segment (``_segment``)."""
+    keys = "_variant, _segment" if by_segment else "_variant"
     events, units, sums = [], [], []
     for i, metric in enumerate(metrics):
         columns, values = per_unit_sql(metric, i)
@@ -93,13 +98,17 @@ def table_query(source: str, table: str, metrics: list[Metric], snapshot: int) -
     if None not in windows:  # no event later than the longest window can count
         bound = f" AND _time < _exposure + INTERVAL {int(max(windows))} HOUR"
     return (
-        f"WITH assigned AS ({ASSIGNED.format(source=source)}), "
+        f"WITH assigned AS ({assigned_sql(source, by_segment)}), "
         f"events AS (SELECT unit AS _event_unit, timestamp AS _time, {', '.join(events)} "
         f"FROM {event_table(table)} AT (VERSION => {int(snapshot)})), "
-        f"units AS (SELECT _variant, {', '.join(units)} FROM assigned JOIN events "
-        f"ON _event_unit = _unit AND _time >= _exposure{bound} GROUP BY _unit, _variant) "
-        f"SELECT _variant, {', '.join(sums)} FROM units GROUP BY _variant"
+        f"units AS (SELECT {keys}, {', '.join(units)} FROM assigned JOIN events "
+        f"ON _event_unit = _unit AND _time >= _exposure{bound} GROUP BY _unit, {keys}) "
+        f"SELECT {keys}, {', '.join(sums)} FROM units GROUP BY {keys}"
     )
+
+
+def assigned_sql(source: str, by_segment: bool = False) -> str:
+    return ASSIGNED.format(source=source, segment=SEGMENT if by_segment else "")
 
 
 STATISTICS = {
@@ -108,6 +117,29 @@ STATISTICS = {
     "mean": ("sum_value", "sum_value2"),
     "ratio": ("sum_value", "sum_value2", "sum_den", "sum_den2", "sum_cross"),
 }
+
+
+def segment_stats(con, source: str, metric: Metric, snapshot: int) -> list[dict]:
+    """The metric's rows per variant and segment (under ``segment``; None for units assigned
+    without one): every exposed unit counted in its exposure's segment."""
+    units = con.execute(
+        f"SELECT _variant, _segment, count(*) FROM ({assigned_sql(source, True)}) "
+        "GROUP BY ALL ORDER BY 1, 2 NULLS LAST"
+    ).fetchall()
+    result = con.execute(table_query(source, metric.table, [metric], snapshot, by_segment=True))
+    columns = [d[0] for d in result.description]
+    sums = {(row[0], row[1]): dict(zip(columns, row, strict=True)) for row in result.fetchall()}
+    return [
+        {**sums_row(metric, 0, variant, n, sums.get((variant, segment), {})), "segment": segment}
+        for variant, segment, n in units
+    ]
+
+
+def sums_row(metric: Metric, i: int, variant: str, units: int, found: dict) -> dict:
+    """A row of the metric (the ``i``-th of its query): its sums as ``found`` (0 where no
+    unit had an event)."""
+    sums = {name: float(found.get(f"{name}_{i}") or 0.0) for name in STATISTICS[metric.kind]}
+    return {"variant": variant, "units": units, **sums}
 
 
 def metric_stats(
@@ -126,14 +158,7 @@ def metric_stats(
         sums = {row[0]: dict(zip(columns, row, strict=True)) for row in result.fetchall()}
         for i, metric in enumerate(over):
             found[metric.name] = [
-                {
-                    "variant": variant,
-                    "units": n,
-                    **{
-                        name: float(sums.get(variant, {}).get(f"{name}_{i}") or 0.0)
-                        for name in STATISTICS[metric.kind]
-                    },
-                }
+                sums_row(metric, i, variant, n, sums.get(variant, {}))
                 for variant, n in exposed.units.items()
             ]
     return found

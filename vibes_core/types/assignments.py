@@ -14,7 +14,7 @@ Its analysis is a scorecard (vibes_core.scorecard): each metric's per-variant st
 import copy
 from dataclasses import replace
 
-from vibes_core.capabilities import Scorecard
+from vibes_core.capabilities import Scorecard, Segmentable
 from vibes_core.families import BetaBinomial, NormalMean, RatioOfMeans
 from vibes_core.metrics import Metric
 from vibes_core.types.base import (
@@ -46,10 +46,11 @@ class MetricKind(ExperimentType):
         return kind
 
 
-class Proportion(MetricKind, BetaBinomial):
+class Proportion(MetricKind, BetaBinomial, Segmentable):
     name = "proportion"
     description = "the share of units with at least one event"
     unit = PROBABILITY
+    segment_columns = ("segment",)  # the assignments' segment of each unit's exposure
 
     def stats(self, rows):
         """The metric's rows (units, sum_value: units with an event) as trials, successes."""
@@ -147,10 +148,10 @@ class Assignments(ExperimentType, Scorecard):
         metric = Metric(summary["metric"], summary["table"], summary["kind"])
         return self.metric_kind(replace(metric, lower_is_better=summary["lower_is_better"]))
 
-    def scorecard(self, lake, experiment, settings, **how) -> dict | None:
+    def scorecard(self, lake, experiment, settings, how, as_of: int | None) -> dict | None:
         from vibes_core import scorecard
 
-        return scorecard.posterior(self, lake, experiment, settings, **how)
+        return scorecard.posterior(self, lake, experiment, settings, how, as_of)
 
 
 TYPE = Assignments()

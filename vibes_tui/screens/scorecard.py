@@ -330,10 +330,19 @@ class MetricScreen(InspectScreen):
         self.not_here("no cached fit of one metric")
 
     def action_toggle_pooled(self) -> None:
-        self.not_here("no pooled model of a metric")
+        self.not_by_mcmc("--pooled")
 
     def action_toggle_segments(self) -> None:
-        self.not_here("no breakdown by segment of a metric")
+        self.not_by_mcmc("--by segment")
+
+    def not_by_mcmc(self, flag: str) -> None:
+        """A proportion metric's pooled and breakdown fits are MCMC's: the command line's."""
+        self.notify(
+            f"not here: `vibes posterior {self.experiment} --metric {self.metric} {flag}` "
+            "fits it (proportion metrics)",
+            severity="warning",
+            timeout=4,
+        )
 
     def action_options(self) -> None:
         self.not_here("options are the experiment's (`vibes posterior --control ...`)")
