@@ -166,6 +166,23 @@ def test_a_first_json_array_upload_fixes_the_types(cli, home, tmp_path):
     ]
 
 
+def test_a_parquet_column_named_as_the_reader_s_row_number_is_data(cli, home, tmp_path):
+    """The reader numbers rows in a column of that name: a file that has one is read another
+    way, its values kept, a bad value still named by its record."""
+    table = {"unit": ["u1", "u2", "u3"], "timestamp": ["2026-01-01"] * 3}
+    path = tmp_path / "rows.parquet"
+    path.write_bytes(parquet_bytes(pa.table({**table, "file_row_number": [7, 8, 9]})))
+    assert uploaded(cli(*UPLOAD, "rows", path))["events_added"] == 3
+    assert [row[2] for row in stored(home, "rows")] == [7, 8, 9]
+    path.write_bytes(parquet_bytes(pa.table({**table, "file_row_number": [1.0, 2.0, 3.0]})))
+    refused = cli(*UPLOAD, "rows", path)
+    assert refused.code == 1 and "'file_row_number'" in refused.err, refused.err
+    bad = pa.table({**table, "file_row_number": [1, 2, 3], "unit": ["u1", "u2", "\x1b[2J"]})
+    path.write_bytes(parquet_bytes(bad))
+    refused = cli(*UPLOAD, "rows", path)
+    assert refused.code == 1 and "record 3" in refused.err, refused.err
+
+
 def test_a_first_parquet_upload_takes_its_types(cli, home, tmp_path):
     table = pa.table(
         {
