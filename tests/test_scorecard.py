@@ -570,3 +570,38 @@ def test_a_proportion_metric_is_pooled_and_broken_down_by_segment(cli, segmented
         scorecard.json()["cached"] is False
         and scorecard.json()["metrics"][0]["name"] == "purchased"
     )
+
+
+def test_cache_keys_hold_still_when_duckdb_s_sums_move_in_their_last_bits():
+    """Sums of 1M units' revenue from two runs of the same query (bench/scorecard.py): a
+    parallel sum adds in another order. The key's statistics, and the default prior taken
+    from them (the mean's centre and sd), must not tell the runs apart."""
+    from vibes_core import inference, scorecard
+    from vibes_core.metrics import Metric, MetricRole
+    from vibes_core.types import get_type
+
+    runs = [
+        (16160229.08999998, 5778837912.499332, 16838943.730000045, 6003869010.44777),
+        (16160229.089999903, 5778837912.499368, 16838943.73000008, 6003869010.447723),
+    ]
+    metric, role = Metric("revenue", "orders", "mean"), MetricRole("revenue", "secondary")
+    kind, settings = get_type("assignments"), inference.Settings()
+    keys = set()
+    for control, control2, treatment, treatment2 in runs:
+        rows = [
+            {"variant": "control", "units": 500_100, "sum_value": control, "sum_value2": control2},
+            {
+                "variant": "treatment",
+                "units": 499_900,
+                "sum_value": treatment,
+                "sum_value2": treatment2,
+            },
+        ]
+        scored = scorecard.scored_metric(kind, role, metric, rows)
+        keys.add(
+            (
+                scorecard.cache_key("big", [scored], settings),
+                inference.cache_key("big", scored.fitting, settings),
+            )
+        )
+    assert len(keys) == 1

@@ -463,7 +463,7 @@ def cache_key(name: str, fitting: Fitting, settings: Settings) -> str:
         "type": kind.name,
         "model_version": kind.model_version,
         "stats": stable(fitting.data.rows),
-        "prior": fitting.prior,
+        "prior": stable(fitting.prior),  # a default prior may be taken from the sums
         "sampler": SAMPLER,
         "target_accept": fitting.model.target_accept(kind),
         "pymc": version("pymc"),

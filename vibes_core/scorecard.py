@@ -492,7 +492,7 @@ def cache_key(name: str, scored: list[Scored], settings: Settings) -> str:
                 "definition": s.metric.as_json(),
                 "model_version": s.fitting.kind.model_version,
                 "stats": stable(s.fitting.data.rows),
-                "prior": s.fitting.prior,
+                "prior": stable(s.fitting.prior),
             }
             for s in scored
         ],
