@@ -576,8 +576,13 @@ def sample(
                 reported[0] = percent
                 progress(percent / 100)
 
+    from threadpoolctl import threadpool_limits
+
     start = time.perf_counter()
-    with model, contextlib.redirect_stdout(sys.stderr):  # stdout is for the JSON answer
+    # One BLAS thread: these models' products are tiny, and OpenBLAS's threads spinning for
+    # them on a busy machine (the storer starting MLflow on the other core) made sampling a
+    # 1M-unit scorecard take 9.5 s instead of 6 (bench/scorecard.py, 2 cores).
+    with model, contextlib.redirect_stdout(sys.stderr), threadpool_limits(1):  # stdout: JSON
         idata = pm.sample(
             draws=settings.draws,
             tune=settings.tune,
