@@ -605,3 +605,94 @@ def test_cache_keys_hold_still_when_duckdb_s_sums_move_in_their_last_bits():
             )
         )
     assert len(keys) == 1
+
+
+def test_the_covariate_s_sums_equal_a_pandas_computation_of_the_files(cli, edge_cases, tmp_path):
+    """CUPED's covariate: each unit's same metric over [exposure - pre-window, exposure)."""
+    assignments_file, _, assignments, orders = edge_cases
+    before = pd.DataFrame(
+        [
+            ("c2", T0 + hours(2) - hours(14 * 24), "paid", 6.0),  # the pre-window's first hour
+            ("c2", T0 + hours(2) - hours(14 * 24) - pd.Timedelta(1, "us"), "paid", 60.0),  # before
+            ("c2", T0 + hours(1), "refunded", 70.0),  # fails the where
+            ("c3", T0 + hours(3), "paid", 2000.0),  # only before exposure: y 0, x capped
+            ("t2", T0 + hours(3) - pd.Timedelta(1, "us"), "paid", 3.0),  # just before exposure
+            ("both", T0, "paid", 11.0),  # an excluded unit's
+        ],
+        columns=["unit", "timestamp", "status", "amount"],
+    )
+    orders = pd.concat([orders, before])
+    set_up_shop(cli, assignments_file, write_csv(tmp_path / "more_orders.csv", orders))
+    paid = ["--table", "orders", "--where", "status = 'paid'", "--window", "7d"]
+    capped = ["--kind", "mean", "--value", "amount", "--cap", "1000", "--pre-window", "14d"]
+    assert cli("metrics", "create", "capped", *paid, *capped).code == 0
+    from vibes_core import catalog, metrics, unit_stats
+
+    names = ["purchased", "orders", "capped", "aov"]
+    with catalog.open_lake() as lake:
+        experiment = catalog.get(lake, "shop")
+        source = catalog.table_at(lake, experiment, lake.snapshot_id())
+        defined = [metrics.get(lake, name) for name in names]
+        exposed = unit_stats.exposures(lake.con, source)
+        rows = unit_stats.metric_stats(
+            lake.con, source, defined, exposed, lake.snapshot_id(), adjusted=True
+        )
+    assert [m.pre_window for m in defined] == ["14d", "14d", "14d", "0"]
+    assert "sum_x" not in rows["aov"][0]  # ratio metrics are not adjusted
+
+    def per_unit(lower_hours, upper_hours):
+        """Each exposed unit's paid orders in [exposure + lower, exposure + upper)."""
+        variants = assignments.groupby("unit")["variant"].nunique()
+        kept = assignments[assignments["unit"].isin(variants[variants == 1].index)]
+        first = kept.sort_values("timestamp").groupby("unit").first().reset_index()
+        joined = first.merge(orders, on="unit", how="left", suffixes=("", "_event"))
+        inside = (
+            (joined["timestamp_event"] >= joined["timestamp"] + hours(lower_hours))
+            & (joined["timestamp_event"] < joined["timestamp"] + hours(upper_hours))
+            & (joined["status"] == "paid")
+        )
+        joined["n"] = inside.astype(int)
+        joined["v"] = np.where(inside, joined["amount"], 0.0)
+        return joined.groupby(["unit", "variant"])[["n", "v"]].sum().reset_index()
+
+    y, x = per_unit(0, 168), per_unit(-14 * 24, 0)
+    units = y.merge(x, on=["unit", "variant"], suffixes=("_y", "_x"))
+    values = {
+        "purchased": ((units["n_y"] > 0) * 1.0, (units["n_x"] > 0) * 1.0),
+        "orders": (units["n_y"] * 1.0, units["n_x"] * 1.0),
+        "capped": (units["v_y"].clip(upper=1000), units["v_x"].clip(upper=1000)),
+    }
+    for name, (yv, xv) in values.items():
+        for row in rows[name]:
+            mine = units["variant"] == row["variant"]
+            assert row["units"] == mine.sum()
+            assert row["sum_x"] == pytest.approx(xv[mine].sum()), (name, row)
+            assert row["sum_x2"] == pytest.approx((xv[mine] ** 2).sum()), (name, row)
+            assert row["sum_xy"] == pytest.approx((xv[mine] * yv[mine]).sum()), (name, row)
+            assert row["sum_value"] == pytest.approx(yv[mine].sum()), (name, row)
+    # By hand: control's covariate of orders is c1's 99 (5 hours before), c2's 6 (the
+    # pre-window's first hour) and c3's 2,000, capped at 1,000 in the mean: 3 orders.
+    control = {name: rows[name][0] for name in values}
+    assert control["orders"]["sum_x"] == 3.0
+    assert control["capped"]["sum_x"] == 99.0 + 6.0 + 1000.0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--kind", "count", "--pre-window", "2w"], "--pre-window '2w' is not a duration"),
+        (
+            ["--kind", "ratio", "--value", "amount", "--denominator", "1", "--pre-window", "7d"],
+            "does not apply to a ratio metric",
+        ),
+    ],
+)
+def test_a_pre_window_is_checked(cli, edge_cases, args, words):
+    assignments_file, orders_file, _, _ = edge_cases
+    set_up_shop(cli, assignments_file, orders_file)
+    result = cli("metrics", "create", "m", "--table", "orders", *args)
+    assert result.code == 1 and words in result.err, result.err
+    made = cli(
+        "metrics", "create", "none", "--table", "orders", "--kind", "count", "--pre-window", "0"
+    )
+    assert made.code == 0 and made.json()["pre_window"] == "0", made.err

@@ -36,6 +36,11 @@ TAKES = {
     "ratio": ("value", "denominator"),
 }
 NEEDS = {"mean": ("value",), "ratio": ("value", "denominator")}
+# The covariate of CUPED: the same metric over the weeks before each unit's exposure. On by
+# default; ratio metrics are not adjusted.
+DEFAULT_PRE_WINDOW = "14d"
+NO_PRE_WINDOW = "0"
+ADJUSTED_KINDS = ("proportion", "count", "mean")
 
 
 @dataclass(frozen=True)
@@ -50,10 +55,18 @@ class Metric:
     cap: float | None = None  # a mean's per-unit sum is capped at it (whales)
     lower_is_better: bool = False
     created_at: str = ""
+    pre_window: str = NO_PRE_WINDOW  # before exposure: the covariate's ("14d"), or none
 
     @property
     def window_hours(self) -> int | None:
         return None if self.window is None else parse_window(self.window)
+
+    @property
+    def pre_window_hours(self) -> int:
+        """Hours before exposure whose events make the covariate; 0: not adjusted."""
+        if self.pre_window == NO_PRE_WINDOW:
+            return 0
+        return parse_window(self.pre_window, "pre_window")
 
     def definition(self) -> dict:
         """What is stored (the expressions as written) and shown."""
@@ -65,6 +78,7 @@ class Metric:
             "window": self.window,
             "cap": self.cap,
             "lower_is_better": self.lower_is_better,
+            "pre_window": self.pre_window,
         }
 
     def as_json(self) -> dict:
@@ -94,16 +108,33 @@ class Listing:
     warnings: list[str]
 
 
-def parse_window(text: str) -> int:
+def parse_window(text: str, flag: str = "window") -> int:
     """Hours in a duration: ``7d`` (168 hours: fixed lengths, in UTC) or ``36h``."""
     found = DURATION.fullmatch(text.strip()) if isinstance(text, str) else None
     hours = int(found[1]) * HOURS[found[2]] if found else 0
     if not found or hours > MAX_WINDOW_HOURS:
         raise InvalidOption(
-            f"{option('window')} {quoted(text)} is not a duration: give whole days or hours, "
+            f"{option(flag)} {quoted(text)} is not a duration: give whole days or hours, "
             f"e.g. 7d or 36h, at most {MAX_WINDOW_HOURS // 24}d"
+            + (", or 0 for none" if flag == "pre_window" else "")
         )
     return hours
+
+
+def checked_pre_window(kind: str, given) -> str:
+    """The pre-window of a new metric of ``kind`` (``given``: as typed, None when not)."""
+    if kind not in ADJUSTED_KINDS:
+        if given not in (None, NO_PRE_WINDOW):
+            raise InvalidOption(
+                f"{option('pre_window')} does not apply to a {kind} metric (ratio metrics are "
+                "not adjusted for what units did before exposure): leave it out"
+            )
+        return NO_PRE_WINDOW
+    if given is None:
+        return DEFAULT_PRE_WINDOW
+    if given != NO_PRE_WINDOW:
+        parse_window(given, "pre_window")
+    return given
 
 
 def event_table(name: str) -> str:
@@ -166,6 +197,7 @@ def build(name: str, table: str, kind: str, columns: dict[str, str], **given) ->
         cap=None if cap is None else float(cap),
         lower_is_better=lower,
         created_at=given.get("created_at", ""),
+        pre_window=checked_pre_window(kind, given.get("pre_window")),
         **parts,
     )
 
@@ -267,8 +299,10 @@ def metric_of(con, row: tuple, columns: dict | None = None) -> Metric:
         columns = table_columns(con, table)
     if columns is None:
         raise NotFound(f"the metric {name}'s event table {quoted(table)} is missing")
-    parts = {key: stored.get(key) for key in ("value", "denominator", "where", "window", "cap")}
-    for key in ("value", "denominator", "where", "window"):
+    # A definition from before pre-windows has none written: it gets the default.
+    keys = ("value", "denominator", "where", "window", "cap", "pre_window")
+    parts = {key: stored.get(key) for key in keys}
+    for key in ("value", "denominator", "where", "window", "pre_window"):
         if parts[key] is not None and not isinstance(parts[key], str):
             raise VibesError(f"the metric {name}'s {key} is not text")
     lower = stored.get("lower_is_better", False)

@@ -43,33 +43,39 @@ def exposures(con, source: str) -> Exposures:
     return Exposures({v: n for v, n, _ in rows if n}, sum(x for _, _, x in rows))
 
 
-def per_unit_sql(metric: Metric, i: int) -> tuple[list[str], list[str]]:
+def per_unit_sql(metric: Metric, i: int, adjusted: bool = False) -> tuple[list[str], list[str]]:
     """The per-event columns the metric needs (over its table's columns), and its per-unit
-    values (over the join), named by its position ``i``."""
+    values (over the join), named by its position ``i``: ``_y`` (and a ratio's ``_d``) from
+    the events in its window after exposure; with ``adjusted``, ``_x`` from those in its
+    pre-window before exposure (the covariate)."""
     where = f"({metric.where.sql})" if metric.where else "true"
-    window = "true"
+    after = "_time >= _exposure"
     if metric.window is not None:
-        window = f"_time < _exposure + INTERVAL {int(metric.window_hours)} HOUR"
-    passes = f"_pass{i} AND {window}"
+        after += f" AND _time < _exposure + INTERVAL {int(metric.window_hours)} HOUR"
     events = [f"coalesce({where}, false) AS _pass{i}"]
+    if metric.kind in ("mean", "ratio"):
+        events.append(f"CAST(({metric.value.sql}) AS DOUBLE) AS _value{i}")
+    units = [f"{reduced(metric, i, f'_pass{i} AND {after}')} AS _y{i}"]
+    if metric.kind == "ratio":
+        events.append(f"CAST(({metric.denominator.sql}) AS DOUBLE) AS _den{i}")
+        units.append(f"coalesce(sum(_den{i}) FILTER (WHERE _pass{i} AND {after}), 0) AS _d{i}")
+    if adjusted and metric.pre_window_hours:
+        hours = metric.pre_window_hours
+        before = f"_time < _exposure AND _time >= _exposure - INTERVAL {hours} HOUR"
+        units.append(f"{reduced(metric, i, f'_pass{i} AND {before}')} AS _x{i}")
+    return events, units
+
+
+def reduced(metric: Metric, i: int, passes: str) -> str:
+    """A unit's events that pass, reduced to the number the metric's kind takes."""
     if metric.kind in ("proportion", "count"):
-        return events, [f"count(*) FILTER (WHERE {passes}) AS _y{i}"]
-    events.append(f"CAST(({metric.value.sql}) AS DOUBLE) AS _value{i}")
-    value = f"coalesce(sum(_value{i}) FILTER (WHERE {passes}), 0)"
-    if metric.kind == "mean":
-        return events, [f"{value} AS _y{i}"]
-    events.append(f"CAST(({metric.denominator.sql}) AS DOUBLE) AS _den{i}")
-    den = f"coalesce(sum(_den{i}) FILTER (WHERE {passes}), 0)"
-    return events, [f"{value} AS _y{i}", f"{den} AS _d{i}"]
+        return f"count(*) FILTER (WHERE {passes})"
+    return f"coalesce(sum(_value{i}) FILTER (WHERE {passes}), 0)"
 
 
-def per_variant_sql(metric: Metric, i: int) -> list[str]:
+def per_variant_sql(metric: Metric, i: int, adjusted: bool = False) -> list[str]:
     """The metric's sums over a variant's units with events (the others add 0)."""
-    y = f"_y{i}"
-    if metric.kind == "proportion":
-        y = f"CAST({y} > 0 AS DOUBLE)"
-    elif metric.cap is not None:
-        y = f"least({y}, {float(metric.cap)!r})"
+    y = per_unit_value(metric, f"_y{i}")
     sums = [f"sum({y}) AS sum_value_{i}", f"sum(({y}) * ({y})) AS sum_value2_{i}"]
     if metric.kind == "ratio":
         d = f"_d{i}"
@@ -78,31 +84,56 @@ def per_variant_sql(metric: Metric, i: int) -> list[str]:
             f"sum({d} * {d}) AS sum_den2_{i}",
             f"sum(({y}) * {d}) AS sum_cross_{i}",
         ]
+    if adjusted and metric.pre_window_hours:
+        x = per_unit_value(metric, f"_x{i}")
+        sums += [
+            f"sum({x}) AS sum_x_{i}",
+            f"sum(({x}) * ({x})) AS sum_x2_{i}",
+            f"sum(({x}) * ({y})) AS sum_xy_{i}",
+        ]
     return sums
 
 
+def per_unit_value(metric: Metric, reduced_column: str) -> str:
+    """A unit's value of the metric from its reduced events: a proportion's 1 or 0, a
+    mean's sum capped."""
+    if metric.kind == "proportion":
+        return f"CAST({reduced_column} > 0 AS DOUBLE)"
+    if metric.cap is not None:
+        return f"least({reduced_column}, {float(metric.cap)!r})"
+    return reduced_column
+
+
 def table_query(
-    source: str, table: str, metrics: list[Metric], snapshot: int, by_segment: bool = False
+    source: str,
+    table: str,
+    metrics: list[Metric],
+    snapshot: int,
+    by_segment: bool = False,
+    adjusted: bool = False,
 ) -> str:
     """One pass over the event table ``table`` (as of ``snapshot``) for all of ``metrics``
-    (each over it): a row per variant, or per variant and segment (``_segment``)."""
+    (each over it): a row per variant, or per variant and segment (``_segment``); with
+    ``adjusted``, each metric's covariate sums too (those with a pre-window)."""
     keys = "_variant, _segment" if by_segment else "_variant"
     events, units, sums = [], [], []
     for i, metric in enumerate(metrics):
-        columns, values = per_unit_sql(metric, i)
+        columns, values = per_unit_sql(metric, i, adjusted)
         events += columns
         units += values
-        sums += per_variant_sql(metric, i)
+        sums += per_variant_sql(metric, i, adjusted)
     windows = [m.window_hours for m in metrics]
     bound = ""
     if None not in windows:  # no event later than the longest window can count
         bound = f" AND _time < _exposure + INTERVAL {int(max(windows))} HOUR"
+    earliest = max(m.pre_window_hours for m in metrics) if adjusted else 0
+    since = f" - INTERVAL {earliest} HOUR" if earliest else ""  # the longest pre-window
     return (
         f"WITH assigned AS ({assigned_sql(source, by_segment)}), "
         f"events AS (SELECT unit AS _event_unit, timestamp AS _time, {', '.join(events)} "
         f"FROM {event_table(table)} AT (VERSION => {int(snapshot)})), "
         f"units AS (SELECT {keys}, {', '.join(units)} FROM assigned JOIN events "
-        f"ON _event_unit = _unit AND _time >= _exposure{bound} GROUP BY _unit, {keys}) "
+        f"ON _event_unit = _unit AND _time >= _exposure{since}{bound} GROUP BY _unit, {keys}) "
         f"SELECT {keys}, {', '.join(sums)} FROM units GROUP BY {keys}"
     )
 
@@ -117,6 +148,13 @@ STATISTICS = {
     "mean": ("sum_value", "sum_value2"),
     "ratio": ("sum_value", "sum_value2", "sum_den", "sum_den2", "sum_cross"),
 }
+COVARIATE = ("sum_x", "sum_x2", "sum_xy")  # of the pre-exposure value x with itself and y
+
+
+def statistics(metric: Metric, adjusted: bool) -> tuple[str, ...]:
+    """The sums of the metric's rows."""
+    covariate = COVARIATE if adjusted and metric.pre_window_hours else ()
+    return STATISTICS[metric.kind] + covariate
 
 
 def segment_stats(con, source: str, metric: Metric, snapshot: int) -> list[dict]:
@@ -135,30 +173,39 @@ def segment_stats(con, source: str, metric: Metric, snapshot: int) -> list[dict]
     ]
 
 
-def sums_row(metric: Metric, i: int, variant: str, units: int, found: dict) -> dict:
+def sums_row(
+    metric: Metric, i: int, variant: str, units: int, found: dict, adjusted: bool = False
+) -> dict:
     """A row of the metric (the ``i``-th of its query): its sums as ``found`` (0 where no
     unit had an event)."""
-    sums = {name: float(found.get(f"{name}_{i}") or 0.0) for name in STATISTICS[metric.kind]}
+    names = statistics(metric, adjusted)
+    sums = {name: float(found.get(f"{name}_{i}") or 0.0) for name in names}
     return {"variant": variant, "units": units, **sums}
 
 
 def metric_stats(
-    con, source: str, metrics: list[Metric], exposed: Exposures, snapshot: int
+    con,
+    source: str,
+    metrics: list[Metric],
+    exposed: Exposures,
+    snapshot: int,
+    adjusted: bool = False,
 ) -> dict[str, list[dict]]:
     """Each metric's rows, one per variant with exposed units (in ``exposed``'s order):
-    ``variant``, ``units`` and its sums, from the event tables as of ``snapshot``. One query
-    per event table."""
+    ``variant``, ``units`` and its sums, from the event tables as of ``snapshot``; with
+    ``adjusted``, its covariate's sums too (``COVARIATE``, where it has a pre-window). One
+    query per event table."""
     by_table: dict[str, list[Metric]] = {}
     for metric in metrics:
         by_table.setdefault(metric.table, []).append(metric)
     found: dict[str, list[dict]] = {}
     for table, over in by_table.items():
-        result = con.execute(table_query(source, table, over, snapshot))
+        result = con.execute(table_query(source, table, over, snapshot, adjusted=adjusted))
         columns = [d[0] for d in result.description]
         sums = {row[0]: dict(zip(columns, row, strict=True)) for row in result.fetchall()}
         for i, metric in enumerate(over):
             found[metric.name] = [
-                sums_row(metric, i, variant, n, sums.get(variant, {}))
+                sums_row(metric, i, variant, n, sums.get(variant, {}), adjusted)
                 for variant, n in exposed.units.items()
             ]
     return found

@@ -754,6 +754,14 @@ def metrics_create(
         bool,
         typer.Option("--lower-is-better", help="smaller is better (errors, latency, refunds)"),
     ] = False,
+    pre_window: Annotated[
+        str | None,
+        typer.Option(
+            "--pre-window",
+            help="how long before exposure the same metric is the covariate that reduces its "
+            "variance (CUPED): 28d, 0 for none (default: 14d; ratio metrics: none)",
+        ),
+    ] = None,
 ) -> None:
     """Define a metric; its expressions are checked, and run once on the table."""
     from vibes_core import catalog, metrics
@@ -770,6 +778,7 @@ def metrics_create(
             window=window,
             cap=cap,
             lower_is_better=lower_is_better,
+            pre_window=pre_window,
         )
     say(f"created the metric {name} ({kind} over {table})")
     emit(result)
