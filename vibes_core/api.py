@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from vibes_core.schema import Summary
 
 FIT_SETTINGS = ("draws", "tune", "chains", "seed", "prior", "hdi_prob", "model", "likelihood")
-FIT_SETTINGS += ("metric",)
+FIT_SETTINGS += ("metric", "adjust")
 
 
 def open_lake() -> Lake:
@@ -185,7 +185,8 @@ def fit(
     ``pooled=True``, ``by="segment"``: the breakdown), the likelihood of a type that offers
     several (``likelihood="mean"`` for revenue) and the type's options (e.g. control). An
     experiment on units answers with its scorecard (vibes_core.schema.Scorecard), or with
-    ``metric="NAME"`` (and ``exact=True``) that metric's summary."""
+    ``metric="NAME"`` (and ``exact=True``) that metric's summary; ``adjust=False`` leaves its
+    metrics unadjusted (CUPED is on by default)."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}

@@ -125,7 +125,7 @@ class Scorecard(Capability):
         """The answer of ``vibes posterior`` (``how``: inference.Asked)."""
         raise NotImplementedError
 
-    def metric_kind(self, metric):
+    def metric_kind(self, metric, adjusted: bool = False):
         raise NotImplementedError
 
 

@@ -77,7 +77,7 @@ def seed_units(lake: Lake, kind, rng, folder: Path) -> str:
     from vibes_core.unit_data import simulate_units, write_unit_files
 
     data = simulate_units(
-        3000, rng, purchase_lift=0.25, revenue_lift=0.2, error_lift=0.5, days=10, end=END
+        6000, rng, purchase_lift=0.25, revenue_lift=0.2, error_lift=0.5, days=10, end=END
     )
     files = write_unit_files(data, folder / "units")
     for table in ("orders", "errors"):

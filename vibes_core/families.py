@@ -1119,6 +1119,205 @@ class RatioOfMeans(ExperimentType, ExactPosterior):
         return Draws(stats.names, ratio, method="exact")
 
 
+class AdjustedMean(ExperimentType, ExactPosterior, SimulatesFutures):
+    """The mean of units' values per group, adjusted for each unit's value of a covariate
+    measured before exposure (CUPED: Deng, Xu, Kohavi and Walker, WSDM 2013): the regression
+    y = value_g + slope (x - x̄) + ε, ε ~ Normal(0, variance), one slope pooled within groups
+    (the OLS slope of y ~ group + x), fitted on each group's units, Σy, Σy², Σx, Σx², Σxy.
+    value_g, the group's mean at the average covariate x̄ of all units, is ȳ_g - slope (x̄_g -
+    x̄): what is left of a difference between groups once what their units did before is
+    accounted for. Its variance shrinks by the squared within-group correlation of x and y.
+
+    Flat priors on the values and the slope, 1/variance on the variance, so the posterior is
+    the regression's: variance ~ RSS / χ²(N - G - 1), slope ~ Normal(θ, variance / Sxx),
+    value_g ~ Normal(ȳ_g - slope (x̄_g - x̄), variance / n_g). Exact: independent draws of it;
+    MCMC: the same likelihood in PyMC, through the sums. ``adjustable``: a covariate that
+    varies within groups, and more than G + 3 units."""
+
+    statistics = (
+        Statistic("units", "exposed units"),
+        Statistic("sum_value", "the sum of the units' values", math.inf),
+        Statistic("sum_value2", "the sum of their squares", math.inf),
+        Statistic("sum_x", "the sum of the units' covariates (before exposure)", math.inf),
+        Statistic("sum_x2", "the sum of their squares", math.inf),
+        Statistic("sum_xy", "the sum of covariate times value", math.inf),
+    )
+    size = "units"
+    events = "units"
+    counts = ("mean", "sum_value", "units")
+    parameter = "value"
+    priors = ()
+    model_summary = (
+        "value of a unit = value of its group + slope (covariate - its mean over all units) + "
+        "Normal(0, variance) noise; flat priors on the values and the slope, 1 / variance on "
+        "the variance"
+    )
+
+    @staticmethod
+    def regression(values: dict) -> dict:
+        """The within-group regression of y on x from the sums (arrays whose last axis is the
+        groups; any axes before it, futures, are kept): each group's n, ȳ and x̄, and with
+        that last axis of length 1, x̄ of all units, the pooled slope θ, Sxx and Syy within
+        groups, the residual sum of squares, its degrees of freedom and the within-group
+        correlation of x and y."""
+        import numpy as np
+
+        n = np.maximum(values["units"], 1.0)
+        y_mean, x_mean = values["sum_value"] / n, values["sum_x"] / n
+
+        def within(squares, mean):
+            return np.maximum(squares - n * mean**2, 0.0).sum(axis=-1, keepdims=True)
+
+        sxx, syy = within(values["sum_x2"], x_mean), within(values["sum_value2"], y_mean)
+        sxy = (values["sum_xy"] - n * x_mean * y_mean).sum(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(sxx > 0, sxy / sxx, 0.0)
+            correlation = np.where((sxx > 0) & (syy > 0), sxy / np.sqrt(sxx * syy), 0.0)
+        units = n.sum(axis=-1, keepdims=True)
+        return {
+            "n": n,
+            "y_mean": y_mean,
+            "x_mean": x_mean,
+            "x_all": values["sum_x"].sum(axis=-1, keepdims=True) / units,
+            "slope": slope,
+            "sxx": sxx,
+            "syy": syy,
+            "rss": np.maximum(syy - slope * sxy, 0.0),
+            "dof": units - n.shape[-1] - 1,
+            "correlation": correlation,
+        }
+
+    @classmethod
+    def adjustable(cls, stats: Stats) -> bool:
+        """Whether the covariate varies within groups and there are units enough to adjust."""
+        fit = cls.regression(stats.values)
+        return bool(fit["sxx"][0] > 0 and fit["rss"][0] > 0 and fit["dof"][0] > 2)
+
+    @staticmethod
+    def posterior_draws(fit: dict, rng, draws: int):
+        """Draws of each group's value from ``regression``'s posterior, (..., draws, groups).
+        Antithetic: every draw of the standard Normals beside its negative, with the same
+        variance, so that their means (the OLS estimates) are exact, not Monte Carlo's."""
+        import numpy as np
+
+        def per_draw(name):  # (..., 1 or groups) -> (..., 1, 1 or groups)
+            return fit[name][..., None, :]
+
+        lead, groups, half = fit["sxx"].shape[:-1], fit["n"].shape[-1], max(draws // 2, 1)
+        variance = per_draw("rss") / rng.chisquare(per_draw("dof"), (*lead, half, 1))
+        variance = np.concatenate([variance, variance], axis=-2)
+        z = rng.standard_normal((*lead, half, groups + 1))
+        z = np.concatenate([z, -z], axis=-2)
+        slope = per_draw("slope") + np.sqrt(variance / per_draw("sxx")) * z[..., :1]
+        shift = per_draw("x_mean") - per_draw("x_all")
+        noise = np.sqrt(variance / per_draw("n")) * z[..., 1:]
+        return per_draw("y_mean") - slope * shift + noise
+
+    def model(self, stats: Stats, prior: dict[str, float]):
+        """The regression's likelihood through the sums: per group, Σ (y - value - slope c)²
+        with c = x - x̄ is Syy - 2 value Sy - 2 slope Scy + n value² + 2 value slope Sc +
+        slope² Scc. Flat priors (log_sd flat is 1 / variance), started at the OLS fit."""
+        import math
+
+        import pymc as pm
+
+        fit = {k: v[0] if v.shape == (1,) else v for k, v in self.regression(stats.values).items()}
+        n, centre = fit["n"], float(fit["x_all"])
+        sy, syy = stats["sum_value"], stats["sum_value2"]
+        sc = stats["sum_x"] - n * centre
+        scy = stats["sum_xy"] - centre * sy
+        scc = stats["sum_x2"] - 2 * centre * stats["sum_x"] + n * centre**2
+        shift = fit["x_mean"] - centre
+        with pm.Model(coords=stats.coords) as model:
+            value = pm.Flat("value", dims="group", initval=fit["y_mean"] - fit["slope"] * shift)
+            slope = pm.Flat("slope", initval=float(fit["slope"]))
+            log_sd = pm.Flat("log_sd", initval=0.5 * math.log(fit["rss"] / fit["dof"]))
+            variance = pm.math.exp(2 * log_sd)
+            squares = pm.math.sum(
+                syy
+                - 2 * value * sy
+                - 2 * slope * scy
+                + n * value**2
+                + 2 * value * slope * sc
+                + slope**2 * scc
+            )
+            units = float(n.sum())
+            pm.Potential(
+                "values",
+                -units / 2 * pm.math.log(2 * math.pi * variance) - squares / (2 * variance),
+            )
+        return model
+
+    def exact(self, stats: Stats, prior: dict[str, float]):
+        import numpy as np
+
+        from vibes_core.posterior import Draws, draw_count
+
+        rng = np.random.default_rng(0)
+        draws = self.posterior_draws(
+            self.regression(stats.values), rng, draw_count(len(stats.names))
+        )
+        return Draws(stats.names, draws, method="exact")
+
+    # --- futures, for how long to keep running (vibes_core.verdict) -------------------------
+    def future_truths(self, stats: Stats, prior: dict[str, float], rng, futures: int) -> dict:
+        """Each future's variance, slope and values from today's posterior, and the covariate
+        new units bring: as today's units' (randomised: the same in every group)."""
+        import numpy as np
+
+        fit = self.regression(stats.values)
+        variance = fit["rss"] / rng.chisquare(fit["dof"], (futures, 1))
+        slope = fit["slope"] + np.sqrt(variance / fit["sxx"]) * rng.standard_normal((futures, 1))
+        shift = fit["x_mean"] - fit["x_all"]
+        noise = np.sqrt(variance / fit["n"]) * rng.standard_normal((futures, len(stats.names)))
+        spread = fit["sxx"] / np.maximum(fit["dof"] + 1, 1)  # the covariate's within variance
+        return {
+            "variance": variance,
+            "slope": slope,
+            "value": fit["y_mean"] - slope * shift + noise,
+            "x_all": fit["x_all"],
+            "x_variance": spread,
+        }
+
+    def future_stats(self, stats: Stats, batch: dict, truths: dict, rows, rng) -> dict:
+        """``rows`` new units per group: their covariates' sums (Normal, and the squares as
+        NormalMean's), and their values' from the regression with noise e: Σe, Σ (x - x̄) e
+        and Σe² (those two projections plus a chi-square with m - 2 degrees of freedom)."""
+        import numpy as np
+
+        m = np.asarray(rows, dtype=float)
+        shape = truths["value"].shape
+        some = m > 1
+        x_sum = rng.normal(m * truths["x_all"], np.sqrt(m * truths["x_variance"]), shape)
+        x_spread = truths["x_variance"] * rng.chisquare(np.maximum(m - 1, 1), shape) * some
+        x_squares = np.divide(x_sum**2, m, out=np.zeros(shape), where=m > 0) + x_spread
+        sd = np.sqrt(truths["variance"])
+        e_sum = rng.normal(0.0, sd * np.sqrt(m), shape)
+        e_across = rng.normal(0.0, sd * np.sqrt(x_spread), shape)  # Σ (x - x̄ of the new) e
+        e_squares = np.divide(e_sum**2, m, out=np.zeros(shape), where=m > 0)
+        e_squares += np.divide(e_across**2, x_spread, out=np.zeros(shape), where=x_spread > 0)
+        e_squares += truths["variance"] * rng.chisquare(np.maximum(m - 2, 1), shape) * (m > 2)
+        base, slope = truths["value"] - truths["slope"] * truths["x_all"], truths["slope"]
+        x_e = e_across + np.divide(x_sum, m, out=np.zeros(shape), where=m > 0) * e_sum  # Σ x e
+        return {
+            "units": batch["units"] + m,
+            "sum_value": batch["sum_value"] + m * base + slope * x_sum + e_sum,
+            "sum_value2": batch["sum_value2"]
+            + m * base**2
+            + 2 * base * slope * x_sum
+            + slope**2 * x_squares
+            + 2 * (base * e_sum + slope * x_e)
+            + e_squares,
+            "sum_x": batch["sum_x"] + x_sum,
+            "sum_x2": batch["sum_x2"] + x_squares,
+            "sum_xy": batch["sum_xy"] + base * x_sum + slope * x_squares + x_e,
+        }
+
+    def future_draws(self, stats: Stats, batch: dict, prior: dict[str, float], rng, draws: int):
+        """Draws of each future's posterior of the values, (futures, draws, groups)."""
+        return self.posterior_draws(self.regression(batch), rng, draws)
+
+
 def moments(n, total, squares) -> tuple:
     """Each group's mean value and the sum of squares about it (0 without units)."""
     import numpy as np

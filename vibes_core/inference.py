@@ -58,6 +58,7 @@ class Settings:
     hdi_prob: float | None = None  # None: the experiment's saved one, else 0.94
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
     metric: str | None = None  # of an experiment on units: that metric's summary alone
+    adjust: bool = True  # metrics on units: adjusted for their pre-exposure values (CUPED)
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,11 @@ def posterior(
     if isinstance(kind, Scorecard):  # judged on metrics: vibes_core.scorecard
         return kind.scorecard(lake, experiment, settings, how, as_of)
     check_applies(kind, settings.options)
+    if not settings.adjust:
+        raise InvalidOption(
+            f"{name} is a {kind.name} experiment: {option('no_adjust')} is for experiments on "
+            "units (their metrics' pre-exposure values): leave it out"
+        )
     for problem in experiment.problems:  # what of its catalog row was left out
         warn(f"{name}: {problem}")
     kind = likelihood_of(kind, settings.likelihood, experiment.analysis.likelihood, warn, name)

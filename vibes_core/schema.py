@@ -158,6 +158,17 @@ class ScorecardVerdict(TypedDict):
     rule: str
 
 
+class Adjustment(TypedDict):
+    """What adjusting a metric for its pre-exposure value did (CUPED)."""
+
+    method: Literal["cuped"]
+    pre_window: str  # how long before each unit's exposure its covariate was measured
+    theta: float  # the slope of the metric on its covariate, pooled within variants
+    correlation: float  # of the two within variants
+    # 1 - the adjusted / the unadjusted variance of the first treated variant's uplift
+    variance_reduction: float
+
+
 class MetricSummary(Findings):
     """One metric of a scorecard: its definition and role, then a summary's findings (each
     treated variant's row adds ``p_harm`` on a guardrail and ``status`` on every metric)."""
@@ -170,6 +181,7 @@ class MetricSummary(Findings):
     margin: float  # a guardrail's: how much worse than the control it may get (a share)
     method: Literal["exact", "mcmc"]
     prior: dict[str, float]
+    adjustment: Adjustment | None  # None: not adjusted (a ratio, --no-adjust, or no covariate)
 
 
 class Scorecard(Answer):

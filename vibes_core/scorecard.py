@@ -22,6 +22,7 @@ from vibes_core.analysis import DEFAULT_HDI_PROB
 from vibes_core.cache import Cache, CacheError
 from vibes_core.capabilities import Poolable, Segmentable
 from vibes_core.errors import InvalidOption, NotFound, VibesError, option
+from vibes_core.families import AdjustedMean
 from vibes_core.inference import (
     SAMPLER,
     Fitting,
@@ -56,10 +57,15 @@ class Scored:
     role: metrics.MetricRole
     metric: metrics.Metric
     fitting: Fitting
+    unadjusted: str | None = None  # why a metric with a pre-window was not adjusted
 
     @property
     def prefix(self) -> str:  # its variables' names in the combined model
         return f"{self.metric.name}::"
+
+    @property
+    def adjusted(self) -> bool:
+        return isinstance(self.fitting.kind, AdjustedMean)
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,10 @@ def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, wa
         warnings += left_out
         if metric is not None and metric not in [m.name for _, m in defined]:
             raise VibesError(next(w for w in left_out if f" {metric} is left out" in w))
-        rows = unit_stats.metric_stats(lake.con, source, [m for _, m in defined], exposed, snapshot)
+        adjust = settings.adjust and settings.model == Independent()  # see one_model
+        rows = unit_stats.metric_stats(
+            lake.con, source, [m for _, m in defined], exposed, snapshot, adjust
+        )
     hdi_prob = settings.hdi_prob or experiment.analysis.hdi_prob or DEFAULT_HDI_PROB
     options = summary_options(settings, experiment, list(exposed.units), warn)
     # The pace of new units: assignment rows per day lately (a repeated row is rare).
@@ -230,8 +239,12 @@ def one_model(
     answer = inference.answer(lake, fitting, settings, options, head, how, keyed)
     if answer is None:
         return None
-    definition = described(scored)
-    return strict({**answer, "metric": metric.name, **definition})
+    if settings.adjust and metric.pre_window_hours:
+        answer["warnings"].append(
+            f"{metric.name} is not adjusted for what units did before exposure here: "
+            f"{model_flag(model)} fits it as it is"
+        )
+    return strict({**answer, "metric": metric.name, **described(scored)})
 
 
 def fitted(reading: Reading, lake: Lake, settings, how: inference.Asked):
@@ -293,10 +306,48 @@ def summary_options(settings: Settings, experiment, variants: list[str], warn) -
 
 
 def scored_metric(kind, role, metric, rows) -> Scored:
+    """The metric ready to fit: adjusted for its covariate (CUPED) where its rows have one
+    that can adjust it, else by its kind's family."""
+    unadjusted = None
+    if "sum_x" in rows[0]:
+        adjusted = kind.metric_kind(metric, adjusted=True)
+        stats = adjusted.stats(rows)
+        if adjusted.adjustable(stats):
+            fitting = Fitting(adjusted, Independent(), Data(stats, rows), {})
+            return Scored(role, metric, fitting)
+        unadjusted = (
+            f"not adjusted: what units did in the {metric.pre_window} before exposure does not "
+            "vary within variants (no events then?)"
+        )
     metric_kind = kind.metric_kind(metric)
     stats = metric_kind.stats(rows)
     prior = metric_kind.prior(None, stats)
-    return Scored(role, metric, Fitting(metric_kind, Independent(), Data(stats, rows), prior))
+    fitting = Fitting(metric_kind, Independent(), Data(stats, rows), prior)
+    return Scored(role, metric, fitting, unadjusted)
+
+
+def adjustment(scored: Scored) -> dict | None:
+    """What adjusting did to a metric: its covariate's slope and within-variant correlation
+    with the metric, and how much smaller the variance of the control's first comparison
+    became (1 - adjusted / unadjusted: the regression's, from the sums)."""
+    if not scored.adjusted:
+        return None
+    fit = AdjustedMean.regression(scored.fitting.stats.values)
+    n = fit["n"]
+    slope, sxx, syy, rss, dof, correlation = (
+        float(fit[key][0]) for key in ("slope", "sxx", "syy", "rss", "dof", "correlation")
+    )
+    first = 1.0 / n[0] + 1.0 / n[1] if len(n) > 1 else 1.0 / n[0]
+    shift = (fit["x_mean"][1] - fit["x_mean"][0]) ** 2 if len(n) > 1 else 0.0
+    adjusted = rss / dof * (first + shift / sxx)
+    unadjusted = syy / (dof + 1) * first
+    return {
+        "method": "cuped",
+        "pre_window": scored.metric.pre_window,
+        "theta": slope,
+        "correlation": correlation,
+        "variance_reduction": 1.0 - adjusted / unadjusted,
+    }
 
 
 def summarized(scored: Scored, estimate, common: dict) -> dict:
@@ -314,6 +365,9 @@ def summarized(scored: Scored, estimate, common: dict) -> dict:
                 continue
             row["p_harm"] = harm(draws[:, i], draws[:, c], role.margin, metric.lower_is_better)
             row["status"] = status(role.role, row)
+    if scored.unadjusted:
+        found["warnings"] = [scored.unadjusted, *found["warnings"]]
+    found = {"adjustment": adjustment(scored), **found}
     return {**described(scored), "method": estimate.method, "prior": fitting.prior, **found}
 
 
@@ -414,6 +468,21 @@ def judge(summaries: list[dict]) -> dict:
     if unclear:
         return {**verdict_of, "unclear": unclear, "rule": rule}
     return {**verdict_of, "action": verdict.CHOOSE, "choice": choice, "rule": rule}
+
+
+def adjusted_words(summary: dict) -> str:
+    """Which metrics were adjusted for their pre-exposure values (CUPED) and how much
+    variance that took away, in a line; "" when none was."""
+    adjusted = [m for m in summary["metrics"] if m.get("adjustment")]
+    if not adjusted:
+        return ""
+    windows = ", ".join(sorted({m["adjustment"]["pre_window"] for m in adjusted}))
+    changes = ", ".join(
+        f"{m['name']} {-100 * m['adjustment']['variance_reduction']:+.0f}%" for m in adjusted
+    )
+    ratios = [m["name"] for m in summary["metrics"] if m["kind"] == "ratio"]
+    left = f"; not adjusted: {', '.join(ratios)} (ratios)" if ratios else ""
+    return f"adjusted for the {windows} before exposure (CUPED), variance: {changes}{left}"
 
 
 def row_of(summary: dict, variant: str) -> dict | None:

@@ -935,6 +935,14 @@ def posterior(
             autocompletion=metric_names,
         ),
     ] = None,
+    no_adjust: Annotated[
+        bool,
+        typer.Option(
+            "--no-adjust",
+            help="an experiment on units: leave its metrics unadjusted for what units did "
+            "before exposure (CUPED is on by default)",
+        ),
+    ] = False,
 ) -> None:
     """The posterior of an experiment: estimates, HDIs, the verdict in one sentence."""
     from vibes_core.inference import Settings
@@ -958,6 +966,7 @@ def posterior(
         hdi_prob=hdi_prob,
         options=given_options(threshold, control, split, max_loss, rope),
         metric=metric,
+        adjust=not no_adjust,
     )
     summary = fit(name, exact, as_of_version, no_cache, settings, plots=plot)
     for warning in summary["warnings"]:

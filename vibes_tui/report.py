@@ -185,6 +185,11 @@ def print_markdown(summary: Summary, file=None) -> None:
     out = [title, "", line(headers), "|" + "---|" * len(headers), *map(line, rows), ""]
     if marked:
         out += [f"\\* {markdown(marked)}", ""]
+    if is_scorecard(summary):
+        from vibes_core.scorecard import adjusted_words
+
+        if adjusted := adjusted_words(summary):
+            out += [f"_{markdown(adjusted)}_", ""]
     decision = markdown(summary["decision"], line_start=True)  # it may begin with a name
     out += [decision, "", f"_{markdown(footer(summary))}_"]
     print("\n".join(out), file=file or sys.stdout)
@@ -488,6 +493,10 @@ def print_scorecard(summary: "Scorecard", console: Console) -> None:
         shown("↓ lower is better; uplifts relative to the control, HDIs in brackets", "dim")
     )
     console.print(shown(f"units: {units}; {summary['excluded_units']:,} left out", "dim"))
+    from vibes_core.scorecard import adjusted_words
+
+    if adjusted := adjusted_words(summary):
+        console.print(shown(adjusted, "dim"))
     console.print(shown(summary["decision"], "bold"))
     console.print(shown(footer(summary), "dim"))
 

@@ -15,7 +15,7 @@ import copy
 from dataclasses import replace
 
 from vibes_core.capabilities import Scorecard, Segmentable
-from vibes_core.families import BetaBinomial, NormalMean, RatioOfMeans
+from vibes_core.families import AdjustedMean, BetaBinomial, NormalMean, RatioOfMeans
 from vibes_core.metrics import Metric
 from vibes_core.types.base import (
     SEGMENT,
@@ -82,9 +82,24 @@ class Ratio(MetricKind, RatioOfMeans):
     description = "the sum of a value over the sum of another, over units"
 
 
+class Adjusted(MetricKind, AdjustedMean):
+    """A proportion, count or mean metric adjusted for the same metric before each unit's
+    exposure (CUPED): its value per unit at the average pre-exposure value."""
+
+    name = "adjusted"
+    description = "a metric adjusted for what units did before exposure (CUPED)"
+    unit = PER_UNIT
+
+    def for_metric(self, metric: Metric) -> "MetricKind":
+        kind = super().for_metric(metric)
+        kind.unit = KINDS[metric.kind].unit  # a share stays a share
+        return kind
+
+
 KINDS: dict[str, MetricKind] = {
     kind.name: kind for kind in (Proportion(), Count(), Mean(), Ratio())
 }
+ADJUSTED = Adjusted()
 
 
 class Assignments(ExperimentType, Scorecard):
@@ -138,15 +153,18 @@ class Assignments(ExperimentType, Scorecard):
         keys = ["variant", *by]
         return kept.group_by(keys).aggregate(units=kept.count()).order_by(keys)
 
-    def metric_kind(self, metric: Metric) -> MetricKind:
-        return self.kinds[metric.kind].for_metric(metric)
+    def metric_kind(self, metric: Metric, adjusted: bool = False) -> MetricKind:
+        """The type object a metric is analysed with: its kind's, or with ``adjusted`` (its
+        rows have a covariate that can adjust it) CUPED's."""
+        return (ADJUSTED if adjusted else self.kinds[metric.kind]).for_metric(metric)
 
     def for_summary(self, summary: dict) -> ExperimentType:
         """A metric's summary (``--metric``) is its kind's; the scorecard is this type's."""
         if "metric" not in summary:
             return self
         metric = Metric(summary["metric"], summary["table"], summary["kind"])
-        return self.metric_kind(replace(metric, lower_is_better=summary["lower_is_better"]))
+        metric = replace(metric, lower_is_better=summary["lower_is_better"])
+        return self.metric_kind(metric, summary.get("adjustment") is not None)
 
     def scorecard(self, lake, experiment, settings, how, as_of: int | None) -> dict | None:
         from vibes_core import scorecard

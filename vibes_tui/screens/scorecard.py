@@ -222,10 +222,14 @@ class ScorecardScreen(WorkerScreen):
         units = ", ".join(f"{plain(name)} {n:,}" for name, n in summary["units"].items())
         low, high = scale
         values = "; the values: enter, or a wider screen" if self.narrow else ""
+        from vibes_core.scorecard import adjusted_words
+
+        adjusted = adjusted_words(summary)
         self.query_one("#card-legend", DataText).update(
             "↓ lower is better. Uplift: relative to the control, its HDI in brackets and "
             f"drawn, every row on one scale ({100 * low:+.0f}% to {100 * high:+.0f}%, 0 at ┼)"
             f"{values}.\nunits: {units}; {summary['excluded_units']:,} left out"
+            + (f"\n{plain(adjusted)}" if adjusted else "")
         )
         self.query_one("#card-warnings", DataText).update(
             "\n".join(f"warning: {plain(w)}" for w in summary["warnings"])
