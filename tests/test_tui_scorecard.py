@@ -262,3 +262,30 @@ async def test_the_palette_s_metrics_opens_them_from_the_scorecard(shop):
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, ScorecardScreen)
+
+
+async def test_a_switches_the_adjustment_off_and_on_as_no_adjust_does(shop):
+    app = VibesApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.screen.select(SHOP)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        await until(pilot, lambda: screen.summary is not None, 60)
+        adjusted = [m["adjustment"] for m in screen.summary["metrics"]]
+        assert adjusted[0]["method"] == "cuped" and adjusted[-1] is None  # aov: a ratio
+        assert "(CUPED)" in str(screen.query_one("#card-legend").render())
+        await pilot.press("a")
+        await until(pilot, lambda: screen.summary["metrics"][0]["adjustment"] is None, 60)
+        with catalog.open_lake() as lake:
+            plain = inference.posterior(lake, SHOP, inference.Settings(adjust=False), exact=True)
+        assert screen.summary["metrics"][0]["groups"] == plain["metrics"][0]["groups"]
+        assert "(CUPED)" not in str(screen.query_one("#card-legend").render())
+        await pilot.press("enter")  # the goal's own view, unadjusted as the scorecard
+        await settle(app, pilot)
+        metric = app.screen
+        await until(pilot, lambda: metric.summary is not None, 60)
+        assert metric.summary["adjustment"] is None
+        await pilot.press("escape", "a")
+        await until(pilot, lambda: screen.summary["metrics"][0]["adjustment"] is not None, 60)

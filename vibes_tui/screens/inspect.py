@@ -412,10 +412,10 @@ class InspectScreen(WorkerScreen):
         )
 
     def exact_settings(self):
-        """What the exact posterior is asked with: a metric's view asks for its metric."""
+        """What the exact posterior is asked with (a metric's view: MetricScreen's)."""
         from vibes_core import inference
 
-        return inference.Settings(metric=self.metric)
+        return inference.Settings()
 
     def with_lake(self, work):
         lake = self.app.lake()

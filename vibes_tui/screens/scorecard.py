@@ -115,6 +115,7 @@ class ScorecardScreen(WorkerScreen):
         # Priority: shown in the footer, which the table's own (hidden) enter would shadow.
         Binding("enter", "open_metric", "Metric", priority=True, key_display="enter"),
         Binding("m", "metrics", "Metrics"),
+        Binding("a", "toggle_adjust", "Adjust"),
         Binding("r", "refresh", "Refresh"),
         Binding("y", "copy", "Copy", show=False),
         Binding("ctrl+e", "export", "Export", show=False),
@@ -130,6 +131,7 @@ class ScorecardScreen(WorkerScreen):
         self.summary: Scorecard | None = None
         self.keys: list[str] = []
         self.narrow = False  # the control's and the variant's values left out for room
+        self.adjust = True  # CUPED, as `vibes posterior` (`a`: as --no-adjust)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -161,8 +163,12 @@ class ScorecardScreen(WorkerScreen):
 
         warnings: list[str] = []
 
+        settings = inference.Settings(adjust=self.adjust)
+
         def read(lake):
-            return inference.posterior(lake, self.experiment, exact=True, warn=warnings.append)
+            return inference.posterior(
+                lake, self.experiment, settings, exact=True, warn=warnings.append
+            )
 
         try:
             lake = self.app.lake()
@@ -263,7 +269,7 @@ class ScorecardScreen(WorkerScreen):
         if chosen is None:
             self.notify("no metric to open yet", severity="warning", timeout=3)
             return
-        self.app.push_screen(MetricScreen(self.experiment, chosen[0]))
+        self.app.push_screen(MetricScreen(self.experiment, chosen[0], self.adjust))
 
     @on(DataTable.RowSelected, "#card")
     def row_chosen(self) -> None:
@@ -276,6 +282,17 @@ class ScorecardScreen(WorkerScreen):
     def action_refresh(self) -> None:
         self.query_one("#card-decision", DataText).update("computing the exact scorecard...")
         self.load()
+
+    def action_toggle_adjust(self) -> None:
+        """Each metric adjusted for what units did before exposure (CUPED), or not."""
+        self.adjust = not self.adjust
+        self.notify(
+            "adjusted for what units did before exposure (CUPED)"
+            if self.adjust
+            else "not adjusted, as `vibes posterior --no-adjust`",
+            timeout=3,
+        )
+        self.action_refresh()
 
     def action_metrics(self) -> None:
         self.app.open_metrics()
@@ -303,9 +320,15 @@ class MetricScreen(InspectScreen):
         Binding("o", "options", "Options", show=False),
     ]
 
-    def __init__(self, name: str, metric: str) -> None:
+    def __init__(self, name: str, metric: str, adjust: bool = True) -> None:
         super().__init__(name)
         self.metric = metric
+        self.adjust = adjust  # as the scorecard it was opened from
+
+    def exact_settings(self):
+        from vibes_core import inference
+
+        return inference.Settings(metric=self.metric, adjust=self.adjust)
 
     def fit(self, use_cache: bool = True, start: bool = True) -> None:
         """No MCMC fit of one metric: its posterior is exact."""
