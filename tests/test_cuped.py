@@ -54,10 +54,8 @@ def per_unit(assignments, orders, lower_hours, upper_hours):
     return joined.groupby(["unit", "variant"])[["n", "v"]].sum().reset_index()
 
 
-@pytest.fixture
-def three_variants(cli, tmp_path):
-    rng = np.random.default_rng(26)
-    assignments, orders = orders_around(rng, 6000, {"control": 1.0, "b": 1.08, "c": 0.97})
+def set_up(cli, tmp_path, assignments, orders) -> None:
+    """The event table orders and the experiment shop on the assignments, from files."""
     files = [
         write_csv(tmp_path / f"{name}.csv", frame)
         for name, frame in (("assignments", assignments), ("orders", orders))
@@ -65,6 +63,13 @@ def three_variants(cli, tmp_path):
     assert cli("tables", "upload", "orders", files[1]).code == 0
     created = ("experiments", "create", "shop", "--type", "assignments")
     assert cli(*created, "--initial-data-file", files[0]).code == 0
+
+
+@pytest.fixture
+def three_variants(cli, tmp_path):
+    rng = np.random.default_rng(26)
+    assignments, orders = orders_around(rng, 6000, {"control": 1.0, "b": 1.08, "c": 0.97})
+    set_up(cli, tmp_path, assignments, orders)
     paid = ["--table", "orders", "--where", "status = 'paid'", "--window", "7d"]
     for args in (["orders", "--kind", "count"], ["spend", "--kind", "mean", "--value", "amount"]):
         made = cli("metrics", "create", args[0], *paid, *args[1:])
@@ -137,13 +142,7 @@ def test_a_covariate_without_variance_adjusts_nothing_and_says_why(cli, tmp_path
     assignments, orders = orders_around(rng, 1000, {"control": 1.0, "treatment": 1.1})
     exposed = orders.merge(assignments[["unit", "timestamp"]], on="unit", suffixes=("", "_at"))
     after = exposed[exposed["timestamp"] >= exposed["timestamp_at"]][orders.columns]
-    files = [
-        write_csv(tmp_path / f"{name}.csv", frame)
-        for name, frame in (("assignments", assignments), ("orders", after))
-    ]
-    assert cli("tables", "upload", "orders", files[1]).code == 0
-    created = ("experiments", "create", "shop", "--type", "assignments")
-    assert cli(*created, "--initial-data-file", files[0]).code == 0
+    set_up(cli, tmp_path, assignments, after)
     assert cli("metrics", "create", "orders", "--table", "orders", "--kind", "count").code == 0
     assert cli("experiments", "metrics", "shop", "--goal", "orders").code == 0
     answer = cli("posterior", "shop", "--exact", "--json").json()

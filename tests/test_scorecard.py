@@ -555,6 +555,8 @@ def test_a_proportion_metric_is_pooled_and_broken_down_by_segment(cli, segmented
         "segmented",
     )
     assert summary["diagnostics"]["max_r_hat"] < SHORT_RUN_R_HAT
+    assert summary["adjustment"] is None  # a breakdown fits the metric as it is, and says so
+    assert any("--by segment fits it as it is" in w for w in summary["warnings"])
     assert {s["segment"] for s in summary["segments"]} == {"US", "DE", "FR", None}
     # Each variant's overall share agrees with the share of its units that bought (pandas).
     per_unit = expected_per_unit(assignments, orders, lambda j: j["status"] == "paid", 7 * 24)

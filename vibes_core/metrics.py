@@ -132,9 +132,11 @@ def checked_pre_window(kind: str, given) -> str:
         return NO_PRE_WINDOW
     if given is None:
         return DEFAULT_PRE_WINDOW
-    if given != NO_PRE_WINDOW:
+    if not isinstance(given, str):
+        given = shown(given)  # a number from Python: refused as any other text would be
+    if given.strip() != NO_PRE_WINDOW:
         parse_window(given, "pre_window")
-    return given
+    return given.strip()
 
 
 def event_table(name: str) -> str:

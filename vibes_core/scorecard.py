@@ -240,11 +240,12 @@ def one_model(
     if answer is None:
         return None
     if settings.adjust and metric.pre_window_hours:
+        flag = f"--by {model.by}" if isinstance(model, Segmented) else "--pooled"
         answer["warnings"].append(
             f"{metric.name} is not adjusted for what units did before exposure here: "
-            f"{model_flag(model)} fits it as it is"
+            f"{flag} fits it as it is"
         )
-    return strict({**answer, "metric": metric.name, **described(scored)})
+    return strict({**answer, "metric": metric.name, **described(scored), "adjustment": None})
 
 
 def fitted(reading: Reading, lake: Lake, settings, how: inference.Asked):
