@@ -26,6 +26,14 @@ class SurvivesWorkers:
 
 
 class WorkerScreen(SurvivesWorkers, Screen[Result]):
+    def with_lake(self, work):
+        """``work(lake)`` on a lake of this thread's own (from a worker), closed after."""
+        lake = self.app.lake()
+        try:
+            return work(lake)
+        finally:
+            lake.close()
+
     def from_worker(self, callback, *args, **kwargs) -> None:
         """From a worker thread: ``callback`` on the UI thread, unless this screen has been
         closed meanwhile (a worker's answer can come after escape, to widgets now gone). An

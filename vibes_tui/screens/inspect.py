@@ -417,13 +417,6 @@ class InspectScreen(WorkerScreen):
 
         return inference.Settings()
 
-    def with_lake(self, work):
-        lake = self.app.lake()
-        try:
-            return work(lake)
-        finally:
-            lake.close()
-
     # --- showing ------------------------------------------------------------------------
 
     def show_sub_title(self, summary: Summary | None = None) -> None:

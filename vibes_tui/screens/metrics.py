@@ -126,11 +126,7 @@ class MetricsScreen(WorkerScreen):
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
         try:
-            lake = self.app.lake()
-            try:
-                found = read_all(lake)
-            finally:
-                lake.close()
+            found = self.with_lake(read_all)
         except VibesError as error:
             self.from_worker(self.status, f"error: {error}")
             self.app.call_from_thread(
@@ -262,11 +258,7 @@ class MetricsScreen(WorkerScreen):
         from vibes_core import catalog, metrics
 
         try:
-            lake = self.app.lake()
-            try:
-                metrics.delete(lake, name, catalog.experiments_using)
-            finally:
-                lake.close()
+            self.with_lake(lambda lake: metrics.delete(lake, name, catalog.experiments_using))
         except VibesError as error:
             self.app.call_from_thread(
                 self.app.notify, str(error), title="Not deleted", severity="error"
@@ -288,6 +280,13 @@ class ConfirmDeleteMetric(Confirm):
             else ""
         )
         return Content.assemble("Delete the metric ", (plain(self.metric), "bold"), f"?{used}")
+
+
+def checked_field(label: str, field: str, example: str) -> ComposeResult:
+    """A labelled input, and under it where what is wrong with it is said (``#FIELD-error``)."""
+    yield Label(label)
+    yield Input(placeholder=f"e.g. {example}", id=field)
+    yield DataText("", id=f"{field}-error", classes="error hidden")
 
 
 class MetricForm(WorkerScreen[str]):
@@ -340,27 +339,24 @@ class MetricForm(WorkerScreen[str]):
         tables = list(self.tables)
         yield Header()
         with VerticalScroll(id="metric-form"):
-            yield Label("Name (lowercase letters, digits, _)")
-            yield Input(placeholder="e.g. purchased", id="name")
-            yield DataText("", id="name-error", classes="error hidden")
+            yield from checked_field("Name (lowercase letters, digits, _)", "name", "purchased")
             yield Label("Event table")
             choices = [(plain(t), t) for t in tables]
             yield Select(choices, value=tables[0], allow_blank=False, id="table")
             yield DataText("", id="columns", classes="columns")
             yield Label("Kind")
             yield Select([(k, k) for k in KINDS], value=KINDS[0], allow_blank=False, id="kind")
-            yield Label("Value (mean, ratio: an expression over the columns)")
-            yield Input(placeholder="e.g. amount", id="value")
-            yield DataText("", id="value-error", classes="error hidden")
-            yield Label("Denominator (ratio)")
-            yield Input(placeholder="e.g. 1 (per event), or items", id="denominator")
-            yield DataText("", id="denominator-error", classes="error hidden")
-            yield Label("Where (optional: which events count)")
-            yield Input(placeholder="e.g. status = 'paid'", id="where")
-            yield DataText("", id="where-error", classes="error hidden")
-            yield Label("Window after exposure (optional: 7d, 36h; empty: all after)")
-            yield Input(placeholder="e.g. 7d", id="window")
-            yield DataText("", id="window-error", classes="error hidden")
+            yield from checked_field(
+                "Value (mean, ratio: an expression over the columns)", "value", "amount"
+            )
+            yield from checked_field(
+                "Denominator (ratio)", "denominator", "1 (per event), or items"
+            )
+            where = "Where (optional: which events count)"
+            yield from checked_field(where, "where", "status = 'paid'")
+            yield from checked_field(
+                "Window after exposure (optional: 7d, 36h; empty: all after)", "window", "7d"
+            )
             yield Checkbox("lower is better (errors, latency, refunds)", id="lower")
         with Horizontal(id="metric-actions"):
             yield Button("Create (ctrl+s)", id="create", variant="primary")
@@ -457,11 +453,7 @@ class MetricForm(WorkerScreen[str]):
         from vibes_core import metrics
 
         try:
-            lake = self.app.lake()
-            try:
-                metrics.create(lake, name, table, kind, **given)
-            finally:
-                lake.close()
+            self.with_lake(lambda lake: metrics.create(lake, name, table, kind, **given))
         except Exception as error:  # a bug must not lose the form: say it, keep the screen
             self.from_worker(self.failed, name, error)
             return

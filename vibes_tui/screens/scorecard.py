@@ -171,11 +171,7 @@ class ScorecardScreen(WorkerScreen):
             )
 
         try:
-            lake = self.app.lake()
-            try:
-                summary = read(lake)
-            finally:
-                lake.close()
+            summary = self.with_lake(read)
         except VibesError as error:
             self.from_worker(self.failed, error.words(field_name))
             return
@@ -189,11 +185,7 @@ class ScorecardScreen(WorkerScreen):
         from vibes_core import catalog
 
         try:
-            lake = self.app.lake()
-            try:
-                meta = catalog.get(lake, self.experiment)
-            finally:
-                lake.close()
+            meta = self.with_lake(lambda lake: catalog.get(lake, self.experiment))
         except VibesError:
             return  # the scorecard's worker says what is wrong
         if meta.display_name != self.experiment:
