@@ -9,6 +9,7 @@ The public API (see ``vibes_core.api``)::
     vc.fit(name, model=vc.Pooled())   # or vc.Segmented("segment"); vc.Independent() by default
     vc.upload_table("orders", frame); vc.create_metric("purchased", "orders", "proportion")
     vc.set_metrics("shop", goal="purchased", guardrails={"errors": 0.05}); vc.fit("shop")
+    vc.learn_prior("ab-test"); vc.fit(name, prior="learned")  # effects as past ones were
 
 Nothing heavy is imported here: the API's names load ``vibes_core.api`` when first used.
 """
@@ -17,6 +18,7 @@ from vibes_core.errors import VibesError
 
 API = ("open_lake", "experiments", "events", "create", "upload", "fit")
 API += ("upload_table", "table_list", "delete_table", "create_metric", "metric_list", "set_metrics")
+API += ("learn_prior", "learned_priors")
 MODELS = ("Independent", "Pooled", "Segmented")
 __all__ = ["VibesError", *API, *MODELS]
 

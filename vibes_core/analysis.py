@@ -14,6 +14,7 @@ from vibes_core.errors import InvalidOption
 from vibes_core.names import quoted, shown
 
 DEFAULT_HDI_PROB = 0.94
+LEARNED = "learned"  # --prior learned: effects under the prior learned from the lake
 HDI_PROB_RANGE = (0.5, 0.999)
 
 

@@ -26,9 +26,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog, metrics
+from vibes_core import catalog, learned, metrics
 from vibes_core import tables as event_tables
-from vibes_core.errors import InvalidInput
+from vibes_core.analysis import LEARNED
+from vibes_core.errors import InvalidInput, InvalidOption
 from vibes_core.lake import Lake
 
 if TYPE_CHECKING:
@@ -183,18 +184,46 @@ def fit(
     keys as vibes_core.schema.Summary declares them). ``settings``: draws, tune, chains, seed,
     prior, hdi_prob, the model (``model=vibes_core.Pooled()``, or as the CLI's flags:
     ``pooled=True``, ``by="segment"``: the breakdown), the likelihood of a type that offers
-    several (``likelihood="mean"`` for revenue) and the type's options (e.g. control). An
+    several (``likelihood="mean"`` for revenue) and the type's options (e.g. control);
+    ``prior="learned"``: each treated variant's effect under the prior ``learn_prior`` keeps. An
     experiment on units answers with its scorecard (vibes_core.schema.Scorecard), or with
     ``metric="NAME"`` (and ``exact=True``) that metric's summary; ``adjust=False`` leaves its
     metrics unadjusted (CUPED is on by default)."""
     from vibes_core import inference, models
 
     fitting = {key: settings.pop(key) for key in FIT_SETTINGS if key in settings}
+    if fitting.get("prior") == LEARNED:
+        fitting.update(prior=None, effect_prior=LEARNED)
     if "pooled" in settings or "by" in settings:
         fitting["model"] = models.chosen(settings.pop("pooled", False), settings.pop("by", None))
     chosen = inference.Settings(**fitting, options=settings)
     with _lake(lake) as lake:
         return inference.posterior(lake, name, chosen, exact=exact, as_of=as_of)
+
+
+def learn_prior(
+    type_name: str | None = None, metric: str | None = None, lake: Lake | None = None
+) -> dict:
+    """Learn the prior of effects from every past experiment of ``type_name`` (or with the
+    ``metric``), keep it in the lake, and return it (as ``vibes priors learn --json``)."""
+    from vibes_core import learning
+
+    if (type_name is None) == (metric is None):
+        raise InvalidOption("give one of type_name and metric: what the prior is learned for")
+    with _lake(lake) as lake:
+        by = "type" if metric is None else "metric"
+        target = learned.target_of(lake, by, type_name or metric)
+        found = learning.learn(lake, target, lambda line: warnings.warn(line, CatalogWarning, 3))
+    return found.as_json()
+
+
+def learned_priors(lake: Lake | None = None) -> list[dict]:
+    """Every prior learned; one that cannot be read is left out with a warning."""
+    with _lake(lake) as lake:
+        found, problems = learned.list_learned(lake)
+    for line in problems:
+        warnings.warn(line, CatalogWarning, stacklevel=2)
+    return [item.as_json() for item in found]
 
 
 @contextlib.contextmanager

@@ -17,8 +17,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog
-from vibes_core.analysis import DEFAULT_HDI_PROB, Analysis
+from vibes_core import catalog, learned
+from vibes_core.analysis import DEFAULT_HDI_PROB, LEARNED, Analysis
 from vibes_core.cache import Cache, CacheError, Hit, warn_on_stderr
 from vibes_core.capabilities import Scorecard
 from vibes_core.errors import InvalidOption, VibesError, option
@@ -59,6 +59,9 @@ class Settings:
     options: dict = field(default_factory=dict)  # the type's summary options: control, ...
     metric: str | None = None  # of an experiment on units: that metric's summary alone
     adjust: bool = True  # metrics on units: adjusted for their pre-exposure values (CUPED)
+    # "learned": each treated group's effect under the prior learned from the lake's past
+    # experiments (vibes_core.learned); None: the type's default prior alone.
+    effect_prior: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def posterior(
     rows = catalog.sufficient_stats(lake, experiment, snapshot)  # pinned: uploads may land later
     data = kind.stats(rows)
     settings = with_saved_options(settings, experiment.analysis, kind, data, warn, name)
+    if settings.prior == LEARNED:  # saved so (the dashboard's options)
+        settings = replace(settings, prior=None, effect_prior=LEARNED)
     stats = data.with_groups(kind.expected_groups(settings.options))
     if not stats.names:
         raise VibesError(f"{name} has no events yet: upload some before asking for a posterior")
@@ -142,6 +147,10 @@ def posterior(
         **settings.options,
         "events_per_day": catalog.events_per_day(lake, experiment, as_of),
     }
+    if settings.effect_prior is not None:
+        learned.check_model(model)
+        target = learned.target_of(lake, "type", kind.name)
+        options["effect_prior"] = learned.for_analysis(lake, target, name, warn).options()
     head = {
         "experiment": name,
         "type": kind.name,
@@ -412,7 +421,9 @@ def unfit_options(kind, data, options: dict, prior: str | None) -> dict[str, str
         if lacking:
             problems.append(f"it has no weight for {listed(lacking)}: give every {noun} one")
         unfit["split"] = "; ".join(problems)
-    if prior is not None and groups:
+    if prior == LEARNED and "control" not in kind.summary_options:
+        unfit["prior"] = f"a learned prior is of effects on a control: {kind.name} has none"
+    elif prior is not None and prior != LEARNED and groups:
         try:
             kind.prior(prior, data)
         except VibesError as error:
@@ -520,7 +531,7 @@ def resummarize(cache: Cache, hit: Hit, fitting: Fitting, options: dict, draws=N
 # same draws, it refits nothing): which code derived its summary.
 SUMMARY_VERSION = "summary_version"
 # That code, besides the type's own classes: a summary, its verdict and its words.
-SUMMARY_MODULES = ("summary", "verdict", "posterior", "units", "segments", "diagnostics")
+SUMMARY_MODULES = ("summary", "verdict", "effects", "posterior", "units", "segments", "diagnostics")
 
 
 def versioned(options: dict, kind: "ExperimentType") -> dict:

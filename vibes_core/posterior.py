@@ -54,8 +54,9 @@ class Draws:
         return [(row["hdi_low"], row["hdi_high"]) for row in found]
 
     def p_best(self) -> np.ndarray:
-        best = self.samples.argmax(axis=1)
-        return np.bincount(best, minlength=len(self.names)) / len(best)
+        """Groups tied for best in a draw share it: under a learned prior a treated group
+        equals its control where it has no effect."""
+        return shared_wins(self.samples, axis=1).mean(axis=0)
 
     def expected_loss(self) -> np.ndarray:
         """E[max over groups - this group]: what choosing each group costs, on average."""
@@ -84,6 +85,12 @@ class Draws:
             {key: value[:, kept] for key, value in self.parts.items()},
             self.hyper,
         )
+
+
+def shared_wins(samples: np.ndarray, axis: int) -> np.ndarray:
+    """1 where a group is the largest along ``axis``, 1/n where n groups tie for it."""
+    top = samples == samples.max(axis=axis, keepdims=True)
+    return top / top.sum(axis=axis, keepdims=True)
 
 
 def negated(estimate: "Draws | ClosedForm") -> Draws:

@@ -47,6 +47,9 @@ class GroupRow(Interval):
     # In a segment of a breakdown: the uplift from the segment's data alone (exact, default
     # prior), beside its pooled uplift_rel.
     unpooled_uplift_rel: NotRequired[Ratio]
+    # Under a learned prior (--prior learned): the uplift under the type's default prior,
+    # beside uplift_rel under the learned one: how far the learned prior moved it.
+    default_uplift_rel: NotRequired[Ratio]
 
 
 class Verdict(TypedDict):
@@ -120,6 +123,20 @@ class Answer(TypedDict):
     cached: bool
 
 
+class LearnedPrior(TypedDict):
+    """The prior of each treated group's effect (log ratio to the control) learned from past
+    experiments (vibes_core.learned): none with probability 1 - pi, else mu + tau * a Normal
+    or a Student-t (3 df)."""
+
+    pi: float
+    mu: float
+    tau: float
+    tail: Literal["normal", "student-t"]
+    experiments: int  # how many past experiments it was learned from (this one left out)
+    variants: int  # their treated variants
+    snapshot: int  # the lake's snapshot when it was learned
+
+
 class Findings(TypedDict):
     """What a posterior says, whatever it came from: the part of the summary that
     vibes_core.summary (and .segments, for a breakdown) builds, the type's fields added."""
@@ -129,6 +146,10 @@ class Findings(TypedDict):
     control: str | None  # the group the others are compared with (None: one group, or a
     # type without one, as bandits: then no row has the uplift keys)
     groups: list[GroupRow]
+    # default: the type's prior (and --prior's parameters) alone; learned: each treated
+    # group's effect under the prior learned from past experiments (--prior learned)
+    prior_source: Literal["default", "learned"]
+    learned_prior: NotRequired[LearnedPrior]
     hyperparameters: NotRequired[list[Hyperparameter]]  # pooled and segmented fits only
     by: NotRequired[str]  # segmented: the segment column; groups are then the overall ones
     segments: NotRequired[list[Segment]]  # segmented: the largest first (segments_of)

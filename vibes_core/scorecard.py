@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from importlib.metadata import version
 from typing import TYPE_CHECKING
 
-from vibes_core import catalog, inference, metrics, unit_stats, verdict
+from vibes_core import catalog, inference, learned, metrics, unit_stats, verdict
 from vibes_core.analysis import DEFAULT_HDI_PROB
 from vibes_core.cache import Cache, CacheError
 from vibes_core.capabilities import Poolable, Segmentable
@@ -162,6 +162,9 @@ def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, wa
         )
     hdi_prob = settings.hdi_prob or experiment.analysis.hdi_prob or DEFAULT_HDI_PROB
     options = summary_options(settings, experiment, list(exposed.units), warn)
+    if settings.effect_prior is not None:
+        learned.check_model(settings.model)
+        options["effect_priors"] = learned_priors(lake, name, [m for _, m in defined], warn)
     # The pace of new units: assignment rows per day lately (a repeated row is rare).
     pace = catalog.events_per_day(lake, experiment, as_of)
     head = {
@@ -182,6 +185,25 @@ def read(kind, lake: Lake, experiment, settings: Settings, as_of: int | None, wa
         warnings,
         source,
     )
+
+
+def learned_priors(lake: Lake, name: str, defined: list, warn) -> dict[str, dict]:
+    """``--prior learned``: each metric's learned prior (vibes_core.learned), by name; a
+    metric without one keeps its default prior, and says so; none with one is an error."""
+    found, missing = {}, []
+    for metric in defined:
+        target = learned.Target("metric", metric.name)
+        try:
+            found[metric.name] = learned.for_analysis(lake, target, name, warn).options()
+        except VibesError as error:
+            missing.append(f"{metric.name} ({error})")
+    if not found:
+        raise NotFound(
+            f"no metric of {name} has a learned prior: `vibes priors learn --metric M` learns one"
+        )
+    for why in missing:
+        warn(f"the metric {why}: it has its kind's default prior")
+    return found
 
 
 def model_flag(model) -> str:
@@ -354,8 +376,9 @@ def adjustment(scored: Scored) -> dict | None:
 def summarized(scored: Scored, estimate, common: dict) -> dict:
     """One metric's summary (its kind's, as any experiment's) and where it stands."""
     fitting = scored.fitting
-    options = {**common, "prior": fitting.prior}
-    options = {k: v for k, v in options.items() if k != "split"}
+    learned_prior = common.get("effect_priors", {}).get(scored.metric.name)
+    options = {**common, "prior": fitting.prior, "effect_prior": learned_prior}
+    options = {k: v for k, v in options.items() if k not in ("split", "effect_priors")}
     found = fitting.summarize(estimate, options)
     metric, role = scored.metric, scored.role
     if found["control"] is not None:

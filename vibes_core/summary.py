@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from vibes_core import verdict
+from vibes_core.effects import of_options
 from vibes_core.errors import VibesError, option
-from vibes_core.posterior import Estimate, describe, intervals, negated
+from vibes_core.posterior import Draws, Estimate, describe, intervals, negated
 from vibes_core.units import PROBABILITY, percent
 
 if TYPE_CHECKING:
+    from vibes_core.effects import EffectPrior
     from vibes_core.schema import Findings, GroupRow, Hyperparameter, Verdict
     from vibes_core.stats import Stats
     from vibes_core.types.base import ExperimentType
@@ -33,27 +35,39 @@ def compare(
     is, which adds its part (a pooled model's population) and says whether futures can be
     simulated; None: each group's own (the independent model's)."""
     prob, names = options["hdi_prob"], estimate.names
-    rows = describe(estimate, prob)
     kept = [int(i) for i in np.flatnonzero(kind.has_data(stats, options["prior"]))]
+    with_control = len(names) > 1 and "control" in kind.summary_options
+    c = control_index(kind, names, options.get("control")) if with_control else None
+    effects = of_options(options) if c is not None else None
+    default = estimate  # under the type's default prior
+    if effects is not None:
+        estimate = under_prior(kind, estimate, effects, c)
+    rows = describe(estimate, prob)
     # A metric where lower is better (errors, latency) is compared on its negation: the best
     # group is the smallest, a loss is how much larger it is.
     better = estimate if kind.higher_is_better else negated(estimate)
     p_best, loss = compared_among(better, kept)
-    with_control = len(names) > 1 and "control" in kind.summary_options
-    c = control_index(kind, names, options.get("control")) if with_control else None
     for i, row in enumerate(rows):
         row.update(stats.row(i))
         row.update(p_best=p_best[i], expected_loss=loss[i], control=i == c)
     if c is not None:
         for i, uplift in uplifts(kind, estimate, c, prob, better).items():
             rows[i].update(uplift)
+    if effects is not None:
+        relative = default.draws() / default.draws()[:, [c]] - 1
+        beside = relative_intervals(kind, np.delete(relative, c, axis=1), names, c, prob)
+        for row, uplift in zip([r for i, r in enumerate(rows) if i != c], beside, strict=True):
+            row["default_uplift_rel"] = uplift
     summary = {
         "quantity": kind.quantity,
         "unit": kind.unit.name,
         "control": None if c is None else names[c],
         "groups": rows,
+        "prior_source": "default" if effects is None else "learned",
         "warnings": no_data_warnings(kind, stats, kept),
     }
+    if effects is not None:
+        summary["learned_prior"] = options["effect_prior"]
     if len(names) == 1 and kind.group_column:
         summary["warnings"].append(
             f"only one {kind.group_column}: there is nothing to compare it with"
@@ -61,9 +75,38 @@ def compare(
     if model is not None:
         summary.update(model.population(kind, estimate, stats, rows, prob))
     futures = (model is None or model.simulates_futures) and verdict.can_simulate(kind, len(names))
-    summary["verdict"] = judged(kind, estimate, stats, options, kept, c, loss, futures)
+    summary["verdict"] = judged(kind, default, stats, options, kept, c, loss, futures, effects)
     summary["decision"] = sentence(kind, summary, prob, verdict.rule_of(options), futures)
+    if effects is not None:
+        summary["decision"] += ". " + default_words(rows, options["effect_prior"])
     return summary
+
+
+def default_words(rows: list["GroupRow"], learned: dict) -> str:
+    """What the uplifts were under the default prior, beside the learned one's."""
+    beside = [
+        f"{row['name']} {relative_words({'uplift_rel': row['default_uplift_rel']})}"
+        for row in rows
+        if "default_uplift_rel" in row
+    ]
+    return (
+        f"Uplifts are under the prior learned from {learned['experiments']} past experiments; "
+        f"under the default prior: {', '.join(beside[:MOST_SAID])}"
+        + (f" and {len(beside) - MOST_SAID} more" if len(beside) > MOST_SAID else "")
+    )
+
+
+def under_prior(kind, estimate: Estimate, effects: "EffectPrior", c: int) -> Draws:
+    """The posterior under a learned prior of the effects: the default one's draws moved
+    (vibes_core.effects)."""
+    draws = estimate.draws()
+    if (draws <= 0).any():
+        raise VibesError(
+            f"a learned prior is of ratios to the control, and the posterior of the "
+            f"{kind.quantity} is not always positive: analyse without {option('prior')} learned"
+        )
+    moved = effects.shrink(draws[None], c)[0]
+    return Draws(list(estimate.names), moved, method=estimate.method)
 
 
 def hyperparameters(
@@ -113,10 +156,12 @@ def judged(
     c: int | None,
     loss: list,
     futures: bool,
+    effects: "EffectPrior | None" = None,
 ) -> "Verdict":
     """The verdict on today's posterior (with the summary's expected losses), what it misses
     if it is to keep running, and then how many more events should settle it (if
-    ``futures``: simulated)."""
+    ``futures``: simulated). ``effects``: a learned prior, ``estimate`` being the default
+    prior's posterior (vibes_core.verdict.judge)."""
     rule = verdict.rule_of(options)
     head = {
         "events_needed": None,
@@ -137,7 +182,7 @@ def judged(
     draws = estimate.draws()[None]
     losses = np.array([np.nan if x is None else x for x in loss])
     lower = not kind.higher_is_better
-    today = verdict.judge(draws, kept, c, rule, losses, lower)
+    today = verdict.judge(draws, kept, c, rule, losses, lower, effects)
     action = str(today.action[0])
     found = {"action": action, "choice": None, **head, "missing": today.missing()}
     if today.comparable:
@@ -147,7 +192,7 @@ def judged(
     elif action == verdict.KEEP_RUNNING and futures:
         weights = verdict.split_weights(stats, kind, options.get("split"))
         needed = verdict.events_needed(
-            kind, stats, options["prior"], kept, c, rule, weights, lower=lower
+            kind, stats, options["prior"], kept, c, rule, weights, lower=lower, effects=effects
         )
         if needed is not None and needed[1] is not None:
             low, median, high = needed

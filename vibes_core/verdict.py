@@ -45,6 +45,8 @@ from vibes_core.capabilities import SimulatesFutures
 if TYPE_CHECKING:  # numpy is imported where it is used: the CLI reads this module's defaults
     import numpy as np
 
+    from vibes_core.effects import EffectPrior
+
 CHOOSE, NO_DIFFERENCE, KEEP_RUNNING = "choose", "no-difference", "keep-running"
 LOSS, EVIDENT, DATA = "loss", "evidence", "data"  # what a keep-running verdict is missing
 MAX_LOSS = 0.0025  # of the baseline's mean: GrowthBook's default risk threshold
@@ -119,11 +121,16 @@ def judge(
     rule: Rule,
     loss: np.ndarray | None = None,
     lower: bool = False,
+    effects: EffectPrior | None = None,
 ) -> Judged:
     """``draws``: (F, D, groups) of F posteriors; ``kept``: the groups with data; ``loss``:
     each group's expected loss if known more precisely than from the draws (today's);
-    ``lower``: the best group is the one with the smallest quantity."""
+    ``lower``: the best group is the one with the smallest quantity; ``effects``: a learned
+    prior of the effects (vibes_core.effects), with ``draws`` under the default prior: its
+    slab is the Bayes factor's alternative, and the draws are moved to it."""
     import numpy as np
+
+    from vibes_core.posterior import shared_wins
 
     futures = draws.shape[0]
     if len(kept) < 2 or (control is not None and control not in kept):
@@ -131,10 +138,14 @@ def judge(
         leader = np.full(futures, kept[0] if kept else 0)
         return Judged(np.full(futures, KEEP_RUNNING), leader, empty, empty, no, False)
     x = draws[:, :, kept]  # (F, D, K)
+    c = kept.index(control) if control is not None else None
+    if effects is None:
+        factor = evidence(x, c)
+    else:
+        factor, x = effects.evidence(x, c), effects.shrink(x, c)
     rows = np.arange(futures)
     signed = -x if lower else x  # larger is better
-    best = signed.argmax(axis=2)  # (F, D)
-    wins = np.stack([(best == k).mean(axis=1) for k in range(len(kept))], axis=1)  # (F, K)
+    wins = shared_wins(signed, axis=2).mean(axis=1)  # (F, K)
     lead = wins.argmax(axis=1)  # position in kept
     top = signed.max(axis=2)
     if loss is None:
@@ -142,7 +153,6 @@ def judge(
     else:
         lead_loss = np.asarray(loss)[np.asarray(kept)[lead]]
     means = x.mean(axis=1)  # (F, K)
-    c = kept.index(control) if control is not None else None
     base = np.full(futures, c) if c is not None else lead
     base_mean = np.abs(means[rows, base])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -150,7 +160,6 @@ def judge(
         inside = (np.abs(ratio - 1) < rule.rope).mean(axis=1)  # (F, K)
     inside[rows, base] = 1.0
     same = (inside >= ROPE_PROB).all(axis=1)
-    factor = evidence(x, c)
     cheap = lead_loss < rule.max_loss * base_mean
     chosen = cheap & (factor >= EVIDENCE)
     action = np.where(same, NO_DIFFERENCE, np.where(chosen, CHOOSE, KEEP_RUNNING))
@@ -196,11 +205,12 @@ def events_needed(
     weights: np.ndarray,
     seed: int = 0,
     lower: bool = False,
+    effects: EffectPrior | None = None,
 ) -> tuple[int | None, ...] | None:
     """The QUANTILES of more events in all (split by ``weights``) until a first verdict
     other than keep-running, over futures simulated from today's posterior (see the module's
-    docstring): each None if beyond the last horizon; None if the type cannot simulate its
-    future."""
+    docstring), judged under ``effects`` if given (see ``judge``): each None if beyond the
+    last horizon; None if the type cannot simulate its future."""
     import numpy as np
 
     if not can_simulate(kind, len(stats.names)):
@@ -221,7 +231,8 @@ def events_needed(
         added = target
         batch = kind.future_stats(stats, batch, truths, rows, rng)
         draws = kind.future_draws(stats, batch, prior, rng, FUTURE_DRAWS)
-        settled |= judge(draws, kept_then, control, rule, lower=lower).action != KEEP_RUNNING
+        judged = judge(draws, kept_then, control, rule, lower=lower, effects=effects)
+        settled |= judged.action != KEEP_RUNNING
         reached.append((target, float(settled.mean())))
         if reached[-1][1] >= QUANTILES[-1]:
             break

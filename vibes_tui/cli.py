@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from vibes_core import verdict
+from vibes_core.analysis import LEARNED
 from vibes_core.capabilities import Scorecard
 from vibes_core.config import mask
 from vibes_core.errors import VibesError, first_line
@@ -567,7 +568,8 @@ def prior_help() -> str:
     defaults = "; ".join(f"{', '.join(names)}: {shown}" for shown, names in by_prior.items())
     return (
         "the prior: name=value,... for some or all of its parameters, or all values in order "
-        f"(see `vibes experiments schema`). Defaults: {defaults}"
+        f"(see `vibes experiments schema`). Defaults: {defaults}. Or {LEARNED}: each treated "
+        "variant's effect under the prior learned from past experiments (`vibes priors learn`)"
     )
 
 
@@ -580,7 +582,7 @@ def check_prior(value: str | None) -> str | None:
     """The prior's syntax; its parameters' names, number and range depend on the type."""
     from vibes_core.types.base import parse_prior
 
-    if value is not None:
+    if value is not None and value != LEARNED:
         try:
             parse_prior(value)
         except VibesError as error:
@@ -818,6 +820,100 @@ def metrics_delete(name: MetricName) -> None:
     emit(result)
 
 
+# --- priors: what effects are usually like, learned from the lake's past experiments ------
+priors_app = typer.Typer(help="Priors of effects learned from the lake's past experiments.")
+app.add_typer(priors_app, name="priors")
+AsJson = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of words")]
+
+
+def learned_target(lake, type_name: str | None, metric: str | None):
+    from vibes_core import learned
+
+    if (type_name is None) == (metric is None):
+        raise Usage("give one of --type T and --metric M: what the prior is learned for")
+    return learned.target_of(lake, "type" if metric is None else "metric", type_name or metric)
+
+
+def print_learned(found: dict) -> None:
+    """A learned prior in words, on stdout."""
+    from vibes_core.effects import EffectPrior
+    from vibes_core.text import printable
+
+    target = "type" if "type" in found else "metric"
+    prior = EffectPrior(found["pi"], found["mu"], found["tau"], found["tail"])
+    lines = [
+        f"{target} {found[target]}: learned at snapshot {found['snapshot']} "
+        f"({found['learned_at']}) from {found['experiments']} experiments, "
+        f"{found['variants']} treated variants",
+        f"  {prior.words()}",
+        f"  pi {found['pi']:.3g}, mu {found['mu']:.3g}, tau {found['tau']:.3g}, "
+        f"tail {found['tail']}: {found['why']}",
+        f"  from: {', '.join(found['learned_from'])}",
+    ]
+    print("\n".join(printable(line) for line in lines))
+
+
+@priors_app.command("learn")
+def priors_learn(
+    type_name: Annotated[
+        str | None,
+        typer.Option("--type", help="learn from every experiment of this type", show_default=False),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="learn from every experiment on units with this metric",
+            autocompletion=metric_names,
+            show_default=False,
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Fit the distribution of effects to past experiments' estimates, and keep it in the lake
+    (it replaces the one learned before)."""
+    from vibes_core import catalog, learning
+
+    with catalog.open_lake() as lake:
+        target = learned_target(lake, type_name, metric)
+        found = learning.learn(lake, target, lambda line: say(f"vibes: warning: {line}"))
+    say(f"learned a prior for {target.by} {target.name} from {len(found.experiments)} experiments")
+    emit(found.as_json()) if as_json else print_learned(found.as_json())
+
+
+@priors_app.command("list")
+def priors_list(as_json: AsJson = False) -> None:
+    """Every learned prior."""
+    from vibes_core import catalog, learned
+
+    with catalog.open_lake() as lake:
+        found, warnings = learned.list_learned(lake)
+    for warning in warnings:
+        say(f"vibes: warning: {warning}")
+    if as_json:
+        emit([item.as_json() for item in found])
+    elif not found:
+        say("no prior learned yet: `vibes priors learn --type T` (or --metric M) learns one")
+    for item in [] if as_json else found:
+        print_learned(item.as_json())
+
+
+@priors_app.command("show")
+def priors_show(
+    type_name: Annotated[str | None, typer.Option("--type", show_default=False)] = None,
+    metric: Annotated[
+        str | None, typer.Option("--metric", autocompletion=metric_names, show_default=False)
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The prior learned for a type or a metric, and the experiments it was learned from."""
+    from vibes_core import catalog, learned
+
+    with catalog.open_lake() as lake:
+        found = learned.get(lake, learned_target(lake, type_name, metric)).as_json()
+    emit(found) if as_json else print_learned(found)
+
+
 @experiments_app.command("metrics")
 def experiments_metrics(
     name: Annotated[
@@ -960,7 +1056,8 @@ def posterior(
         tune=tune,
         chains=chains,
         seed=seed,
-        prior=prior,
+        prior=None if prior == LEARNED else prior,
+        effect_prior=LEARNED if prior == LEARNED else None,
         model=chosen(pooled, by),
         likelihood=likelihood,
         hdi_prob=hdi_prob,

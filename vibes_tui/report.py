@@ -54,6 +54,8 @@ def summary_table(summary: Summary) -> tuple[list[str], list[list[str]], str | N
         columns.append(("own", lambda g: quantity.show(g["unpooled"]["mean"])))
     if any("uplift_rel" in g for g in groups):
         columns.append(("uplift", lambda g: uplift(g) if "uplift_rel" in g else ""))
+    if any("default_uplift_rel" in g for g in groups):  # beside the learned prior's: shrinkage
+        columns.append(("default prior", default_uplift))
     for field in kind.fields:
         if field.per_group and field.column and any(field.name in g for g in groups):
             columns.append((field.column, own(field)))
@@ -77,6 +79,13 @@ def uplift(group: GroupRow) -> str:
     return relative_words(group)
 
 
+def default_uplift(group: GroupRow) -> str:
+    """The relative uplift under the type's default prior, beside a learned prior's."""
+    if "default_uplift_rel" not in group:
+        return ""
+    return relative_words({"uplift_rel": group["default_uplift_rel"]})
+
+
 def own(field):
     def show(group: GroupRow) -> str:
         return cell(group[field.name], field.unit, field.brief) if field.name in group else ""
@@ -85,7 +94,11 @@ def own(field):
 
 
 NAME_WIDTH = 24  # at most, of the group column when the terminal is narrow
-WRAPPED = ("uplift", "rate ratio")  # long intervals fold rather than squeeze the numbers
+WRAPPED = (
+    "uplift",
+    "default prior",
+    "rate ratio",
+)  # long intervals fold rather than squeeze the numbers
 
 
 def shown(value: str, style: str = "") -> Text:
@@ -122,8 +135,21 @@ def print_summary(summary: Summary, console: Console | None = None) -> None:
         console.print(segments_table(summary))
     elif summary.get("hyperparameters"):
         console.print(shown(hyperparameters(summary), "dim"))
+    if summary.get("learned_prior"):
+        console.print(shown(learned_words(summary["learned_prior"]), "dim"))
     console.print(shown(summary["decision"], "bold"))
     console.print(shown(footer(summary), "dim"))
+
+
+def learned_words(learned: dict) -> str:
+    """The learned prior an answer was given under, in words."""
+    from vibes_core.effects import EffectPrior
+
+    prior = EffectPrior(learned["pi"], learned["mu"], learned["tau"], learned["tail"])
+    return (
+        f"uplift under the prior learned from {learned['experiments']} past experiments "
+        f"(snapshot {learned['snapshot']}): {prior.words()}"
+    )
 
 
 def print_csv(summary: Summary, file=None) -> None:

@@ -23,6 +23,7 @@ from vibes_tui.report import (
     footer,
     hyperparameter_rows,
     known,
+    learned_words,
     segment_rows,
     summary_table,
     verdict_conditions,
@@ -452,6 +453,8 @@ class InspectScreen(WorkerScreen):
             headers, rows = segment_rows(summary)
             fill(table, rows, headers=headers, first_width=NAME_WIDTH)
         notes = summary_type(summary).notes(summary)
+        if summary.get("learned_prior"):
+            notes = [*notes, learned_words(summary["learned_prior"])]
         self.query_one("#warnings", DataText).update(
             "\n".join([*map(plain, notes), *(f"warning: {plain(w)}" for w in summary["warnings"])])
         )

@@ -38,7 +38,8 @@ from vibes_tui.wording import field_name
 FIELDS = {
     "hdi_prob": ("HDI probability", f"default {DEFAULT_HDI_PROB}"),
     "threshold": ("Threshold: report P(rate > it)", "none"),
-    "prior": ("Prior (name=value,...)", ""),  # the likelihood's defaults, shown
+    # The likelihood's defaults shown; "learned": effects under the prior learned from the lake.
+    "prior": ("Prior (name=value,... or learned)", ""),
     "split": ("Intended split, for the SRM check", "equal, e.g. A=50,B=50"),
     "max_loss": ("Verdict: largest expected loss", f"default {verdict.MAX_LOSS}"),
     "rope": ("Verdict: same within this share", f"default {verdict.ROPE}"),
