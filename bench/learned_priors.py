@@ -4,16 +4,18 @@ distribution of effects is known, and what learning and answering under one cost
 1. Recovery: LAKES lakes of PAST experiments each, effects from spike-and-slab truths, standard
    errors between 1% and 4%: the mean and spread of the estimates of pi, mu and tau, and how
    often the tail is called heavy.
-2. Use: a prior learned from one lake of PAST, then NEW experiments from the same population:
-   the predictive log-likelihood of them (10-fold, on the lake) against vibes' default
+2. Use: USE_LAKES lakes of PAST, each prior then used on NEW experiments from the same
+   population: the predictive log-likelihood of held-out ones (10-fold) against vibes' default
    alternative, the squared error of posterior means where effects are small (|effect| < 2%)
    against the default (flat) posterior's, and the coverage of 94% HDIs.
 3. Cost: `vibes priors learn --type ab-test` over EXPERIMENTS ab-tests in a fresh lake, and
    `vibes posterior --exact` with and without `--prior learned`.
+4. The demo lake's ab-tests with a history of past ones: their verdicts under either prior.
 
     .venv/bin/python bench/learned_priors.py
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -25,11 +27,12 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import norm
 
-from vibes_core.effects import NORMAL, STUDENT_T, EffectPrior, fit
+from vibes_core.effects import STUDENT_T, EffectPrior, fit
 from vibes_core.posterior import intervals
 from vibes_core.verdict import TAUS
 
-LAKES, PAST, NEW, EXPERIMENTS = 50, 200, 2000, 50
+LAKES, USE_LAKES, PAST, NEW, EXPERIMENTS = 50, 10, 200, 500, 50
+DEMO_PAST, DEMO_TRUTH = 30, EffectPrior(0.4, 0.0, 0.04)
 TRUTHS = {
     "pi 0.3, mu +1%, tau 5%, normal": EffectPrior(0.3, 0.01, 0.05),
     "pi 0.6, mu 0, tau 2%, normal": EffectPrior(0.6, 0.0, 0.02),
@@ -61,44 +64,59 @@ def recovery() -> None:
 
 
 def use() -> None:
-    print(f"2. use: a prior learned from {PAST} experiments, {NEW} new ones of the same population")
+    print(
+        f"2. use: {USE_LAKES} lakes of {PAST} experiments, each prior then used on {NEW} new "
+        "ones of the same population"
+    )
     for label, truth in TRUTHS.items():
-        rng = np.random.default_rng(1)
-        _, estimates, variances = simulated(rng, PAST, truth)
-        folds = np.arange(PAST) % 10
-        learned_ll = default_ll = 0.0
-        for fold in range(10):
-            out = folds == fold
-            prior = fit(estimates[~out], variances[~out]).prior
-            spike = np.log1p(-prior.pi) + norm.logpdf(estimates[out], 0, np.sqrt(variances[out]))
-            slab = np.log(prior.pi) + prior.log_slab(estimates[out], variances[out])
-            learned_ll += np.logaddexp(spike, slab).sum()
-            density = np.mean(
-                [norm.pdf(estimates[out], 0, np.sqrt(variances[out] + t**2)) for t in TAUS], 0
-            )
-            default_ll += np.log(density).sum()
-        prior = fit(estimates, variances).prior
-        truths, new, new_variances = simulated(rng, NEW, truth)
-        means, covered = [], []
-        for effect, estimate, variance in zip(truths, new, new_variances, strict=True):
-            control = rng.gamma(400.0, 1 / 4000, 4000)
-            treated = control * np.exp(estimate + np.sqrt(variance) * rng.standard_normal(4000))
-            moved = prior.shrink(np.stack([control, treated], axis=1)[None], 0)[0]
-            ratio = np.log(moved[:, 1] / moved[:, 0])
-            means.append(ratio.mean())
-            [hdi] = intervals(ratio[:, None], 0.94, ["log ratio"])
-            covered.append(hdi["hdi_low"] <= effect <= hdi["hdi_high"])
-        means, small = np.array(means), np.abs(truths) < 0.02
-        learned_error = np.mean((means[small] - truths[small]) ** 2)
-        default_error = np.mean((new[small] - truths[small]) ** 2)
-        coverage = np.mean(covered)
+        gains, errors, coverages = [], [], []
+        for lake in range(USE_LAKES):
+            rng = np.random.default_rng(1000 + lake)
+            _, estimates, variances = simulated(rng, PAST, truth)
+            gains.append(held_out_gain(estimates, variances))
+            prior = fit(estimates, variances).prior
+            error, coverage = posteriors(prior, *simulated(rng, NEW, truth), rng)
+            errors.append(error)
+            coverages.append(coverage)
         print(
-            f"   truth {label} (learned {'t' if prior.tail != NORMAL else 'normal'}): held-out "
-            f"log-likelihood {learned_ll:.1f} learned vs {default_ll:.1f} default; squared "
-            f"error of means, small effects ({small.sum()}): {learned_error / default_error:.2f}"
-            f" of the default's; 94% HDIs cover {coverage:.1%} "
-            f"(±{np.sqrt(coverage * (1 - coverage) / NEW):.1%})"
+            f"   truth {label}: held-out log-likelihood per experiment, learned - default: "
+            f"{np.mean(gains):+.3f} (every lake: {min(gains) > 0}); squared error of posterior "
+            f"means where |effect| < 2%: {np.mean(errors):.2f} of the default's; 94% HDIs cover "
+            f"{np.mean(coverages):.1%} (lakes {min(coverages):.1%} to {max(coverages):.1%})"
         )
+
+
+def held_out_gain(estimates, variances) -> float:
+    """10-fold: the mean log predictive density of held-out estimates under the prior learned
+    from the rest, minus under vibes' default alternative (the verdict's TAUS mixture)."""
+    folds = np.arange(len(estimates)) % 10
+    gain = 0.0
+    for fold in range(10):
+        out = folds == fold
+        prior = fit(estimates[~out], variances[~out]).prior
+        y, v = estimates[out], variances[out]
+        spike = np.log1p(-prior.pi) + norm.logpdf(y, 0, np.sqrt(v))
+        learned = np.logaddexp(spike, np.log(prior.pi) + prior.log_slab(y, v))
+        default = np.log(np.mean([norm.pdf(y, 0, np.sqrt(v + t**2)) for t in TAUS], axis=0))
+        gain += (learned - default).sum()
+    return gain / len(estimates)
+
+
+def posteriors(prior, truths, estimates, variances, rng) -> tuple[float, float]:
+    """Under ``prior``, by the product's moved draws: the squared error of posterior means of
+    small effects over the default (flat) posterior's, and the 94% HDIs' coverage."""
+    means, covered = [], []
+    for effect, estimate, variance in zip(truths, estimates, variances, strict=True):
+        control = rng.gamma(400.0, 1 / 4000, 4000)
+        treated = control * np.exp(estimate + np.sqrt(variance) * rng.standard_normal(4000))
+        moved = prior.shrink(np.stack([control, treated], axis=1)[None], 0)[0]
+        ratio = np.log(moved[:, 1] / moved[:, 0])
+        means.append(ratio.mean())
+        [hdi] = intervals(ratio[:, None], 0.94, ["log ratio"])
+        covered.append(hdi["hdi_low"] <= effect <= hdi["hdi_high"])
+    small = np.abs(truths) < 0.02
+    error = np.mean((np.array(means)[small] - truths[small]) ** 2)
+    return error / np.mean((estimates[small] - truths[small]) ** 2), float(np.mean(covered))
 
 
 def vibes(home: Path, *args: str) -> float:
@@ -136,7 +154,54 @@ def cost() -> None:
     )
 
 
+def run_json(home: Path, *args: str) -> dict:
+    env = {**os.environ, "VIBES_HOME": str(home)}
+    vibes_script = str(Path(sys.executable).with_name("vibes"))
+    done = subprocess.run([vibes_script, *args], env=env, capture_output=True, check=True)
+    return json.loads(done.stdout)
+
+
+def demo() -> None:
+    """The demo lake's ab-tests, with a history of DEMO_PAST past ab-tests whose effects are
+    as product changes' usually are: their verdicts under the default and the learned prior."""
+    print(f"4. the demo lake and {DEMO_PAST} past ab-tests (effects: {DEMO_TRUTH.words()})")
+    rng = np.random.default_rng(4)
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder) / "home"
+        run_json(home, "db", "demo")
+        for i in range(DEMO_PAST):
+            path = Path(folder) / f"past{i}.csv"
+            effect = DEMO_TRUTH.draw_effects(rng, 1)[0]
+            n = int(rng.integers(5_000, 50_000))
+            a, b = rng.random(n) < 0.08, rng.random(n) < 0.08 * np.exp(effect)
+            lines = [f"A,{str(x).lower()}" for x in a] + [f"B,{str(x).lower()}" for x in b]
+            path.write_text("variant,outcome\n" + "\n".join(lines) + "\n")
+            create = ["experiments", "create", f"past_{i}", "--type", "ab-test"]
+            vibes(home, *create, "--initial-data-file", str(path))
+        learned = run_json(home, "priors", "learn", "--type", "ab-test", "--json")
+        print(
+            f"   learned: pi {learned['pi']:.2f}, mu {learned['mu']:+.4f}, tau "
+            f"{learned['tau']:.4f}, {learned['tail']}"
+        )
+        for name in ("checkout_button", "pricing_page"):
+            for prior in ([], ["--prior", "learned"]):
+                answer = run_json(home, "posterior", name, "--exact", "--json", *prior)
+                uplifts = ", ".join(
+                    f"{g['name']} {100 * g['uplift_rel']['median']:+.1f}% "
+                    f"[{100 * g['uplift_rel']['hdi_low']:+.1f}, "
+                    f"{100 * g['uplift_rel']['hdi_high']:+.1f}]"
+                    for g in answer["groups"]
+                    if "uplift_rel" in g
+                )
+                verdict = answer["verdict"]
+                print(
+                    f"   {name} ({answer['prior_source']}): {verdict['action']} "
+                    f"{verdict['choice'] or ''}, BF {verdict['bayes_factor']}; {uplifts}"
+                )
+
+
 if __name__ == "__main__":
     recovery()
     use()
     cost()
+    demo()
