@@ -263,3 +263,26 @@ async def test_learned_is_a_prior_the_options_panel_saves_and_every_answer_then_
     assert answer.code == 0 and answer.json()["learned_prior"]["experiments"] == 11
     refused = cli("experiments", "options", "arms", "--prior", "learned")
     assert refused.code == 1 and "multi-armed-bandits has none" in refused.err
+
+
+@pytest.mark.mcmc
+def test_mcmc_answers_under_the_learned_prior_from_the_same_cached_fit(cli, past):
+    """The learned prior moves the default prior's draws: a cached fit is summarized again
+    under it, never refitted, and agrees with the exact answer under it."""
+    assert cli("priors", "learn", "--type", "ab-test").code == 0
+    short = ["--draws", "500", "--tune", "500", "--chains", "2", "--json"]
+    default = cli("posterior", "past_8", *short)
+    assert default.code == 0, default.err
+    learned = cli("posterior", "past_8", *short, "--prior", "learned")
+    assert learned.code == 0, learned.err
+    summary, exact = (
+        learned.json(),
+        cli("posterior", "past_8", "--exact", "--json", "--prior", "learned").json(),
+    )
+    assert summary["cached"] and summary["method"] == "mcmc"
+    assert summary["prior_source"] == "learned"
+    mcmc_uplift, exact_uplift = summary["groups"][1]["uplift_rel"], exact["groups"][1]["uplift_rel"]
+    assert mcmc_uplift["median"] == pytest.approx(exact_uplift["median"], abs=0.01)
+    assert summary["groups"][1]["default_uplift_rel"] == pytest.approx(
+        default.json()["groups"][1]["uplift_rel"], abs=1e-12
+    )

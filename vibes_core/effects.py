@@ -65,17 +65,16 @@ class EffectPrior:
     tau: float
     tail: str = NORMAL
 
-    def slab_terms(self, m, v) -> tuple[np.ndarray, np.ndarray]:
-        """For estimates (m, v) (arrays of one shape S): each slab component's log weight
-        times its marginal density of m, and the variance of m under it, shapes S + (K,)."""
+    def slab_terms(self, m, v) -> np.ndarray:
+        """For estimates (m, v) (arrays of one shape S): the log of each slab component's
+        weight times its marginal density of m, shape S + (K,)."""
         scales, log_weights = scale_mixture(self.tail)
         m, v = np.asarray(m, float)[..., None], np.asarray(v, float)[..., None]
-        total = v + self.tau**2 * scales
-        return log_weights + log_normal(m - self.mu, total), total
+        return log_weights + log_normal(m - self.mu, v + self.tau**2 * scales)
 
     def log_slab(self, m, v) -> np.ndarray:
         """log of the slab's marginal density of the estimate m with variance v."""
-        terms, _ = self.slab_terms(m, v)
+        terms = self.slab_terms(m, v)
         return log_sum_exp(terms)
 
     def log_likelihood(self, m, v) -> float:
@@ -94,7 +93,7 @@ class EffectPrior:
     def posterior_parts(self, m: float, v: float) -> tuple[float, np.ndarray, ...]:
         """The posterior of an effect given its estimate: P(no effect), and each slab
         component's weight, mean and sd."""
-        terms, _ = self.slab_terms(m, v)
+        terms = self.slab_terms(m, v)
         scales, _ = scale_mixture(self.tail)
         slab_variance = self.tau**2 * scales
         variance = 1 / (1 / v + 1 / slab_variance)
