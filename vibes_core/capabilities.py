@@ -8,8 +8,11 @@ the type, that it defines what each one asks (``missing``). Code that needs one 
 - ``Segmentable``: a breakdown by a segment column (``--by``); each segment's own estimate
   beside the pooled one is its exact posterior, so it needs ``ExactPosterior`` too.
 - ``SimulatesFutures``: futures drawn from today's posterior, for how long to keep running.
+- ``Plannable``: futures from fixed true values (a baseline and a lift), for planning the next
+  experiment (vibes_core.plan).
 """
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
@@ -114,6 +117,62 @@ class SimulatesFutures(Capability):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a plan starts from: the control's quantity (``mean``, per unit), the sd of one
+    unit's value (``sd``), and the share of that variance an adjustment for what units did
+    before exposure removes (``reduction``: CUPED's squared correlation; 0 without one)."""
+
+    mean: float
+    sd: float
+    reduction: float = 0.0
+
+
+class Plannable(SimulatesFutures):
+    """Planned before it starts (vibes_core.plan): futures whose groups' true values are fixed,
+    the control's at a baseline and each treated group's at the baseline times 1 + a lift,
+    instead of drawn from today's posterior. Then ``future_stats`` and ``future_draws`` (and
+    the verdict's rule) run as for ``events_needed``, on ``planned_stats``'s statistics of no
+    data yet."""
+
+    requires = ("baseline_of", "baseline_from", "planned_sd", "planned_truths", "planned_prior")
+
+    def baseline_of(self, stats: "Stats", group: int) -> Baseline:
+        """A group's baseline from its statistics (an experiment's control, a metric's units)."""
+        raise NotImplementedError
+
+    def baseline_from(self, mean: float, sd: float | None) -> Baseline:
+        """A baseline given as numbers, checked: a VibesError saying what is wrong (a share
+        outside (0, 1), an sd missing where the quantity needs one, or given where it does
+        not)."""
+        raise NotImplementedError
+
+    def planned_sd(self, baseline: Baseline, lift: float) -> float:
+        """The sd of one unit's value, as the analysis sees it (adjusted, for CUPED), in a
+        group whose quantity is the baseline's times 1 + ``lift``; a VibesError if no group
+        can have that quantity (a share above 100%)."""
+        raise NotImplementedError
+
+    def planned_truths(self, baseline: Baseline, lifts, control: int, groups: int) -> dict:
+        """True values of ``len(lifts)`` futures as ``future_stats`` takes them, each
+        (futures, groups) or broadcasting to it: the control's the baseline's, every other
+        group's quantity the baseline's times 1 + that future's lift."""
+        raise NotImplementedError
+
+    def planned_prior(self, baseline: Baseline) -> dict[str, float]:
+        """The prior the futures are analysed with: the type's default, on the baseline's scale
+        where its default follows the data's."""
+        raise NotImplementedError
+
+    def planned_stats(self, names: list[str]) -> "Stats":
+        """The statistics of groups without data yet: zeros."""
+        import numpy as np
+
+        from vibes_core.stats import Stats
+
+        return Stats(list(names), {s.name: np.zeros(len(names)) for s in self.statistics})
+
+
 class Scorecard(Capability):
     """Judged on metrics of event tables in roles (vibes_core.scorecard), not on a table of
     outcomes of its own: ``scorecard`` answers ``vibes posterior``, ``metric_kind`` gives the
@@ -129,7 +188,7 @@ class Scorecard(Capability):
         raise NotImplementedError
 
 
-CAPABILITIES = (ExactPosterior, Poolable, Segmentable, SimulatesFutures, Scorecard)
+CAPABILITIES = (ExactPosterior, Poolable, Segmentable, SimulatesFutures, Plannable, Scorecard)
 
 
 def missing(kind) -> list[str]:

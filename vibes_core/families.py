@@ -19,7 +19,13 @@ import math
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from vibes_core.capabilities import ExactPosterior, Poolable, SimulatesFutures
+from vibes_core.capabilities import (
+    Baseline,
+    ExactPosterior,
+    Plannable,
+    Poolable,
+    SimulatesFutures,
+)
 from vibes_core.stats import Stats
 from vibes_core.types.base import ExperimentType, Field, Prior, Statistic
 from vibes_core.units import PROBABILITY, RATE, SCALE, VALUE, Unit
@@ -218,7 +224,7 @@ def share_estimate(successes, trials):
     return np.log(share / (1 - share)), 1 / np.sqrt((trials + 1.0) * share * (1 - share))
 
 
-class BetaBinomial(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
+class BetaBinomial(ExperimentType, ExactPosterior, Poolable, Plannable):
     statistics = (
         Statistic("trials", "events in the group"),
         Statistic("successes", "events that were a success"),
@@ -315,6 +321,46 @@ class BetaBinomial(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
         a = prior["alpha"] + batch["successes"]
         b = prior["beta"] + batch["trials"] - batch["successes"]
         return rng.beta(a[:, None, :], b[:, None, :], (a.shape[0], draws, a.shape[1]))
+
+    # --- planning the next experiment (vibes_core.plan) -------------------------------------
+    def baseline_of(self, stats, group: int) -> Baseline:
+        trials = float(stats["trials"][group])
+        share = float(stats["successes"][group]) / trials if trials else math.nan
+        return Baseline(share, math.sqrt(share * (1 - share)) if trials else math.nan)
+
+    def baseline_from(self, mean: float, sd: float | None) -> Baseline:
+        from vibes_core.errors import InvalidOption, option
+
+        if sd is not None:
+            raise InvalidOption(
+                f"{option('sd')} does not apply to a {self.quantity}: a share's sd follows from "
+                "it (sqrt(p (1 - p))); leave it out"
+            )
+        if not (math.isfinite(mean) and 0 < mean < 1):
+            raise InvalidOption(
+                f"{option('baseline')} {mean:g} is not a {self.quantity}: give a share between "
+                "0 and 100%, e.g. 10%"
+            )
+        return Baseline(mean, math.sqrt(mean * (1 - mean)))
+
+    def planned_sd(self, baseline: Baseline, lift: float) -> float:
+        from vibes_core.errors import InvalidOption, option
+
+        share = baseline.mean * (1 + lift)
+        if not 0 < share < 1:
+            raise InvalidOption(
+                f"{self.quantity} at {100 * baseline.mean:.3g}% changed by {100 * lift:+.3g}% "
+                f"would be {100 * share:.3g}%, not a share: give a smaller {option('mde')}"
+            )
+        return math.sqrt(share * (1 - share))
+
+    def planned_truths(self, baseline: Baseline, lifts, control: int, groups: int) -> dict:
+        import numpy as np
+
+        return {"p": np.clip(planned_values(baseline.mean, lifts, control, groups), 0.0, 1.0)}
+
+    def planned_prior(self, baseline: Baseline) -> dict[str, float]:
+        return {p.name: p.default for p in self.priors}
 
 
 class GammaPoisson(ExperimentType, ExactPosterior, Poolable, SimulatesFutures):
@@ -794,7 +840,7 @@ def predictive_tail(mu, sd, sizes, rng, top: int = TAIL_TOP):
 
 
 # --- the mean of units' values: a Normal model ------------------------------------------
-class NormalMean(ExperimentType, ExactPosterior, SimulatesFutures):
+class NormalMean(ExperimentType, ExactPosterior, Plannable):
     """The mean of units' values per group, whatever their distribution: each unit's value ~
     Normal(value, variance) as the likelihood of the mean (by the central limit theorem, the
     mean of many units is Normal whatever the tail), fitted on the units (``size``),
@@ -942,6 +988,28 @@ class NormalMean(ExperimentType, ExactPosterior, SimulatesFutures):
         expand = {key: np.asarray(value)[:, None, :] for key, value in post.items()}
         return expand["m"] + student_scale(expand) * rng.standard_t(2 * expand["shape"], shape)
 
+    # --- planning the next experiment (vibes_core.plan) -------------------------------------
+    def baseline_of(self, stats: Stats, group: int) -> Baseline:
+        n = float(stats[self.size][group])
+        mean, spread = moments(n, stats["sum_value"][group], stats["sum_value2"][group])
+        return Baseline(float(mean), math.sqrt(spread / (n - 1)) if n > 1 else math.nan)
+
+    def baseline_from(self, mean: float, sd: float | None) -> Baseline:
+        return checked_baseline(self.quantity, mean, sd)
+
+    def planned_sd(self, baseline: Baseline, lift: float) -> float:
+        return baseline.sd  # a lift moves the mean, not the spread
+
+    def planned_truths(self, baseline: Baseline, lifts, control: int, groups: int) -> dict:
+        import numpy as np
+
+        value = planned_values(baseline.mean, lifts, control, groups)
+        return {"variance": np.full(value.shape, baseline.sd**2), "value": value}
+
+    def planned_prior(self, baseline: Baseline) -> dict[str, float]:
+        """The defaults, centred on the baseline and its sd (what ``from_data`` gives)."""
+        return self.prior({"center": baseline.mean, "sd": baseline.sd}, self.planned_stats([]))
+
 
 # --- the unit mean's Normal model, with the share of buyers beside it -------------------------
 class UnitMean(NormalMean):
@@ -1021,6 +1089,11 @@ class UnitMean(NormalMean):
         post = self.posterior_parameters(stats, prior)
         p = rng.beta(post["a"], post["b"], (futures, len(stats.names)))
         return {"p": p, **super().future_truths(stats, prior, rng, futures)}
+
+    def planned_truths(self, baseline: Baseline, lifts, control: int, groups: int) -> dict:
+        """NormalMean's, and a share of buyers (every user: the value per user's model does not
+        read it)."""
+        return {"p": 1.0, **super().planned_truths(baseline, lifts, control, groups)}
 
     def future_stats(self, stats: Stats, batch: dict, truths: dict, rows, rng) -> dict:
         """New users, their buyers, and the sums of their values (NormalMean's)."""
@@ -1119,7 +1192,7 @@ class RatioOfMeans(ExperimentType, ExactPosterior):
         return Draws(stats.names, ratio, method="exact")
 
 
-class AdjustedMean(ExperimentType, ExactPosterior, SimulatesFutures):
+class AdjustedMean(ExperimentType, ExactPosterior, Plannable):
     """The mean of units' values per group, adjusted for each unit's value of a covariate
     measured before exposure (CUPED: Deng, Xu, Kohavi and Walker, WSDM 2013): the regression
     y = value_g + slope (x - x̄) + ε, ε ~ Normal(0, variance), one slope pooled within groups
@@ -1317,6 +1390,51 @@ class AdjustedMean(ExperimentType, ExactPosterior, SimulatesFutures):
         """Draws of each future's posterior of the values, (futures, draws, groups)."""
         return self.posterior_draws(self.regression(batch), rng, draws)
 
+    # --- planning the next experiment (vibes_core.plan) -------------------------------------
+    def baseline_of(self, stats: Stats, group: int) -> Baseline:
+        """The group's mean and sd, and the squared within-group correlation of the covariate
+        and the value (pooled over the groups): the share of the variance the adjustment
+        removes."""
+        fit = self.regression(stats.values)
+        n = float(fit["n"][group])
+        mean, spread = moments(n, stats["sum_value"][group], stats["sum_value2"][group])
+        sd = math.sqrt(spread / (n - 1)) if n > 1 else math.nan
+        return Baseline(float(mean), sd, float(fit["correlation"][0]) ** 2)
+
+    def baseline_from(self, mean: float, sd: float | None) -> Baseline:
+        return checked_baseline(self.quantity, mean, sd)
+
+    def planned_sd(self, baseline: Baseline, lift: float) -> float:
+        """The residual sd (what the covariate leaves); a share (an adjusted proportion) stays
+        one."""
+        from vibes_core.errors import InvalidOption, option
+
+        value = baseline.mean * (1 + lift)
+        if self.unit.percent and not 0 < value < 1:
+            raise InvalidOption(
+                f"{self.quantity} at {100 * baseline.mean:.3g}% changed by {100 * lift:+.3g}% "
+                f"would be {100 * value:.3g}%, not a share: give a smaller {option('mde')}"
+            )
+        return baseline.sd * math.sqrt(1 - baseline.reduction)
+
+    def planned_truths(self, baseline: Baseline, lifts, control: int, groups: int) -> dict:
+        """The covariate on the value's scale (mean and sd alike; only their product with the
+        slope matters), its slope the correlation, the residual variance what is left."""
+        import numpy as np
+
+        value = planned_values(baseline.mean, lifts, control, groups)
+        ones = np.ones((value.shape[0], 1))
+        return {
+            "variance": ones * baseline.sd**2 * (1 - baseline.reduction),
+            "slope": ones * math.sqrt(baseline.reduction),
+            "value": value,
+            "x_all": baseline.mean,
+            "x_variance": baseline.sd**2,
+        }
+
+    def planned_prior(self, baseline: Baseline) -> dict[str, float]:
+        return {}
+
 
 def moments(n, total, squares) -> tuple:
     """Each group's mean value and the sum of squares about it (0 without units)."""
@@ -1331,3 +1449,34 @@ def student_scale(post: dict):
     import numpy as np
 
     return np.sqrt(post["scale"] / (post["shape"] * post["k"]))
+
+
+# --- planning: shared by the families ---------------------------------------------------
+def planned_values(baseline: float, lifts, control: int, groups: int):
+    """(futures, groups): ``baseline`` for the control, times 1 + each future's lift for the
+    others."""
+    import numpy as np
+
+    lifts = np.asarray(lifts, dtype=float)
+    values = np.tile(baseline * (1 + lifts)[:, None], (1, groups))
+    values[:, control] = baseline
+    return values
+
+
+def checked_baseline(quantity: str, mean: float, sd: float | None) -> Baseline:
+    """A mean's baseline given as numbers: the mean not 0 (the lift is relative to it), an sd
+    above 0."""
+    from vibes_core.errors import InvalidOption, option
+
+    if not (math.isfinite(mean) and mean != 0):
+        raise InvalidOption(
+            f"{option('baseline')} {mean:g}: give the {quantity} of the control, not 0 (the "
+            f"{option('mde')} is relative to it)"
+        )
+    if sd is None:
+        raise InvalidOption(
+            f"a {quantity} needs {option('sd')} too: the sd of one unit's value (from past data)"
+        )
+    if not (math.isfinite(sd) and sd > 0):
+        raise InvalidOption(f"{option('sd')} {sd:g}: give the sd of one unit's value, above 0")
+    return Baseline(mean, sd)

@@ -1087,6 +1087,131 @@ def posterior(
         raise typer.Exit(exits[summary["verdict"]["action"]])
 
 
+@app.command()
+def plan(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            help="an experiment: plan the next one like it (its control's baseline and sd, its "
+            "pace, variants and split; an experiment on units: its goal metric)",
+            show_default=False,
+            autocompletion=experiment_names,
+        ),
+    ] = None,
+    mde: Annotated[
+        str | None,
+        typer.Option(
+            help="the minimum detectable effect: the smallest lift worth finding, relative to "
+            "the control's baseline (5% or 0.05)",
+            show_default=False,
+        ),
+    ] = None,
+    power: Annotated[str, typer.Option(help="the probability of finding it (0.8 or 80%)")] = "0.8",
+    split: Annotated[
+        str | None,
+        typer.Option(
+            help="the traffic's split, the control's first: 50,50 or A=50,B=50 (default: the "
+            "experiment's saved split, else even)",
+            show_default=False,
+        ),
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            "--metric",
+            help="plan an experiment on units judged on this metric, from its event table's "
+            "last 28 days (units a day, baseline, sd, CUPED's expected reduction)",
+            autocompletion=metric_names,
+            show_default=False,
+        ),
+    ] = None,
+    type_name: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            help=f"plan from numbers alone (--baseline, --units-per-day): {', '.join(TYPE_NAMES)}",
+            autocompletion=type_names,
+            show_default=False,
+        ),
+    ] = None,
+    likelihood: Likelihood = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="with --type: the control's quantity (10% for a conversion rate, 2.5 for a "
+            "value per user)",
+            show_default=False,
+        ),
+    ] = None,
+    sd: Annotated[
+        float | None,
+        typer.Option(
+            help="with --type, for a quantity that is not a share: the sd of one unit's value",
+            show_default=False,
+        ),
+    ] = None,
+    units_per_day: Annotated[
+        float | None,
+        typer.Option(
+            help="units a day of all variants together (required with --type; else it "
+            "replaces the pace read from the data)",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the answer as JSON")] = False,
+    plot: Annotated[
+        bool,
+        typer.Option(
+            "--plot",
+            help="draw P(choose) against days below the table when stdout is a terminal",
+        ),
+    ] = False,
+) -> None:
+    """How many units per variant and days an experiment needs to find a lift of --mde: a
+    z-test's sample size, and P(vibes' verdict rule chooses the better variant) by each day."""
+    from vibes_core import plan as planning
+
+    sources = [given for given in (name, metric, type_name) if given is not None]
+    if len(sources) != 1:
+        raise Usage(
+            "give one of: an experiment's NAME, --metric M (an experiment on units not started "
+            "yet) or --type T with --baseline and --units-per-day (numbers alone)"
+        )
+    if type_name is None and (baseline is not None or sd is not None):
+        raise Usage("--baseline and --sd are for a plan from numbers (--type): the data gives them")
+    if metric is not None and likelihood is not None:
+        raise Usage("--likelihood does not apply to a metric: its kind decides")
+    if mde is None:
+        raise Usage("missing --mde: the smallest relative lift worth finding, e.g. --mde 5%")
+    if as_json and plot:
+        raise Usage("--plot draws below the table, not with --json: give one")
+    effect = planning.parse_share(mde, "mde")
+    chance = planning.parse_share(power, "power")
+    planning.check(effect, chance)
+    if type_name is not None:
+        level = None if baseline is None else planning.parse_share(baseline, "baseline")
+        design = planning.from_numbers(type_name, level, units_per_day, sd, split, likelihood)
+    else:
+        from vibes_core import catalog
+
+        with catalog.open_lake() as lake:
+            if metric is not None:
+                design = planning.from_metric(lake, metric, units_per_day, split)
+            else:
+                design = planning.from_experiment(lake, name, units_per_day, split, likelihood)
+    answer = planning.plan(design, effect, chance)
+    if as_json:
+        emit(answer)
+        return
+    from vibes_tui import report
+
+    report.print_plan(answer, design.kind.unit)
+    if plot and terminal_for_plots():
+        width = shutil.get_terminal_size().columns
+        colour = "NO_COLOR" not in os.environ
+        report.print_plots([planning.plot_spec(answer)], width, colour=colour)
+
+
 @experiments_app.command("options")
 def experiments_options(
     name: Annotated[

@@ -118,7 +118,8 @@ def lines(plt, spec: dict, pen: Pen) -> None:
             label=series["name"],
         )
     top = max((max(series["y"], default=0) for series in spec["series"]), default=0)
-    y_axis(plt, 0.0, max(2 * (reference or 0), top))
+    low, high = spec.get("ylim") or (0.0, max(2 * (reference or 0), top))
+    y_axis(plt, low, high, spec.get("ypercent", False))
     xs = [x for series in spec["series"] for x in series["x"]]
     if xs:
         ticks, step = nice_ticks(min(xs), max(xs))
@@ -166,12 +167,13 @@ def x_axis(plt, spec: dict, low: float, high: float, pen: Pen) -> None:
     plt.xticks(ticks, tick_labels(ticks, step, spec.get("percent", False)))
 
 
-def y_axis(plt, low: float, high: float) -> None:
-    """Round ticks on a y axis of counts or ratios, written as the x axes' are."""
+def y_axis(plt, low: float, high: float, percent: bool = False) -> None:
+    """Round ticks on a y axis of counts, ratios or (``percent``) shares, written as the x
+    axes' are."""
     if high > low:
         ticks, step = nice_ticks(low, high)
         plt.ylim(low, high)
-        plt.yticks(ticks, tick_labels(ticks, step))
+        plt.yticks(ticks, tick_labels(ticks, step, percent))
 
 
 def nice_ticks(low: float, high: float, count: int = TICKS) -> tuple[list[float], float]:

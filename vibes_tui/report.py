@@ -557,3 +557,72 @@ def print_scorecard_csv(summary: "Scorecard", file=None) -> None:
                     g.get("status", ""),
                 ]
             )
+
+
+# --- a plan of the next experiment (vibes_core.plan) ------------------------------------------
+PLAN_DAYS = (7, 14, 28, 56, 91)  # the curve's days the table shows (those within its horizon)
+
+
+def plan_lines(answer: dict, unit) -> tuple[str, list[list[str]], list[str]]:
+    """A plan as a person reads it: a title, rows (how, units per variant, days) and notes
+    under them. ``unit``: the quantity's (vibes_core.units)."""
+    mde, power = answer["mde"], answer["power"]
+    sign = 1 if answer["higher_is_better"] else -1
+    lifted = answer["baseline"] * (1 + sign * mde)
+    where = {"experiment": "like ", "metric": "on the metric ", "numbers": ""}[answer["source"]]
+    named = f"{where}{answer['name']}" if answer["name"] else "from numbers"
+    title = (
+        f"Plan {named} ({answer['type']}): {unit.show(answer['baseline'])} -> "
+        f"{unit.show(lifted)} ({100 * sign * mde:+.3g}%), power {percent(power, 0)}"
+    )
+    frequentist, bayesian = answer["frequentist"], answer["bayesian"]
+    rows = [
+        [
+            f"z-test, two-sided at {percent(answer['alpha'], 0)}, analysed once",
+            number(frequentist["units_per_variant"]),
+            f"{frequentist['days']:,}",
+        ],
+        [
+            "vibes' verdict rule, looked at daily",
+            "-" if bayesian["days"] is None else number(bayesian["units_per_variant"]),
+            f"> {bayesian['horizon']:,}" if bayesian["days"] is None else f"{bayesian['days']:,}",
+        ],
+    ]
+    split = " / ".join(f"{name} {100 * share:.3g}%" for name, share in answer["split"].items())
+    notes = [
+        f"{number(answer['units_per_day'])} units a day ({split}); baseline "
+        f"{unit.show(answer['baseline'])}, sd of a unit {number(answer['sd'])}"
+        + (
+            f", CUPED removes {percent(answer['variance_reduction'], 0)} of its variance"
+            if answer["variance_reduction"] > 0
+            else ""
+        ),
+    ]
+    curve = bayesian["curve"]
+    by_day = {  # each day's: the last day judged by then
+        day: next(p["p_choose"] for p in reversed(curve) if p["day"] <= day)
+        for day in PLAN_DAYS
+        if curve[0]["day"] <= day <= curve[-1]["day"]
+    }
+    if by_day:
+        notes.append(
+            "P(the rule chooses the better variant) by day "
+            + ", ".join(f"{day}: {percent(p, 0)}" for day, p in by_day.items())
+            + f" ({bayesian['futures']:,} simulated experiments)"
+        )
+    return title, rows, notes
+
+
+def print_plan(answer: dict, unit, console: Console | None = None) -> None:
+    console = console or Console(file=sys.stdout, highlight=False, markup=False)
+    title, rows, notes = plan_lines(answer, unit)
+    console.print(shown(title))
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
+    table.add_column("")
+    table.add_column("units per variant", justify="right")
+    table.add_column("days", justify="right")
+    for row in rows:
+        table.add_row(*(shown(text) for text in row))
+    console.print(table)
+    for note in notes:
+        console.print(shown(note, "dim"))
