@@ -67,13 +67,17 @@ def test_held_out_experiments_are_predicted_better_than_by_the_default():
     assert learned_total > default_total + 20
 
 
-def shrunk_log_ratios(prior: EffectPrior, estimate: float, variance: float, rng, draws=4000):
+def shrunk_log_ratios(
+    prior: EffectPrior, estimate: float, variance: float, rng, draws=4000, futures=1
+):
     """Draws of a control and a treatment whose log ratio has the default posterior
-    N(estimate, variance), moved to ``prior`` by the product's code: their log ratio."""
-    control = rng.gamma(400.0, 1 / 4000, draws)  # a conversion rate near 10%
-    treated = control * np.exp(estimate + np.sqrt(variance) * rng.standard_normal(draws))
-    moved = prior.shrink(np.stack([control, treated], axis=1)[None], control=0)[0]
-    return np.log(moved[:, 1] / moved[:, 0])
+    N(estimate, variance), moved to ``prior`` by the product's code: their log ratio (of
+    ``futures`` such posteriors at once, the way futures are judged, all together)."""
+    control = rng.gamma(400.0, 1 / 4000, (futures, draws))  # a conversion rate near 10%
+    normal = rng.standard_normal((futures, draws))
+    treated = control * np.exp(estimate + np.sqrt(variance) * normal)
+    moved = prior.shrink(np.stack([control, treated], axis=2), control=0)
+    return np.log(moved[:, :, 1] / moved[:, :, 0]).ravel()
 
 
 def test_posteriors_under_the_learned_prior_are_closer_to_the_truth_and_calibrated():
@@ -95,8 +99,9 @@ def test_posteriors_under_the_learned_prior_are_closer_to_the_truth_and_calibrat
     assert 0.92 <= np.mean(covered) <= 0.96
 
 
+@pytest.mark.parametrize("futures", [1, 20])  # by rank; sampled, as futures are
 @pytest.mark.parametrize("prior", [TRUTH, EffectPrior(0.6, -0.02, 0.04, STUDENT_T)])
-def test_the_moved_draws_follow_the_posterior_computed_by_quadrature(prior):
+def test_the_moved_draws_follow_the_posterior_computed_by_quadrature(prior, futures):
     """The learned posterior of an effect given its estimate, by numerical integration of
     prior x likelihood on a grid (scipy), against the product's moved draws."""
     from scipy.stats import t
@@ -113,7 +118,8 @@ def test_the_moved_draws_follow_the_posterior_computed_by_quadrature(prior):
     spike_mass = (1 - prior.pi) * norm.pdf(estimate, 0, np.sqrt(variance))
     p_zero = spike_mass / (spike_mass + slab_mass)
     slab_mean = np.trapezoid(grid * slab * likelihood, grid) / np.trapezoid(slab * likelihood, grid)
-    ratios = shrunk_log_ratios(prior, estimate, variance, np.random.default_rng(3), 40_000)
+    rng = np.random.default_rng(3)
+    ratios = shrunk_log_ratios(prior, estimate, variance, rng, 40_000 // futures, futures)
     assert abs(np.mean(ratios == 0) - p_zero) < 0.01
     assert abs(ratios.mean() - (1 - p_zero) * slab_mean) < 5e-4
     # The Bayes factor of the slab against no effect: their marginal densities' ratio (a t

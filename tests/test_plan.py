@@ -373,3 +373,67 @@ def test_an_experiment_without_a_control_or_data_enough_is_refused(cli, ab_test,
     )
     short = cli("plan", "few", "--mde", "5%")
     assert short.code == 1 and "at least 50" in short.err and len(short.err.splitlines()) == 1
+
+
+def test_under_a_learned_prior_p_choose_equals_the_rule_on_data_simulated_here():
+    """Futures whose true lifts are drawn from a learned prior, judged under it: the plan's
+    P(choose) and P(choose one no better) against data and Beta posteriors drawn here, judged
+    by the same rule under the same prior."""
+    from dataclasses import replace
+
+    from vibes_core.effects import EffectPrior
+
+    prior = EffectPrior(pi=0.5, mu=0.0, tau=0.1)
+    learned = {"pi": 0.5, "mu": 0.0, "tau": 0.1, "tail": "normal"}
+    planned = replace(design(baseline=0.1, units_per_day=4000), learned=learned)
+    looks, futures = list(range(1, 22, 3)), 1200
+    lifts = np.expm1(prior.draw_effects(np.random.default_rng(5), futures))
+    found, found_worse = plan.choices(planned, lifts, looks)
+    rng = np.random.default_rng(8)
+    truth = 0.1 * np.stack([np.ones(futures), 1 + lifts], axis=1)
+    trials, successes = 0.0, np.zeros((futures, 2))
+    settled, chose, worse = (np.zeros(futures, dtype=bool) for _ in range(3))
+    direct, direct_worse, previous = [], [], 0
+    for day in looks:
+        new = int(4000 / 2 * (day - previous))
+        previous, trials = day, trials + new
+        successes += rng.binomial(new, truth)
+        a, b = 1 + successes, 1 + trials - successes
+        draws = rng.beta(a[:, None, :], b[:, None, :], (futures, verdict.FUTURE_DRAWS, 2))
+        judged = verdict.judge(draws, [0, 1], 0, verdict.Rule(), effects=prior)
+        first = ~settled & (judged.action != verdict.KEEP_RUNNING)
+        picked = first & (judged.action == verdict.CHOOSE) & (judged.leader == 1)
+        chose |= picked
+        worse |= picked & (lifts <= 0)
+        settled |= first
+        direct.append(chose.mean())
+        direct_worse.append(worse.mean())
+    direct, direct_worse = np.array(direct), np.array(direct_worse)
+    error = np.sqrt(np.maximum(direct * (1 - direct), 1e-3) * 2 / futures)
+    assert np.all(np.abs(found - direct) < 4 * error), np.c_[looks, found, direct]
+    assert np.all(np.abs(found_worse - direct_worse) < 0.01), np.c_[found_worse, direct_worse]
+    assert direct[-1] > 0.1  # a curve that rises
+
+
+def test_a_plan_under_the_learned_prior(cli, tmp_path):
+    from tests.test_learned import ab_test
+
+    rng = np.random.default_rng(4)
+    for i, effect in enumerate([0.0] * 6 + [0.05, -0.04, 0.08, 0.02, 0.1]):
+        ab_test(cli, tmp_path, f"past_{i}", effect, rng, n=5000)
+    args = ["plan", "--type", "ab-test", "--baseline", "10%", "--units-per-day", "20000"]
+    refused = cli(*args, "--mde", "5%", "--prior", "learned")
+    assert refused.code == 1 and "`vibes priors learn --type ab-test`" in refused.err
+    assert cli("priors", "learn", "--type", "ab-test").code == 0
+    answer = cli(*args, "--mde", "5%", "--prior", "learned", "--json")
+    assert answer.code == 0, answer.err
+    found = answer.json()
+    assert found["learned_prior"]["experiments"] == 11 and found["bayesian"]["prior"] == "learned"
+    drawn = found["bayesian"]["drawn"]
+    assert 0 < drawn["p_better"] < 1
+    chosen = [point["p_choose"] for point in drawn["curve"]]
+    assert chosen == sorted(chosen)
+    assert all(p["p_choose_not_better"] <= p["p_choose"] for p in drawn["curve"])
+    words = cli(*args, "--mde", "5%", "--prior", "learned")
+    assert "(learned prior)" in words.out and "drawn from the prior learned from 11" in words.out
+    assert cli(*args, "--mde", "5%", "--prior", "flat").code == 2

@@ -90,24 +90,26 @@ class EffectPrior:
         log_factor = self.log_slab(m, v) - log_normal(np.asarray(m, float), v)
         return np.exp(np.minimum(log_factor, 700.0))
 
-    def posterior_parts(self, m: float, v: float) -> tuple[float, np.ndarray, ...]:
-        """The posterior of an effect given its estimate: P(no effect), and each slab
-        component's weight, mean and sd."""
+    def posterior_parts(self, m, v) -> tuple[np.ndarray, ...]:
+        """The posterior of an effect given its estimate (m, v arrays of one shape S): P(no
+        effect), shape S, and each slab component's weight, mean and sd, shapes S + (K,)."""
+        m, v = np.asarray(m, float), np.asarray(v, float)
         terms = self.slab_terms(m, v)
         scales, _ = scale_mixture(self.tail)
         slab_variance = self.tau**2 * scales
-        variance = 1 / (1 / v + 1 / slab_variance)
-        means = variance * (m / v + self.mu / slab_variance)
-        log_slab = float(log_sum_exp(terms))
-        odds = math.log(self.pi) + log_slab - math.log1p(-self.pi) - float(log_normal(m, v))
-        spike = 1 / (1 + math.exp(min(odds, 700.0)))  # P(no effect | the estimate)
-        return spike, np.exp(terms - log_slab), means, np.sqrt(variance)
+        variance = 1 / (1 / v[..., None] + 1 / slab_variance)
+        means = variance * (m[..., None] / v[..., None] + self.mu / slab_variance)
+        log_slab = log_sum_exp(terms)
+        odds = math.log(self.pi) + log_slab - math.log1p(-self.pi) - log_normal(m, v)
+        spike = 1 / (1 + np.exp(np.minimum(odds, 700.0)))  # P(no effect | the estimate)
+        return spike, np.exp(terms - log_slab[..., None]), means, np.sqrt(variance)
 
     def quantiles(self, m: float, v: float, u: np.ndarray) -> np.ndarray:
         """The posterior's quantiles at probabilities u, given the estimate (m, v)."""
         from scipy.special import ndtr
 
         spike, weights, means, sds = self.posterior_parts(m, v)
+        spike = float(spike)
         low, high = float((means - 9 * sds).min()), float((means + 9 * sds).max())
         near = (means[:, None] + sds[:, None] * np.linspace(-6, 6, 41)).ravel()
         grid = np.unique(np.concatenate([np.linspace(min(low, 0), max(high, 0), 600), near, [0]]))
@@ -117,22 +119,40 @@ class EffectPrior:
         at = np.concatenate([grid[:zero], [0.0], grid[zero:]])
         return np.interp(u, cdf, at)
 
+    def sampled(self, m: np.ndarray, v: np.ndarray, draws: int) -> np.ndarray:
+        """(F, draws): draws of the posteriors given F estimates (m, v), each its own (no
+        draw kept at its rank: for many futures at once, where that costs too much)."""
+        rng = np.random.default_rng(0)  # the same futures judge alike
+        spike, weights, means, sds = self.posterior_parts(m, v)
+        # Which part each draw is from: 0, no effect; j > 0, the slab's component j - 1.
+        shares = np.concatenate([spike[:, None], (1 - spike)[:, None] * weights], axis=1)
+        edges = np.cumsum(shares, axis=1)[:, None, :-1]
+        part = (rng.random((len(m), draws))[:, :, None] >= edges).sum(axis=2)
+        component = np.maximum(part - 1, 0)
+        center = np.take_along_axis(means, component, axis=1)
+        spread = np.take_along_axis(sds, component, axis=1)
+        values = center + spread * rng.standard_normal((len(m), draws))
+        return np.where(part == 0, 0.0, values)
+
     def shrink(self, x: np.ndarray, control: int) -> np.ndarray:
         """Draws (F, D, K) of F posteriors under the default prior, moved to this prior: each
-        group's log ratio to ``control`` goes to the learned posterior's quantile of its rank."""
+        group's log ratio to ``control`` goes to the learned posterior's quantile of its rank
+        (for one posterior; for several, futures, draws of the learned posterior instead)."""
         logs = np.log(x)
         moved = x.copy()
         futures, draws, groups = x.shape
         u = (np.arange(draws) + 0.5) / draws
-        for f in range(futures):
-            for k in range(groups):
-                if k == control:
-                    continue
-                ratio = logs[f, :, k] - logs[f, :, control]
-                order = np.argsort(ratio)
-                shrunk = np.empty(draws)
-                shrunk[order] = self.quantiles(float(ratio.mean()), float(ratio.var()), u)
-                moved[f, :, k] = x[f, :, control] * np.exp(shrunk)
+        for k in range(groups):
+            if k == control:
+                continue
+            ratio = logs[:, :, k] - logs[:, :, control]
+            if futures > 1:
+                shrunk = self.sampled(ratio.mean(axis=1), ratio.var(axis=1), draws)
+            else:
+                shrunk = np.empty((1, draws))
+                m, v = float(ratio.mean()), float(ratio.var())
+                shrunk[0, np.argsort(ratio[0])] = self.quantiles(m, v, u)
+            moved[:, :, k] = x[:, :, control] * np.exp(shrunk)
         return moved
 
     def evidence(self, x: np.ndarray, control: int) -> np.ndarray:

@@ -1454,12 +1454,13 @@ def student_scale(post: dict):
 # --- planning: shared by the families ---------------------------------------------------
 def planned_values(baseline: float, lifts, control: int, groups: int):
     """(futures, groups): ``baseline`` for the control, times 1 + each future's lift for the
-    others."""
+    others (``lifts``: (futures,), one for all of them, or (futures, groups - 1), each its own)."""
     import numpy as np
 
     lifts = np.asarray(lifts, dtype=float)
-    values = np.tile(baseline * (1 + lifts)[:, None], (1, groups))
-    values[:, control] = baseline
+    values = np.full((len(lifts), groups), float(baseline))
+    others = [group for group in range(groups) if group != control]
+    values[:, others] = baseline * (1 + lifts.reshape(len(lifts), -1))
     return values
 
 

@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING
 
 from vibes_core import verdict
 from vibes_core.capabilities import Baseline, Plannable, Scorecard
+from vibes_core.effects import EffectPrior, of_options
 from vibes_core.errors import InvalidOption, VibesError, option
+from vibes_core.learned import Target
 from vibes_core.names import quoted
 
 if TYPE_CHECKING:
@@ -73,10 +75,16 @@ class Design:
     rule: verdict.Rule = field(default_factory=verdict.Rule)
     source: str = "numbers"
     name: str | None = None
+    target: Target | None = None  # whose learned prior of effects applies (``with_learned``)
+    learned: dict | None = None  # that prior, as summaries carry it (``effect_prior``)
 
     @property
     def prior(self) -> dict[str, float]:
         return self.kind.planned_prior(self.baseline)
+
+    @property
+    def effects(self) -> EffectPrior | None:
+        return of_options({"effect_prior": self.learned})
 
     def lift(self, mde: float) -> float:
         """The MDE as a signed lift: better is lower for a quantity whose best is lowest."""
@@ -136,6 +144,15 @@ def p_choose(
     """P(the rule's first verdict other than keep-running is *choose* a treated variant) by
     each day of ``looks`` (increasing), over ``len(lifts)`` futures, each with its own true
     relative lift of every treated variant (0: no effect). Every day of ``looks`` is judged."""
+    return choices(design, lifts, looks, seed, draws)[0]
+
+
+def choices(
+    design: Design, lifts: np.ndarray, looks, seed: int = 0, draws: int = verdict.FUTURE_DRAWS
+) -> tuple[np.ndarray, np.ndarray]:
+    """``p_choose``, and beside it P(the variant chosen is not truly better than the control).
+    ``lifts``: (futures,), one lift of every treated variant, or (futures, treated), each its
+    own."""
     import numpy as np
 
     kind, names = design.kind, list(design.names)
@@ -147,13 +164,17 @@ def p_choose(
     batch = {key: np.zeros((futures, groups)) for key in start.values}
     prior, weights = design.prior, np.asarray(design.weights)
     kept, lower = list(range(groups)), not kind.higher_is_better
+    # Whether each group is truly better than the control, in each future.
+    better = np.zeros((futures, groups), dtype=bool)
+    better[:, treated(design)] = (lifts.reshape(futures, -1) * design.lift(1.0)) > 0
     settled = np.zeros(futures, dtype=bool)
-    chose = np.zeros(futures, dtype=bool)
+    chose, chose_worse = np.zeros(futures, dtype=bool), np.zeros(futures, dtype=bool)
     added = np.zeros(groups)
-    curve = []
+    curve, worse = [], []
     for day in looks:
         if settled.all():  # no verdict changes any more
             curve.append(curve[-1])
+            worse.append(worse[-1])
             continue
         target = np.round(design.units_per_day * day * weights)
         batch = kind.future_stats(start, batch, truths, target - added, rng)
@@ -165,13 +186,16 @@ def p_choose(
             design.control,
             design.rule,
             lower=lower,
+            effects=design.effects,
         )
         now = judged.action != verdict.KEEP_RUNNING
         chosen = now & (judged.action == verdict.CHOOSE) & (judged.leader != design.control)
         chose[open_[chosen]] = True
+        chose_worse[open_[chosen & ~better[open_, judged.leader]]] = True
         settled[open_[now]] = True
         curve.append(float(chose.mean()))
-    return np.array(curve)
+        worse.append(float(chose_worse.mean()))
+    return np.array(curve), np.array(worse)
 
 
 def looks_until(horizon: int) -> list[int]:
@@ -213,6 +237,22 @@ def plan(
         }
     )
     b = design.baseline
+    bayesian = {
+        "units_per_variant": None if units is None else max(units.values()),
+        "units": units,
+        "days": reached,
+        "horizon": horizon,
+        "futures": futures,
+        "prior": "default" if design.learned is None else "learned",
+        "rule": {
+            "max_loss": design.rule.max_loss,
+            "rope": design.rule.rope,
+            "evidence": verdict.EVIDENCE,
+        },
+        "curve": [{"day": d, "p_choose": float(p)} for d, p in zip(days, curve, strict=True)],
+    }
+    if design.learned is not None:
+        bayesian["drawn"] = drawn(design, days, futures, seed)
     return {
         "source": design.source,
         "name": design.name,
@@ -230,24 +270,47 @@ def plan(
         "split": dict(zip(design.names, design.weights, strict=True)),
         "units_per_day": design.units_per_day,
         "frequentist": frequentist,
-        "bayesian": {
-            "units_per_variant": None if units is None else max(units.values()),
-            "units": units,
-            "days": reached,
-            "horizon": horizon,
-            "futures": futures,
-            "rule": {
-                "max_loss": design.rule.max_loss,
-                "rope": design.rule.rope,
-                "evidence": verdict.EVIDENCE,
-            },
-            "curve": [{"day": d, "p_choose": float(p)} for d, p in zip(days, curve, strict=True)],
-        },
+        "bayesian": bayesian,
+        "learned_prior": design.learned,
         "frequentist_power": [
             {"day": d, "power": p}
             for d, p in zip(days, power_by_day(design, mde, days), strict=True)
         ],
     }
+
+
+def drawn(design: Design, days: list[int], futures: int, seed: int) -> dict:
+    """Under the learned prior, futures whose true effects are drawn from it (each treated
+    variant its own): P(the rule chooses a treated variant) by day, and P(the variant chosen is
+    not better than the control), what choosing costs when most changes do nothing."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed + 1)
+    futures = futures // 2  # most never settle: each is judged every day to the horizon
+    effects = design.effects.draw_effects(rng, futures * (len(design.names) - 1))
+    lifts = np.expm1(effects).reshape(futures, -1)
+    chosen, worse = choices(design, lifts, days, seed)
+    return {
+        "futures": futures,
+        "p_better": float(np.mean((lifts * design.lift(1.0) > 0).any(axis=1))),
+        "curve": [
+            {"day": d, "p_choose": float(p), "p_choose_not_better": float(w)}
+            for d, p, w in zip(days, chosen, worse, strict=True)
+        ],
+    }
+
+
+def with_learned(lake: Lake, design: Design) -> Design:
+    """``design`` analysed under its type's (or metric's) learned prior, and planned also for
+    effects drawn from it (``drawn``)."""
+    from dataclasses import replace
+
+    from vibes_core import learned
+
+    if design.target is None:
+        raise InvalidOption(f"{option('prior')} learned: this plan has no type or metric")
+    found = learned.get(lake, learned.target_of(lake, design.target.by, design.target.name))
+    return replace(design, learned=found.options())
 
 
 def plot_spec(answer: dict) -> dict:
@@ -463,6 +526,7 @@ def from_numbers(
         tuple(names),
         tuple(weights),
         checked_pace(units_per_day, "the plan"),
+        target=Target("type", type_name),
     )
 
 
@@ -482,10 +546,12 @@ def from_experiment(
     experiment = catalog.get(lake, name)
     kind = get_type(experiment.type)
     saved = experiment.analysis.summary_options()
+    target = Target("type", experiment.type)
     if isinstance(kind, Scorecard):
-        kind, stats, control, pace, options = goal_of(lake, kind, experiment)
+        kind, stats, control, pace, options, goal = goal_of(lake, kind, experiment)
         saved = {**saved, **options}
         where = f"{name}'s goal {kind.quantity}"
+        target = Target("metric", goal)
     else:
         kind = kind.with_likelihood(likelihood or experiment.analysis.likelihood)
         kind = plannable(kind)
@@ -509,6 +575,7 @@ def from_experiment(
         verdict.rule_of(saved),
         "experiment",
         name,
+        target,
     )
 
 
@@ -518,7 +585,7 @@ def control_of(stats: Stats, chosen: str | None) -> int:
 
 def goal_of(lake: Lake, kind, experiment) -> tuple:
     """An experiment on units' goal metric (its first metric without one): its type object,
-    statistics, control, the experiment's pace and its summary options."""
+    statistics, control, the experiment's pace, its summary options and the metric's name."""
     from vibes_core import scorecard
     from vibes_core.inference import Settings
 
@@ -526,7 +593,8 @@ def goal_of(lake: Lake, kind, experiment) -> tuple:
     scored = next((s for s in reading.scored if s.role.role == "goal"), reading.scored[0])
     stats = scored.fitting.stats
     control = control_of(stats, reading.options.get("control"))
-    return scored.fitting.kind, stats, control, reading.common["events_per_day"], reading.options
+    pace = reading.common["events_per_day"]
+    return scored.fitting.kind, stats, control, pace, reading.options, scored.metric.name
 
 
 def from_metric(
@@ -593,4 +661,5 @@ def from_metric(
         checked_pace(units_per_day or units / (hours / 24), where),
         source="metric",
         name=metric_name,
+        target=Target("metric", metric_name),
     )

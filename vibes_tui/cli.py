@@ -1166,6 +1166,15 @@ def plan(
             help="draw P(choose) against days below the table when stdout is a terminal",
         ),
     ] = False,
+    prior: Annotated[
+        str | None,
+        typer.Option(
+            "--prior",
+            help=f"{LEARNED}: analysed under the prior of effects learned for its type or metric "
+            "(`vibes priors learn`), and planned also for effects drawn from it",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """How many units per variant and days an experiment needs to find a lift of --mde: a
     z-test's sample size, and P(vibes' verdict rule chooses the better variant) by each day."""
@@ -1185,20 +1194,24 @@ def plan(
         raise Usage("missing --mde: the smallest relative lift worth finding, e.g. --mde 5%")
     if as_json and plot:
         raise Usage("--plot draws below the table, not with --json: give one")
+    if prior not in (None, LEARNED):
+        raise Usage(f"--prior of a plan is {LEARNED} (or left out: the type's default)")
     effect = planning.parse_share(mde, "mde")
     chance = planning.parse_share(power, "power")
     planning.check(effect, chance)
     if type_name is not None:
         level = None if baseline is None else planning.parse_share(baseline, "baseline")
         design = planning.from_numbers(type_name, level, units_per_day, sd, split, likelihood)
-    else:
+    if type_name is None or prior is not None:
         from vibes_core import catalog
 
         with catalog.open_lake() as lake:
             if metric is not None:
                 design = planning.from_metric(lake, metric, units_per_day, split)
-            else:
+            elif name is not None:
                 design = planning.from_experiment(lake, name, units_per_day, split, likelihood)
+            if prior is not None:
+                design = planning.with_learned(lake, design)
     answer = planning.plan(design, effect, chance)
     if as_json:
         emit(answer)

@@ -583,7 +583,8 @@ def plan_lines(answer: dict, unit) -> tuple[str, list[list[str]], list[str]]:
             f"{frequentist['days']:,}",
         ],
         [
-            "vibes' verdict rule, looked at daily",
+            "vibes' verdict rule, looked at daily"
+            + (" (learned prior)" if bayesian["prior"] == "learned" else ""),
             "-" if bayesian["days"] is None else number(bayesian["units_per_variant"]),
             f"> {bayesian['horizon']:,}" if bayesian["days"] is None else f"{bayesian['days']:,}",
         ],
@@ -598,19 +599,32 @@ def plan_lines(answer: dict, unit) -> tuple[str, list[list[str]], list[str]]:
             else ""
         ),
     ]
-    curve = bayesian["curve"]
-    by_day = {  # each day's: the last day judged by then
-        day: next(p["p_choose"] for p in reversed(curve) if p["day"] <= day)
+    by_day = days_said(bayesian["curve"], "p_choose")
+    if by_day:
+        notes.append(
+            f"P(the rule chooses the better variant) by day {by_day} "
+            f"({bayesian['futures']:,} simulated experiments)"
+        )
+    if "drawn" in bayesian:
+        drawn, learned = bayesian["drawn"], answer["learned_prior"]
+        notes.append(
+            f"With effects drawn from the prior learned from {learned['experiments']} past "
+            f"experiments (a treated variant better in {percent(drawn['p_better'], 0)} of "
+            f"{drawn['futures']:,}): P(choose) by day {days_said(drawn['curve'], 'p_choose')}; "
+            f"P(choose one no better) {days_said(drawn['curve'], 'p_choose_not_better')}"
+        )
+    return title, rows, notes
+
+
+def days_said(curve: list[dict], key: str) -> str:
+    """A curve's ``key`` on the days of PLAN_DAYS it reaches: "7: 3%, 14: 7%" (each day's, the
+    last day judged by then)."""
+    by_day = {
+        day: next(point[key] for point in reversed(curve) if point["day"] <= day)
         for day in PLAN_DAYS
         if curve[0]["day"] <= day <= curve[-1]["day"]
     }
-    if by_day:
-        notes.append(
-            "P(the rule chooses the better variant) by day "
-            + ", ".join(f"{day}: {percent(p, 0)}" for day, p in by_day.items())
-            + f" ({bayesian['futures']:,} simulated experiments)"
-        )
-    return title, rows, notes
+    return ", ".join(f"{day}: {percent(p, 0)}" for day, p in by_day.items())
 
 
 def print_plan(answer: dict, unit, console: Console | None = None) -> None:
