@@ -161,7 +161,7 @@ async def test_o_opens_when_the_posterior_fails_and_says_every_problem_at_once(h
         said = str(status.render()).splitlines()
         assert len(said) == 4 and app.screen is panel
         assert said[0].startswith("HDI probability: ")
-        assert said[1].startswith("Prior (name=value,...): ") and "gamma" in said[1]
+        assert said[1].startswith("Prior (name=value,... or learned): ") and "gamma" in said[1]
         assert said[2].startswith("Intended split, for the SRM check: ") and "'Z'" in said[2]
         assert said[3].startswith("Verdict: largest expected loss: ") and "7" in said[3]
         assert all(panel.query_one(f"#{field}").has_class("-invalid") for field in typed)
