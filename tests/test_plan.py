@@ -204,7 +204,7 @@ def test_plan_prints_a_table_and_plots_only_on_a_terminal(cli):
         "--units-per-day", "5000", "--mde", "10%", "--plot",
     )  # fmt: skip
     assert done.code == 0, done.err
-    assert "z-test" in done.out and "vibes' verdict rule" in done.out
+    assert "z-test, analysed once" in done.out and "vibes' rule, daily looks" in done.out
     assert "2.5 -> 2.75 (+10%)" in done.out
     assert "--plot draws only on a terminal" in done.err
 

@@ -190,7 +190,7 @@ def plan(
     design: Design,
     mde: float,
     power: float = POWER,
-    futures: int = FUTURES,
+    futures: int | None = None,
     seed: int = 0,
     horizon: int | None = None,
 ) -> dict:
@@ -198,6 +198,7 @@ def plan(
     P(choose) by day (JSON-ready: no NaN)."""
     import numpy as np
 
+    futures = futures or FUTURES
     frequentist = sample_size(design, mde, power)
     horizon = horizon or horizon_of(frequentist["days"])
     days = looks_until(horizon)
