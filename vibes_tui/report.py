@@ -596,7 +596,7 @@ def plan_renderables(answer: dict, unit) -> list:
     title, rows, notes = plan_lines(answer, unit)
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
     table.add_column("", no_wrap=True)
-    table.add_column("units/variant", justify="right")
+    table.add_column("per variant", justify="right")
     table.add_column("days", justify="right")
     for row in rows:
         table.add_row(*(shown(text) for text in row))

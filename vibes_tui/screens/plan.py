@@ -87,6 +87,9 @@ class PlanScreen(WorkerScreen):
         color: $text-muted;
         height: auto;
     }
+    PlanScreen #plan-plot {
+        height: 16;
+    }
     PlanScreen #plan-result {
         height: auto;
         margin-bottom: 1;
