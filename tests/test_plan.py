@@ -373,3 +373,34 @@ def test_an_experiment_without_a_control_or_data_enough_is_refused(cli, ab_test,
     )
     short = cli("plan", "few", "--mde", "5%")
     assert short.code == 1 and "at least 50" in short.err and len(short.err.splitlines()) == 1
+
+
+def test_a_plan_takes_lifts_drawn_per_future():
+    """As a prior of effects would give them (log ratios, most 0): the curve is theirs, the
+    z-test's answer the MDE's; the answer says which."""
+    rng = np.random.default_rng(4)
+    effects = np.where(rng.random(400) < 0.5, 0.0, rng.normal(0.0, 0.1, 400))
+    found = design(baseline=0.1, units_per_day=20000)
+    drawn = plan.plan(found, 0.05, lifts=np.expm1(effects), horizon=30)
+    fixed = plan.plan(found, 0.05, futures=400, horizon=30)
+    assert drawn["frequentist"] == fixed["frequentist"]
+    assert (drawn["bayesian"]["lifts"], fixed["bayesian"]["lifts"]) == ("drawn", "mde")
+    expected = plan.p_choose(found, np.expm1(effects), list(range(1, 31)))
+    assert [p["p_choose"] for p in drawn["bayesian"]["curve"]] == list(expected)
+
+
+def test_names_from_data_are_shown_as_they_are(cli, piped):
+    done = cli("plan", piped, "--mde", "20%", "--units-per-day", "1000")
+    assert done.code == 0, done.err
+    assert "B|[b]x 50%" in done.out
+
+
+def test_a_type_that_declares_plannable_without_its_methods_is_refused_when_loaded():
+    from vibes_core.capabilities import Plannable, missing
+    from vibes_core.types.base import ExperimentType
+
+    class Half(ExperimentType, Plannable):
+        name = "half"
+
+    lacking = missing(Half())
+    assert any(entry.startswith("Plannable: baseline_of, baseline_from") for entry in lacking)
