@@ -94,8 +94,16 @@ INSPECT_ACTIONS = [
     "clear cached fits of ab",
     "export ab",
     "options of ab",
+    "plan the next experiment like ab",
 ]
-EVERYWHERE = ["open ab", "open cohorts", "open coin", "help: keys and screens", "change theme"]
+EVERYWHERE = [
+    "open ab",
+    "open cohorts",
+    "open coin",
+    "Plan an experiment",
+    "help: keys and screens",
+    "change theme",
+]
 TEXTUAL = ["Quit", "Screenshot"]
 NOT_OURS = {"Keys", "Maximize", "Minimize", "Theme"}  # Textual's, beside ours: left out
 

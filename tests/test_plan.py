@@ -204,7 +204,7 @@ def test_plan_prints_a_table_and_plots_only_on_a_terminal(cli):
         "--units-per-day", "5000", "--mde", "10%", "--plot",
     )  # fmt: skip
     assert done.code == 0, done.err
-    assert "z-test" in done.out and "vibes' verdict rule" in done.out
+    assert "z-test, analysed once" in done.out and "vibes' rule, daily looks" in done.out
     assert "2.5 -> 2.75 (+10%)" in done.out
     assert "--plot draws only on a terminal" in done.err
 
@@ -437,3 +437,34 @@ def test_a_plan_under_the_learned_prior(cli, tmp_path):
     words = cli(*args, "--mde", "5%", "--prior", "learned")
     assert "(learned prior)" in words.out and "drawn from the prior learned from 11" in words.out
     assert cli(*args, "--mde", "5%", "--prior", "flat").code == 2
+
+
+def test_a_plan_takes_lifts_drawn_per_future():
+    """As a prior of effects would give them (log ratios, most 0): the curve is theirs, the
+    z-test's answer the MDE's; the answer says which."""
+    rng = np.random.default_rng(4)
+    effects = np.where(rng.random(400) < 0.5, 0.0, rng.normal(0.0, 0.1, 400))
+    found = design(baseline=0.1, units_per_day=20000)
+    drawn = plan.plan(found, 0.05, lifts=np.expm1(effects), horizon=30)
+    fixed = plan.plan(found, 0.05, futures=400, horizon=30)
+    assert drawn["frequentist"] == fixed["frequentist"]
+    assert (drawn["bayesian"]["lifts"], fixed["bayesian"]["lifts"]) == ("drawn", "mde")
+    expected = plan.p_choose(found, np.expm1(effects), list(range(1, 31)))
+    assert [p["p_choose"] for p in drawn["bayesian"]["curve"]] == list(expected)
+
+
+def test_names_from_data_are_shown_as_they_are(cli, piped):
+    done = cli("plan", piped, "--mde", "20%", "--units-per-day", "1000")
+    assert done.code == 0, done.err
+    assert "B|[b]x 50%" in done.out
+
+
+def test_a_type_that_declares_plannable_without_its_methods_is_refused_when_loaded():
+    from vibes_core.capabilities import Plannable, missing
+    from vibes_core.types.base import ExperimentType
+
+    class Half(ExperimentType, Plannable):
+        name = "half"
+
+    lacking = missing(Half())
+    assert any(entry.startswith("Plannable: baseline_of, baseline_from") for entry in lacking)

@@ -176,6 +176,23 @@ def test_help(demo_home, snap_compare, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_plan(demo_home, snap_compare, size):
+    """Plan an experiment (the palette's): an ab-test from numbers, the z-test's and the
+    rule's units and days, P(choose) by day beside the z-test's power."""
+
+    async def open_plan(pilot) -> None:
+        pilot.app.open_plan()
+
+    assert snapshot(snap_compare, size, then=open_plan)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_plan_experiment(demo_home, snap_compare, size):
+    """`P` on an open experiment: the next one like it, from its control and its pace."""
+    assert snapshot(snap_compare, size, "enter", "P")
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_scorecard(shop_home, snap_compare, size):
     """An experiment on units: its exact scorecard, each uplift drawn on one scale, the
     harmed guardrail marked; at 80 columns the values make room."""

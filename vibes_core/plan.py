@@ -13,8 +13,8 @@ baseline) is found, two ways:
   treated variant's at the baseline times 1 + its future's lift: ``Plannable.planned_truths``),
   the data drawn day by day as ``events_needed`` draws them (``future_stats``), and each
   day's posterior judged from FUTURE_DRAWS draws (``future_draws``, ``judge``). Each future
-  may have its own lift (``p_choose(design, lifts, looks)``): a lift drawn from a prior of
-  effects is one line, ``p_choose(design, np.expm1(log_ratios), looks)``.
+  may have its own lift (``p_choose(design, lifts, looks)``, ``plan(..., lifts=...)``): a lift
+  drawn from a prior of effects is one line, ``plan(design, mde, lifts=np.expm1(log_ratios))``.
 
 A plan starts from a baseline (``capabilities.Baseline``: the control's mean, the sd of one
 unit's value, CUPED's expected variance reduction) and the traffic (units per day, all
@@ -214,18 +214,25 @@ def plan(
     design: Design,
     mde: float,
     power: float = POWER,
-    futures: int = FUTURES,
+    futures: int | None = None,
     seed: int = 0,
     horizon: int | None = None,
+    lifts: np.ndarray | None = None,
 ) -> dict:
     """The frequentist and the Bayesian answers, the inputs they came from, and the curve of
-    P(choose) by day (JSON-ready: no NaN)."""
+    P(choose) by day (JSON-ready: no NaN). ``lifts``: each simulated experiment's own true
+    relative lift (signed: the better direction is the quantity's), e.g. drawn from a prior
+    of effects, ``np.expm1(log_ratios)``; None: every one's is the MDE. The frequentist answer
+    is the MDE's either way."""
     import numpy as np
 
+    if lifts is None:
+        lifts = np.full(futures or FUTURES, design.lift(mde))
+    lifts = np.asarray(lifts, dtype=float)
+    futures = len(lifts)
     frequentist = sample_size(design, mde, power)
     horizon = horizon or horizon_of(frequentist["days"])
     days = looks_until(horizon)
-    lifts = np.full(futures, design.lift(mde))
     curve = p_choose(design, lifts, days, seed)
     reached = next((d for d, p in zip(days, curve, strict=True) if p >= power), None)
     units = (
@@ -243,6 +250,7 @@ def plan(
         "days": reached,
         "horizon": horizon,
         "futures": futures,
+        "lifts": "mde" if bool(np.all(lifts == design.lift(mde))) else "drawn",
         "prior": "default" if design.learned is None else "learned",
         "rule": {
             "max_loss": design.rule.max_loss,

@@ -8,7 +8,8 @@ Every function returns a spec, a JSON-ready dict of lists of floats (~150 points
 - ``{"kind": "bars", "title", "xlabel", "labels", "values"}`` - one bar per label;
 - ``{"kind": "lines", "title", "xlabel", "ylabel", "reference",
   "series": [{"name", "x", "y"}]}`` - curves, with a horizontal line at ``reference`` (and
-  optionally ``"ylim": [low, high]``, ``"ypercent"``: the y values are shares);
+  optionally ``"ylim": [low, high]``, the x axis then spanning the points, and
+  ``"ypercent"``: the y values are shares);
 - ``{"kind": "forest", "title", "xlabel", "hdi_prob", "percent", "reference",
   "rows": [{"name", "mean", "hdi", "unpooled": {"mean", "hdi"}}]}`` - one row per group,
   sorted by mean (highest first; a breakdown's segments in the summary's order, the largest

@@ -191,6 +191,13 @@ class VibesApp(SurvivesWorkers, App):
 
     action_open_metrics = open_metrics  # the key `m`: "app.open_metrics"
 
+    def open_plan(self, experiment: str | None = None) -> None:
+        """Plan an experiment (the palette), or the next one like ``experiment`` (`P` on it)."""
+        from vibes_tui.screens.plan import PlanScreen
+
+        if not isinstance(self.screen, PlanScreen):
+            self.push_screen(PlanScreen(experiment))
+
     @property
     def home(self) -> "ExperimentsScreen | None":
         """The experiments screen, under whatever screens are open on top of it."""

@@ -1,8 +1,9 @@
 """The command palette (ctrl+p): every experiment to open, and the main actions.
 
 An action is offered where its key works: new, delete and sort on the home screen, refit,
-clear cached fits, export and options in an experiment, upload in both (to the selected or the open
-experiment). Opening, refreshing, help and the theme are offered everywhere; of Textual's own
+clear cached fits, export, options and planning the next one in an experiment, upload in both (to
+the selected or the open experiment). Opening, refreshing, metrics, planning an experiment, help
+and the theme are offered everywhere; of Textual's own
 commands VibesApp.get_system_commands keeps quit and screenshot (its theme, keys panel and
 maximize would stand beside ours).
 """
@@ -65,9 +66,19 @@ class VibesCommands(Provider):
             found += [
                 (f"export {name}", screen.action_export, "CSV, JSON, Markdown (ctrl+e)"),
                 (f"options of {name}", screen.action_options, "control, HDI, prior, ... (o)"),
+                (
+                    f"plan the next experiment like {name}",
+                    partial(app.open_plan, name),
+                    "units and days to find a lift (P)",
+                ),
             ]
         found += [
             ("Metrics", app.open_metrics, "metrics and event tables; define, delete (m)"),
+            (
+                "Plan an experiment",
+                app.open_plan,
+                "units per variant and days to find a lift: from numbers or a metric",
+            ),
             ("help: keys and screens", app.action_help, "every key binding (?)"),
             ("change theme", app.action_change_theme, "pick a colour theme, kept (ctrl+t)"),
         ]

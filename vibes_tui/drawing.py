@@ -124,6 +124,8 @@ def lines(plt, spec: dict, pen: Pen) -> None:
     if xs:
         ticks, step = nice_ticks(min(xs), max(xs))
         plt.xticks(ticks, tick_labels(ticks, step))
+        if spec.get("ylim"):  # a spec that fixes its axes: the x axis spans its points
+            plt.xlim(min(xs), max(xs))
     plt.ylabel(spec.get("ylabel", ""))
 
 

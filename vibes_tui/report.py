@@ -576,14 +576,15 @@ def plan_lines(answer: dict, unit) -> tuple[str, list[list[str]], list[str]]:
         f"{unit.show(lifted)} ({100 * sign * mde:+.3g}%), power {percent(power, 0)}"
     )
     frequentist, bayesian = answer["frequentist"], answer["bayesian"]
+    rule = bayesian["rule"]
     rows = [
         [
-            f"z-test, two-sided at {percent(answer['alpha'], 0)}, analysed once",
+            "z-test, analysed once",
             number(frequentist["units_per_variant"]),
             f"{frequentist['days']:,}",
         ],
         [
-            "vibes' verdict rule, looked at daily"
+            "vibes' rule, daily looks"
             + (" (learned prior)" if bayesian["prior"] == "learned" else ""),
             "-" if bayesian["days"] is None else number(bayesian["units_per_variant"]),
             f"> {bayesian['horizon']:,}" if bayesian["days"] is None else f"{bayesian['days']:,}",
@@ -591,6 +592,8 @@ def plan_lines(answer: dict, unit) -> tuple[str, list[list[str]], list[str]]:
     ]
     split = " / ".join(f"{name} {100 * share:.3g}%" for name, share in answer["split"].items())
     notes = [
+        f"z-test two-sided at {percent(answer['alpha'], 0)}; the rule: loss < "
+        f"{100 * rule['max_loss']:.3g}%, evidence {rule['evidence']:g} to 1",
         f"{number(answer['units_per_day'])} units a day ({split}); baseline "
         f"{unit.show(answer['baseline'])}, sd of a unit {number(answer['sd'])}"
         + (
@@ -627,16 +630,20 @@ def days_said(curve: list[dict], key: str) -> str:
     return ", ".join(f"{day}: {percent(p, 0)}" for day, p in by_day.items())
 
 
-def print_plan(answer: dict, unit, console: Console | None = None) -> None:
-    console = console or Console(file=sys.stdout, highlight=False, markup=False)
+def plan_renderables(answer: dict, unit) -> list:
+    """The plan's title, its table and the notes under it, as Rich renderables (every string
+    a ``Text``: names are data)."""
     title, rows, notes = plan_lines(answer, unit)
-    console.print(shown(title))
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), pad_edge=False)
-    table.add_column("")
-    table.add_column("units per variant", justify="right")
+    table.add_column("", no_wrap=True)
+    table.add_column("per variant", justify="right")
     table.add_column("days", justify="right")
     for row in rows:
         table.add_row(*(shown(text) for text in row))
-    console.print(table)
-    for note in notes:
-        console.print(shown(note, "dim"))
+    return [shown(title), table, *(shown(note, "dim") for note in notes)]
+
+
+def print_plan(answer: dict, unit, console: Console | None = None) -> None:
+    console = console or Console(file=sys.stdout, highlight=False, markup=False)
+    for renderable in plan_renderables(answer, unit):
+        console.print(renderable)

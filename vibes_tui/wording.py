@@ -17,6 +17,12 @@ FIELDS = {
     "by": "the breakdown (b)",
     "exact": "the exact posterior",
     "as_of": "the snapshot",
+    # the plan's (vibes_tui.screens.plan)
+    "mde": "MDE",
+    "power": "Power",
+    "baseline": "Baseline",
+    "sd": "SD of a unit",
+    "units_per_day": "Units a day",
 }
 
 

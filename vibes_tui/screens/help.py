@@ -75,6 +75,7 @@ SECTIONS = (
             ("y", "copy the decision sentence to the clipboard"),
             ("ctrl+e", "export the summary to a file: Markdown, CSV or JSON"),
             ("o", "analysis options (control, HDI, prior, ...), saved with the experiment"),
+            ("P", "plan the next experiment like this one: units and days to find a lift"),
             ("r", "refresh, when a banner says another process added events"),
             ("escape q", "back to the list"),
         ),
@@ -103,7 +104,20 @@ SECTIONS = (
             ("escape", "from a metric's view, back to the scorecard"),
             ("m", "metrics and event tables"),
             ("r", "compute it again (after uploads)"),
+            ("P", "plan the next experiment like this one, on its goal metric"),
             ("y ctrl+e", "copy the decision; export the scorecard"),
+        ),
+    ),
+    Section(
+        "Plan (P on an experiment, or the palette)",
+        "Units per variant and days to find a lift of the MDE: a z-test's sample size, and "
+        "the days until vibes' verdict rule chooses the better variant with the power asked "
+        "(a thousand experiments simulated, judged daily), its curve below. From an "
+        "experiment, a metric's last 28 days or numbers.",
+        (
+            ("enter ctrl+s", "plan again with the fields as they are"),
+            ("tab shift+tab", "the next field, the previous"),
+            ("escape", "back"),
         ),
     ),
     Section(

@@ -64,6 +64,7 @@ class InspectScreen(WorkerScreen):
         Binding("y", "copy", "Copy", show=False),
         Binding("ctrl+e", "export", "Export", show=False),
         Binding("o", "options", "Options"),
+        Binding("P", "plan", "Plan", show=False),  # in the help and the palette
         Binding("r", "refresh", "Refresh", show=False),  # the banner says it (check_action)
         Binding("j", "scroll('down')", "Down", show=False),
         Binding("k", "scroll('up')", "Up", show=False),
@@ -705,6 +706,10 @@ class InspectScreen(WorkerScreen):
 
     def action_latest(self) -> None:
         self.show_as_of(None)
+
+    def action_plan(self) -> None:
+        """The next experiment like this one: units and days to find a lift."""
+        self.app.open_plan(self.experiment)
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

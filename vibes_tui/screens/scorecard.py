@@ -117,6 +117,7 @@ class ScorecardScreen(WorkerScreen):
         Binding("m", "metrics", "Metrics"),
         Binding("a", "toggle_adjust", "Adjust"),
         Binding("r", "refresh", "Refresh"),
+        Binding("P", "plan", "Plan", show=False),  # in the help and the palette
         Binding("y", "copy", "Copy", show=False),
         Binding("ctrl+e", "export", "Export", show=False),
         Binding("j", "cursor('down')", "Down", show=False),
@@ -274,6 +275,10 @@ class ScorecardScreen(WorkerScreen):
     def action_refresh(self) -> None:
         self.query_one("#card-decision", DataText).update("computing the exact scorecard...")
         self.load()
+
+    def action_plan(self) -> None:
+        """The next experiment like this one, on its goal metric: units and days."""
+        self.app.open_plan(self.experiment)
 
     def action_toggle_adjust(self) -> None:
         """Each metric adjusted for what units did before exposure (CUPED), or not."""
