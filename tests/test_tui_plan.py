@@ -4,6 +4,7 @@ experiment, each plan the core's (computed in a worker), mistakes said under the
 import pytest
 from textual.widgets import Input, Select
 
+from tests.test_learned import past  # noqa: F401  (a fixture)
 from tests.test_palette import open_ab, quiet, run  # noqa: F401  (quiet: a fixture)
 from tests.test_tui import drawn, settle, three, until  # noqa: F401  (three: a fixture)
 from vibes_core import plan
@@ -121,3 +122,23 @@ def test_the_help_says_the_key():
     console.print(help_text())
     text = console.export_text()
     assert "plan the next experiment like this one" in text and "Plan (P" in text
+
+
+async def test_a_plan_under_the_prior_learned_from_the_lake(cli, past):  # noqa: F811
+    app = VibesApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        app.open_plan()
+        screen = await planned(app, pilot)
+        screen.query_one("#prior", Select).value = "learned"
+        await replan(app, pilot, screen)
+        status = str(screen.query_one("#plan-status").render())
+        assert "no prior learned for type ab-test yet" in status
+        assert cli("priors", "learn", "--type", "ab-test").code == 0
+        await replan(app, pilot, screen)
+        await until(pilot, lambda: screen.answer is not None, 120)
+        assert screen.answer["bayesian"]["prior"] == "learned"
+        assert screen.answer["learned_prior"]["experiments"] == 13  # the twelve and ab
+        series = screen.query_one(PlotView).spec["series"]
+        assert series[-1]["name"] == "effects drawn from the learned prior"
+        assert "drawn from the prior learned from 13" in drawn(screen.query_one("#plan-result"))

@@ -322,8 +322,21 @@ def with_learned(lake: Lake, design: Design) -> Design:
 
 
 def plot_spec(answer: dict) -> dict:
-    """P(choose) against days, beside the power of the frequentist test analysed that day."""
+    """P(choose) against days, beside the power of the frequentist test analysed that day
+    (and under a learned prior, P(choose) when effects are drawn from it)."""
     curve, fixed = answer["bayesian"]["curve"], answer["frequentist_power"]
+    drawn = answer["bayesian"].get("drawn")
+    beside = (
+        []
+        if drawn is None
+        else [
+            {
+                "name": "effects drawn from the learned prior",
+                "x": [p["day"] for p in drawn["curve"]],
+                "y": [p["p_choose"] for p in drawn["curve"]],
+            }
+        ]
+    )
     return {
         "kind": "lines",
         "title": f"P(choose a treated variant) by day, its true lift {100 * answer['mde']:.3g}%",
@@ -343,6 +356,7 @@ def plot_spec(answer: dict) -> dict:
                 "x": [p["day"] for p in fixed],
                 "y": [p["power"] for p in fixed],
             },
+            *beside,
         ],
     }
 

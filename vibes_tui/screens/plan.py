@@ -18,6 +18,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Label, Select, Static
 from textual.worker import get_current_worker
 
+from vibes_core.analysis import LEARNED
 from vibes_core.errors import InvalidOption, VibesError, option
 from vibes_tui.report import plan_renderables
 from vibes_tui.screens.base import WorkerScreen
@@ -29,6 +30,7 @@ from vibes_tui.wording import field_name
 
 METRIC = "metric:"  # a source's value: a metric's name after it; else "TYPE" or "TYPE:LIKELIHOOD"
 DEFAULTS = {"baseline": "10%", "units_per_day": "2000", "mde": "5%", "power": "80%"}
+PRIORS = [("the type's default", "default"), ("learned from the lake", LEARNED)]
 
 
 def planned_types() -> list[tuple[str, str]]:
@@ -129,6 +131,8 @@ class PlanScreen(WorkerScreen):
                 yield from field("Power", "power", DEFAULTS["power"])
                 split = "its split, else even" if self.experiment else "50,50"
                 yield from field("Split (the control first)", "split", placeholder=split)
+                yield Label("Prior of effects")
+                yield Select(PRIORS, value="default", allow_blank=False, id="prior", compact=True)
             with VerticalScroll(id="plan-view"):
                 yield DataText("", id="plan-status")
                 yield Static("", id="plan-result")
@@ -190,6 +194,7 @@ class PlanScreen(WorkerScreen):
                 found[name] = None if widget.disabled else widget.value.strip() or None
         if self.experiment is None:
             found["source"] = str(self.query_one("#source", Select).value)
+        found["prior"] = str(self.query_one("#prior", Select).value)
         return found
 
     def action_plan(self) -> None:
@@ -229,6 +234,8 @@ class PlanScreen(WorkerScreen):
                 design = planning.from_numbers(
                     type_name, number("baseline"), units, number("sd"), split, likelihood or None
                 )
+            if given["prior"] == LEARNED:  # its type's, or its metric's (`vibes priors learn`)
+                design = self.with_lake(lambda lake: planning.with_learned(lake, design))
             answer = planning.plan(design, mde, power)
         except VibesError as error:
             self.from_worker(self.failed, error)
