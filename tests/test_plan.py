@@ -76,35 +76,51 @@ def test_a_mean_needs_what_statsmodels_says_and_cuped_shrinks_it_by_its_reductio
 
 
 # --- the Bayesian assurance -----------------------------------------------------------------
-def direct_shares(p, lift, per_day, looks, futures, seed):
-    """P(the rule's first verdict is to choose the treated variant) by each look, from data
-    drawn here: each day's conversions per variant, Beta(1 + s, 1 + n - s) posteriors."""
+class FirstVerdicts:
+    """Futures judged look by look, by the rule (under ``effects``, a learned prior, if given),
+    each one's first verdict other than keep-running kept: P(it chose the treated variant) by
+    each look, and P(it chose it though it is not better, ``better`` False)."""
+
+    def __init__(self, futures: int, effects=None, better=None):
+        self.effects, self.better = effects, better
+        self.settled, self.chose, self.worse = (np.zeros(futures, dtype=bool) for _ in range(3))
+        self.curve, self.worse_curve = [], []
+
+    def look(self, draws) -> None:
+        judged = verdict.judge(draws, [0, 1], 0, verdict.Rule(), effects=self.effects)
+        first = ~self.settled & (judged.action != verdict.KEEP_RUNNING)
+        picked = first & (judged.action == verdict.CHOOSE) & (judged.leader == 1)
+        self.chose |= picked
+        if self.better is not None:
+            self.worse |= picked & ~self.better
+        self.settled |= first
+        self.curve.append(self.chose.mean())
+        self.worse_curve.append(self.worse.mean())
+
+
+def direct_shares(p, lifts, per_day, looks, seed, effects=None) -> FirstVerdicts:
+    """The rule's first verdicts by each look, from data drawn here: each day's conversions per
+    variant (the treated one's rate p * (1 + its future's lift)), Beta(1 + s, 1 + n - s)
+    posteriors."""
     rng = np.random.default_rng(seed)
-    truth = np.array([p, p * (1 + lift)])
-    trials = np.zeros(2)
-    successes = np.zeros((futures, 2))
-    settled = np.zeros(futures, dtype=bool)
-    chose = np.zeros(futures, dtype=bool)
-    curve, previous = [], 0
+    lifts = np.asarray(lifts, dtype=float)
+    futures = len(lifts)
+    truth = p * np.stack([np.ones(futures), 1 + lifts], axis=1)
+    trials, successes = 0, np.zeros((futures, 2))
+    verdicts, previous = FirstVerdicts(futures, effects, lifts > 0), 0
     for day in looks:
-        new = np.full(2, per_day / 2 * (day - previous))
-        previous = day
-        trials += new
-        successes += rng.binomial(new.astype(int), truth, (futures, 2))
+        new = int(per_day / 2 * (day - previous))
+        previous, trials = day, trials + new
+        successes += rng.binomial(new, truth)
         a, b = 1 + successes, 1 + trials - successes
-        draws = rng.beta(a[:, None, :], b[:, None, :], (futures, verdict.FUTURE_DRAWS, 2))
-        judged = verdict.judge(draws, [0, 1], 0, verdict.Rule())
-        first = ~settled & (judged.action != verdict.KEEP_RUNNING)
-        chose |= first & (judged.action == verdict.CHOOSE) & (judged.leader == 1)
-        settled |= first
-        curve.append(chose.mean())
-    return np.array(curve)
+        verdicts.look(rng.beta(a[:, None, :], b[:, None, :], (futures, verdict.FUTURE_DRAWS, 2)))
+    return verdicts
 
 
 def test_p_choose_equals_the_rule_on_data_simulated_here():
     looks, futures = list(range(1, 31)), 1500
     found = plan.p_choose(design(baseline=0.1, units_per_day=4000), np.full(futures, 0.1), looks)
-    direct = direct_shares(0.1, 0.1, 4000, looks, futures, seed=7)
+    direct = np.array(direct_shares(0.1, np.full(futures, 0.1), 4000, looks, seed=7).curve)
     error = np.sqrt(np.maximum(direct * (1 - direct), 1e-3) * 2 / futures)
     assert np.all(np.abs(found - direct) < 4 * error), np.c_[looks, found, direct]
     assert direct[-1] > 0.5  # a curve that rises, not two zeros agreeing
@@ -119,9 +135,7 @@ def direct_means(mean, sd, lift, per_day, looks, futures, seed):
     truth = np.array([mean, mean * (1 + lift)])
     n = np.zeros(2)
     total, squares = np.zeros((futures, 2)), np.zeros((futures, 2))
-    settled = np.zeros(futures, dtype=bool)
-    chose = np.zeros(futures, dtype=bool)
-    curve, previous = [], 0
+    verdicts, previous = FirstVerdicts(futures), 0
     for day in looks:
         new = int(per_day / 2 * (day - previous))
         previous = day
@@ -137,13 +151,8 @@ def direct_means(mean, sd, lift, per_day, looks, futures, seed):
         t = sps.t.rvs(
             2 * shape[:, None, :], size=(futures, verdict.FUTURE_DRAWS, 2), random_state=rng
         )
-        draws = center[:, None, :] + np.sqrt(scale / (shape * kappa))[:, None, :] * t
-        judged = verdict.judge(draws, [0, 1], 0, verdict.Rule())
-        first = ~settled & (judged.action != verdict.KEEP_RUNNING)
-        chose |= first & (judged.action == verdict.CHOOSE) & (judged.leader == 1)
-        settled |= first
-        curve.append(chose.mean())
-    return np.array(curve)
+        verdicts.look(center[:, None, :] + np.sqrt(scale / (shape * kappa))[:, None, :] * t)
+    return np.array(verdicts.curve)
 
 
 def test_p_choose_of_a_mean_equals_the_rule_on_values_drawn_one_by_one():
@@ -389,26 +398,8 @@ def test_under_a_learned_prior_p_choose_equals_the_rule_on_data_simulated_here()
     looks, futures = list(range(1, 22, 3)), 1200
     lifts = np.expm1(prior.draw_effects(np.random.default_rng(5), futures))
     found, found_worse = plan.choices(planned, lifts, looks)
-    rng = np.random.default_rng(8)
-    truth = 0.1 * np.stack([np.ones(futures), 1 + lifts], axis=1)
-    trials, successes = 0.0, np.zeros((futures, 2))
-    settled, chose, worse = (np.zeros(futures, dtype=bool) for _ in range(3))
-    direct, direct_worse, previous = [], [], 0
-    for day in looks:
-        new = int(4000 / 2 * (day - previous))
-        previous, trials = day, trials + new
-        successes += rng.binomial(new, truth)
-        a, b = 1 + successes, 1 + trials - successes
-        draws = rng.beta(a[:, None, :], b[:, None, :], (futures, verdict.FUTURE_DRAWS, 2))
-        judged = verdict.judge(draws, [0, 1], 0, verdict.Rule(), effects=prior)
-        first = ~settled & (judged.action != verdict.KEEP_RUNNING)
-        picked = first & (judged.action == verdict.CHOOSE) & (judged.leader == 1)
-        chose |= picked
-        worse |= picked & (lifts <= 0)
-        settled |= first
-        direct.append(chose.mean())
-        direct_worse.append(worse.mean())
-    direct, direct_worse = np.array(direct), np.array(direct_worse)
+    direct = direct_shares(0.1, lifts, 4000, looks, seed=8, effects=prior)
+    direct, direct_worse = np.array(direct.curve), np.array(direct.worse_curve)
     error = np.sqrt(np.maximum(direct * (1 - direct), 1e-3) * 2 / futures)
     assert np.all(np.abs(found - direct) < 4 * error), np.c_[looks, found, direct]
     assert np.all(np.abs(found_worse - direct_worse) < 0.01), np.c_[found_worse, direct_worse]
