@@ -178,10 +178,17 @@ def test_a_stored_prior_written_by_hand_is_refused_and_the_others_still_read(cli
             f'UPDATE {ALIAS}.vibes.priors SET effects = \'[["../x", "B", 0.1, 0.01]]\' '
             "WHERE target = 'type:ab-test'"
         )
+        for key, effects in (("type:[b]x", "[]"), ("metric:orders", '[[1, "B", 0.1, 0.01]]')):
+            lake.con.execute(
+                f"INSERT INTO {ALIAS}.vibes.priors VALUES (?, now()::TIMESTAMP, 1, ?, ?)",
+                [key, '{"pi": 0.5, "mu": 0, "tau": 0.1, "tail": "normal", "why": ""}', effects],
+            )
     listed = cli("priors", "list", "--json")
     assert listed.code == 0 and listed.json() == []
     assert "the prior learned for type bernoulli is not valid: learn it again" in listed.err
     assert "the prior learned for type ab-test is not valid" in listed.err
+    assert "a learned prior is for 'type:[b]x', neither a type nor a metric" in listed.err
+    assert "the prior learned for metric orders is not valid" in listed.err
     asked = cli("posterior", "past_0", "--prior", "learned", "--exact")
     assert asked.code == 1 and "is not valid: learn it again" in asked.err
 

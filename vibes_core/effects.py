@@ -30,6 +30,7 @@ TAU_SCALE = 0.25  # of the penalty on tau (``best``): effects of a product chang
 NORMAL, STUDENT_T = "normal", "student-t"
 TAILS = (NORMAL, STUDENT_T)
 LOG_2PI = math.log(2 * math.pi)
+TINY = np.finfo(float).tiny
 
 
 def log_sum_exp(a: np.ndarray) -> np.ndarray:
@@ -138,7 +139,7 @@ class EffectPrior:
         """Draws (F, D, K) of F posteriors under the default prior, moved to this prior: each
         group's log ratio to ``control`` goes to the learned posterior's quantile of its rank
         (for one posterior; for several, futures, draws of the learned posterior instead)."""
-        logs = np.log(x)
+        logs = np.log(np.maximum(x, TINY))  # a future's draw of a mean may be <= 0
         moved = x.copy()
         futures, draws, groups = x.shape
         u = (np.arange(draws) + 0.5) / draws
@@ -158,7 +159,7 @@ class EffectPrior:
     def evidence(self, x: np.ndarray, control: int) -> np.ndarray:
         """(F,): the mean over treated groups of the Bayes factor of their log ratio to the
         control, from draws (F, D, K) under the default prior."""
-        logs = np.log(x)
+        logs = np.log(np.maximum(x, TINY))  # a future's draw of a mean may be <= 0
         ratio = np.delete(logs, control, axis=2) - logs[:, :, [control]]
         return self.bayes_factor(ratio.mean(axis=1), ratio.var(axis=1)).mean(axis=1)
 

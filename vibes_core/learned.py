@@ -7,23 +7,23 @@ it: its own data must not count twice. Reading past effects and learning: vibes_
 
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from vibes_core import catalog, metrics
 from vibes_core.capabilities import ExactPosterior, Scorecard
 from vibes_core.effects import TAILS, EffectPrior, fit
 from vibes_core.errors import InvalidOption, NotFound, VibesError, option
 from vibes_core.lake import ALIAS, Lake
+from vibes_core.models import Independent
 from vibes_core.names import is_name, quoted, shown
 from vibes_core.types import get_type, registry
 
-if TYPE_CHECKING:
-    pass
-
 PRIORS = f"{ALIAS}.vibes.priors"
 MIN_EXPERIMENTS = 10
+TARGET_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")  # a type's name or a metric's
 
 
 @dataclass(frozen=True)
@@ -37,14 +37,10 @@ class Target:
     def key(self) -> str:
         return f"{self.by}:{self.name}"
 
-    @property
-    def flag(self) -> str:
-        return f"{option(self.by)} {self.name}"
-
     @classmethod
     def of_key(cls, key: str) -> "Target":
-        by, _, name = key.partition(":")
-        if by not in ("type", "metric") or not name:
+        by, _, name = str(key).partition(":")
+        if by not in ("type", "metric") or not TARGET_NAME.fullmatch(name):
             raise VibesError(f"a learned prior is for {quoted(key)}, neither a type nor a metric")
         return cls(by, name)
 
@@ -105,7 +101,7 @@ class Learned:
 
 def check_model(model) -> None:
     """A learned prior is of each variant's own effect: the independent model's."""
-    if model.name != "independent":
+    if model != Independent():
         raise InvalidOption(
             f"{option('prior')} learned is a prior of each variant's own effect: it does not go "
             f"with a {model.name} model"
@@ -207,12 +203,13 @@ def learned_of(row: tuple) -> Learned:
     numbers = [prior.pi, prior.mu, prior.tau]
     numbers += [x for e in effects for x in (e.estimate, e.variance)]
     if (
-        not all(isinstance(x, float | int) and math.isfinite(x) for x in numbers)
+        not all(type(x) in (float, int) and math.isfinite(x) for x in numbers)
         or not 0 < prior.pi < 1
         or prior.tau <= 0
         or prior.tail not in TAILS
         or not isinstance(why, str)
-        or not all(is_name(e.experiment) and isinstance(e.variant, str) for e in effects)
+        or not all(isinstance(e.experiment, str) and is_name(e.experiment) for e in effects)
+        or not all(isinstance(e.variant, str) for e in effects)
         or not all(e.variance > 0 for e in effects)
     ):
         raise VibesError(f"{what} is not valid: learn it again")
@@ -236,10 +233,14 @@ def list_learned(lake: Lake) -> tuple[list[Learned], list[str]]:
     """Every stored fit; one that does not read is left out, and said."""
     if not has_table(lake.con):
         return [], []
-    found, warnings = [], []
+    found, warnings, seen = [], [], set()
     for row in lake.con.execute(f"SELECT {COLUMNS} FROM {PRIORS} ORDER BY target").fetchall():
+        if row[0] in seen:
+            warnings.append(f"the prior learned for {quoted(row[0])} appears twice: one is listed")
+            continue
         try:
             found.append(learned_of(row))
+            seen.add(row[0])
         except VibesError as error:
             warnings.append(str(error))
     return found, warnings

@@ -824,6 +824,24 @@ def metrics_delete(name: MetricName) -> None:
 priors_app = typer.Typer(help="Priors of effects learned from the lake's past experiments.")
 app.add_typer(priors_app, name="priors")
 AsJson = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of words")]
+PriorType = Annotated[
+    str | None,
+    typer.Option(
+        "--type",
+        help="the experiments of this type",
+        autocompletion=type_names,
+        show_default=False,
+    ),
+]
+PriorMetric = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        help="the experiments on units with this metric",
+        autocompletion=metric_names,
+        show_default=False,
+    ),
+]
 
 
 def learned_target(lake, type_name: str | None, metric: str | None):
@@ -855,20 +873,7 @@ def print_learned(found: dict) -> None:
 
 @priors_app.command("learn")
 def priors_learn(
-    type_name: Annotated[
-        str | None,
-        typer.Option("--type", help="learn from every experiment of this type", show_default=False),
-    ] = None,
-    metric: Annotated[
-        str | None,
-        typer.Option(
-            "--metric",
-            help="learn from every experiment on units with this metric",
-            autocompletion=metric_names,
-            show_default=False,
-        ),
-    ] = None,
-    as_json: AsJson = False,
+    type_name: PriorType = None, metric: PriorMetric = None, as_json: AsJson = False
 ) -> None:
     """Fit the distribution of effects to past experiments' estimates, and keep it in the lake
     (it replaces the one learned before)."""
@@ -878,7 +883,16 @@ def priors_learn(
         target = learned_target(lake, type_name, metric)
         found = learning.learn(lake, target, lambda line: say(f"vibes: warning: {line}"))
     say(f"learned a prior for {target.by} {target.name} from {len(found.experiments)} experiments")
-    emit(found.as_json()) if as_json else print_learned(found.as_json())
+    show_learned([found.as_json()], as_json)
+
+
+def show_learned(found: list[dict], as_json: bool, one: bool = True) -> None:
+    """Learned priors on stdout: JSON (one object, or a list), or in words."""
+    if as_json:
+        emit(found[0] if one else found)
+        return
+    for item in found:
+        print_learned(item)
 
 
 @priors_app.command("list")
@@ -890,28 +904,21 @@ def priors_list(as_json: AsJson = False) -> None:
         found, warnings = learned.list_learned(lake)
     for warning in warnings:
         say(f"vibes: warning: {warning}")
-    if as_json:
-        emit([item.as_json() for item in found])
-    elif not found:
+    if not found and not as_json:
         say("no prior learned yet: `vibes priors learn --type T` (or --metric M) learns one")
-    for item in [] if as_json else found:
-        print_learned(item.as_json())
+    show_learned([item.as_json() for item in found], as_json, one=False)
 
 
 @priors_app.command("show")
 def priors_show(
-    type_name: Annotated[str | None, typer.Option("--type", show_default=False)] = None,
-    metric: Annotated[
-        str | None, typer.Option("--metric", autocompletion=metric_names, show_default=False)
-    ] = None,
-    as_json: AsJson = False,
+    type_name: PriorType = None, metric: PriorMetric = None, as_json: AsJson = False
 ) -> None:
     """The prior learned for a type or a metric, and the experiments it was learned from."""
     from vibes_core import catalog, learned
 
     with catalog.open_lake() as lake:
         found = learned.get(lake, learned_target(lake, type_name, metric)).as_json()
-    emit(found) if as_json else print_learned(found)
+    show_learned([found], as_json)
 
 
 @experiments_app.command("metrics")
