@@ -94,11 +94,8 @@ def own(field):
 
 
 NAME_WIDTH = 24  # at most, of the group column when the terminal is narrow
-WRAPPED = (
-    "uplift",
-    "default prior",
-    "rate ratio",
-)  # long intervals fold rather than squeeze the numbers
+# Long intervals fold rather than squeeze the numbers.
+WRAPPED = ("uplift", "default prior", "rate ratio")
 
 
 def shown(value: str, style: str = "") -> Text:
