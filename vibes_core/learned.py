@@ -180,12 +180,7 @@ COLUMNS = "target, strftime(learned_at, '%Y-%m-%dT%H:%M:%SZ'), snapshot, fit, ef
 
 
 def has_table(con) -> bool:
-    found = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'vibes' "
-        "AND table_name = 'priors'",
-        [ALIAS],
-    )
-    return found.fetchone()[0] > 0
+    return metrics.has_table(con, "priors")
 
 
 def learned_of(row: tuple) -> Learned:

@@ -243,11 +243,12 @@ def create_table_sql() -> list[str]:
     ]
 
 
-def has_table(con) -> bool:
+def has_table(con, table: str = "metrics") -> bool:
+    """Whether the lake has vibes' table ``table`` (metrics; learned priors) yet."""
     found = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'vibes' "
-        "AND table_name = 'metrics'",
-        [ALIAS],
+        "AND table_name = ?",
+        [ALIAS, table],
     )
     return found.fetchone()[0] > 0
 
