@@ -54,8 +54,7 @@ def compare(
         for i, uplift in uplifts(kind, estimate, c, prob, better).items():
             rows[i].update(uplift)
     if effects is not None:
-        relative = default.draws() / default.draws()[:, [c]] - 1
-        beside = relative_intervals(kind, np.delete(relative, c, axis=1), names, c, prob)
+        beside = relative_intervals(kind, relative_draws(default.draws(), c), names, c, prob)
         for row, uplift in zip([r for i, r in enumerate(rows) if i != c], beside, strict=True):
             row["default_uplift_rel"] = uplift
     summary = {
@@ -225,8 +224,7 @@ def uplifts(
     names, draws = estimate.names, estimate.draws()
     others = [i for i in range(len(names)) if i != c]
     difference = draws[:, others] - draws[:, [c]]
-    with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
-        relative = difference / draws[:, [c]]
+    relative = relative_draws(draws, c)
     absolute = intervals(
         difference, prob, [f"the uplift of {names[i]}" for i in others], errors=True
     )
@@ -240,6 +238,13 @@ def uplifts(
         }
         for k, i in enumerate(others)
     }
+
+
+def relative_draws(draws: np.ndarray, c: int) -> np.ndarray:
+    """Each other group's draws relative to group ``c``'s: (x - x_c) / x_c."""
+    others = np.delete(draws, c, axis=1)
+    with np.errstate(all="ignore"):  # a 0 draw of the control: named by intervals()
+        return (others - draws[:, [c]]) / draws[:, [c]]
 
 
 def relative_intervals(kind, relative, names: list[str], c: int, prob: float) -> list:

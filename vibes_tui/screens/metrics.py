@@ -22,7 +22,7 @@ from vibes_tui.screens.confirm import Confirm
 from vibes_tui.screens.experiments import local_time
 from vibes_tui.widgets.data import DataTable, DataText, plain
 from vibes_tui.widgets.header import Header
-from vibes_tui.widgets.inputs import Input
+from vibes_tui.widgets.inputs import Input, checked_field, show_field_error
 from vibes_tui.widgets.table import fill
 from vibes_tui.wording import field_name
 
@@ -282,13 +282,6 @@ class ConfirmDeleteMetric(Confirm):
         return Content.assemble("Delete the metric ", (plain(self.metric), "bold"), f"?{used}")
 
 
-def checked_field(label: str, field: str, example: str) -> ComposeResult:
-    """A labelled input, and under it where what is wrong with it is said (``#FIELD-error``)."""
-    yield Label(label)
-    yield Input(placeholder=f"e.g. {example}", id=field)
-    yield DataText("", id=f"{field}-error", classes="error hidden")
-
-
 class MetricForm(WorkerScreen[str]):
     """A new metric: each field checked as typed, with the CLI's rules (expressions against
     the chosen table's columns); created through vibes_core.metrics.create, which also runs
@@ -339,7 +332,9 @@ class MetricForm(WorkerScreen[str]):
         tables = list(self.tables)
         yield Header()
         with VerticalScroll(id="metric-form"):
-            yield from checked_field("Name (lowercase letters, digits, _)", "name", "purchased")
+            yield from checked_field(
+                "Name (lowercase letters, digits, _)", "name", placeholder="e.g. purchased"
+            )
             yield Label("Event table")
             choices = [(plain(t), t) for t in tables]
             yield Select(choices, value=tables[0], allow_blank=False, id="table")
@@ -347,15 +342,19 @@ class MetricForm(WorkerScreen[str]):
             yield Label("Kind")
             yield Select([(k, k) for k in KINDS], value=KINDS[0], allow_blank=False, id="kind")
             yield from checked_field(
-                "Value (mean, ratio: an expression over the columns)", "value", "amount"
+                "Value (mean, ratio: an expression over the columns)",
+                "value",
+                placeholder="e.g. amount",
             )
             yield from checked_field(
-                "Denominator (ratio)", "denominator", "1 (per event), or items"
+                "Denominator (ratio)", "denominator", placeholder="e.g. 1 (per event), or items"
             )
             where = "Where (optional: which events count)"
-            yield from checked_field(where, "where", "status = 'paid'")
+            yield from checked_field(where, "where", placeholder="e.g. status = 'paid'")
             yield from checked_field(
-                "Window after exposure (optional: 7d, 36h; empty: all after)", "window", "7d"
+                "Window after exposure (optional: 7d, 36h; empty: all after)",
+                "window",
+                placeholder="e.g. 7d",
             )
             yield Checkbox("lower is better (errors, latency, refunds)", id="lower")
         with Horizontal(id="metric-actions"):
@@ -410,9 +409,7 @@ class MetricForm(WorkerScreen[str]):
 
     def show_error(self, field: str, message: str) -> None:
         self.errors[field] = message
-        shown = self.query_one(f"#{field}-error", DataText)
-        shown.update(message)
-        shown.set_class(not message, "hidden")
+        show_field_error(self, field, message)
 
     # --- creating -------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from vibes_tui.report import plan_renderables
 from vibes_tui.screens.base import WorkerScreen
 from vibes_tui.widgets.data import DataText, plain
 from vibes_tui.widgets.header import Header
-from vibes_tui.widgets.inputs import Input
+from vibes_tui.widgets.inputs import Input, checked_field, show_field_error
 from vibes_tui.widgets.plot import PlotView
 from vibes_tui.wording import field_name
 
@@ -52,10 +52,8 @@ def planned_types() -> list[tuple[str, str]]:
 
 
 def field(label: str, name: str, value: str = "", placeholder: str = "") -> ComposeResult:
-    """A labelled input, and under it where what is wrong with it is said (``#NAME-error``)."""
-    yield Label(label)
-    yield Input(value, placeholder=placeholder, id=name, compact=True)
-    yield DataText("", id=f"{name}-error", classes="error hidden")
+    """The form's fields are compact: a narrow column beside the plan."""
+    return checked_field(label, name, value, placeholder, compact=True)
 
 
 class PlanScreen(WorkerScreen):
@@ -266,6 +264,4 @@ class PlanScreen(WorkerScreen):
         self.query_one("#plan-status", DataText).update(f"not planned: {message}")
 
     def show_error(self, name: str, message: str) -> None:
-        shown = self.query_one(f"#{name}-error", DataText)
-        shown.update(message)
-        shown.set_class(not message, "hidden")
+        show_field_error(self, name, message)

@@ -8,7 +8,12 @@ inserted ``abc`` and then cleared the line, ``abc`` included. (Textual issue #66
 """
 
 from textual import events
+from textual.app import ComposeResult
+from textual.dom import DOMNode
 from textual.widgets import Input as TextualInput
+from textual.widgets import Label
+
+from vibes_tui.widgets.data import DataText
 
 
 class Input(TextualInput):
@@ -23,3 +28,20 @@ class Input(TextualInput):
                 event.stop()
                 event.prevent_default()
                 return
+
+
+def checked_field(
+    label: str, name: str, value: str = "", placeholder: str = "", compact: bool = False
+) -> ComposeResult:
+    """A labelled input, and under it where what is wrong with it is said (``#NAME-error``,
+    hidden while empty: ``show_field_error``)."""
+    yield Label(label)
+    yield Input(value, placeholder=placeholder, id=name, compact=compact)
+    yield DataText("", id=f"{name}-error", classes="error hidden")
+
+
+def show_field_error(screen: DOMNode, name: str, message: str) -> None:
+    """Say ``message`` under the field ``name`` of ``checked_field`` ("": nothing is wrong)."""
+    shown = screen.query_one(f"#{name}-error", DataText)
+    shown.update(message)
+    shown.set_class(not message, "hidden")
