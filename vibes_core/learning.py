@@ -55,9 +55,9 @@ def effects_of(name: str, estimate: "Estimate", kept: list[int], control: int) -
     """Each treated group's effect on the log scale, from the posterior's draws."""
     import numpy as np
 
-    draws = estimate.draws()
     if control not in kept:
         return []
+    draws = estimate.draws()
     if (draws[:, kept] <= 0).any():
         raise VibesError("its posterior is not always positive: effects are ratios")
     logs = np.log(draws)
